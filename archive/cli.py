@@ -1,0 +1,264 @@
+"""The `foi` command.
+
+Every command that prints data takes `--json` for a stable, documented shape (see README).
+Exit codes: 0 ok, 1 some documents failed (ingest), 2 usage error, 3 query error, 4 search engine error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .core import Archive
+from .search import QueryError, SearchError, SearchQuery
+from .store import default_archive_dir
+
+EXIT_DOCUMENT_FAILURES = 1
+EXIT_QUERY = 3
+EXIT_SEARCH_ENGINE = 4
+
+
+def _dump(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+class Context:
+    def __init__(self, root: Path):
+        self.root = root
+        self._archive: Archive | None = None
+
+    @property
+    def archive(self) -> Archive:
+        if self._archive is None:
+            self._archive = Archive(self.root)
+        return self._archive
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group()
+@click.option(
+    "--archive",
+    "archive_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Archive folder (default: $FOI_ARCHIVE or ./foi-data).",
+)
+@click.version_option(package_name="foi-archive")
+@click.pass_context
+def cli(ctx: click.Context, archive_dir: Path | None) -> None:
+    """FOI Archive: ingest FOI releases and email dumps, search them in English and Chinese."""
+    ctx.obj = Context(archive_dir or default_archive_dir())
+
+    @ctx.call_on_close
+    def _close() -> None:
+        if ctx.obj._archive is not None:
+            ctx.obj._archive.close()
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--collection", default="default", show_default=True, help="Collection to add the files to.")
+@click.option("--password", "passwords", multiple=True, help="Password to try on encrypted files (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@pass_ctx
+def ingest(ctx: Context, paths: tuple[Path, ...], collection: str, passwords: tuple[str, ...], as_json: bool) -> None:
+    """Ingest files and folders (recursively) into a collection."""
+    from .pipeline import iter_files
+
+    files = list(iter_files(paths))
+    archive = ctx.archive
+    show_bar = not as_json and sys.stderr.isatty()
+    with click.progressbar(
+        length=len(files), label="Ingesting", file=sys.stderr, show_pos=True, hidden=not show_bar
+    ) as bar:
+        report = archive.ingest(files, collection=collection, progress=lambda _p: bar.update(1), passwords=passwords)
+    data = report.as_dict()
+    if as_json:
+        _dump(data)
+    else:
+        click.echo(
+            f"ingested {data['ingested']}, duplicates {data['duplicates']}, "
+            f"resumed {data['resumed']}, failed {data['failed']}"
+        )
+        for stage, count in sorted(data["failed_by_stage"].items()):
+            click.echo(f"  failed at {stage}: {count}")
+        for f in data["failures"]:
+            click.echo(f"  ! {f.get('path')}: {f['stage']}: {f['reason']}")
+        if data["index_pending"]:
+            click.echo(f"  {data['index_pending']} documents wait for the search index (run `foi reindex`)")
+    if data["failed"]:
+        sys.exit(EXIT_DOCUMENT_FAILURES)
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--offset", default=0, type=click.IntRange(0))
+@click.option("--lang", "langs", multiple=True, help="Only pages in this language (zh matches zh-Hans and zh-Hant).")
+@click.option("--collection", "collections", multiple=True, help="Only this collection (repeatable).")
+@click.option("--kind", "kinds", multiple=True, help="Only this kind of document (pdf, image, email ...).")
+@click.option("--sender", "senders", multiple=True, help="Only mail from this address or name.")
+@click.option("--recipient", "recipients", multiple=True, help="Only mail to this address or name.")
+@click.option("--from", "date_from", help="Only documents dated on or after (YYYY-MM-DD).")
+@click.option("--to", "date_to", help="Only documents dated on or before (YYYY-MM-DD).")
+@click.option("--sort", type=click.Choice(["relevance", "date", "-date"]), default="relevance")
+@click.option("--raw", is_flag=True, help="Pass the query to the engine unescaped (FTS5 or Lucene syntax).")
+@click.option("--facets", is_flag=True, help="Also count matches by collection, language and kind.")
+@pass_ctx
+def search(
+    ctx: Context,
+    query: str,
+    as_json: bool,
+    limit: int,
+    offset: int,
+    langs: tuple[str, ...],
+    collections: tuple[str, ...],
+    kinds: tuple[str, ...],
+    senders: tuple[str, ...],
+    recipients: tuple[str, ...],
+    date_from: str | None,
+    date_to: str | None,
+    sort: str,
+    raw: bool,
+    facets: bool,
+) -> None:
+    """Search the archive. Words are ANDed; "phrases", OR, NOT, -word, prefix* and field:value work."""
+    filters = {
+        "lang": list(langs),
+        "collection": list(collections),
+        "kind": list(kinds),
+        "sender": list(senders),
+        "recipient": list(recipients),
+    }
+    q = SearchQuery(
+        text=query,
+        raw=raw,
+        filters={k: v for k, v in filters.items() if v},
+        date_from=date_from,
+        date_to=date_to,
+        limit=limit,
+        offset=offset,
+        sort=sort,
+        facets=("collection", "lang", "kind") if facets else (),
+    )
+    try:
+        results = ctx.archive.search(q)
+    except QueryError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_QUERY)
+    except SearchError as exc:
+        click.echo(f"error: search engine: {exc}", err=True)
+        sys.exit(EXIT_SEARCH_ENGINE)
+    if as_json:
+        _dump(results.as_dict())
+        return
+    click.echo(f"{results.total} matching pages")
+    for h in results.hits:
+        plain = h.snippet.replace("<mark>", "[").replace("</mark>", "]")
+        from html import unescape
+
+        click.echo(f"#{h.doc_id} p{h.page} [{h.lang}] {h.collection}/{h.kind} {h.title}  ({h.score:.2f})")
+        click.echo(f"    {unescape(plain)}")
+        if h.matched and h.matched != ["original"]:
+            click.echo(f"    matched in: {', '.join(h.matched)}")
+
+
+@cli.command()
+@click.argument("doc_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the document as JSON.")
+@click.option("--words", is_flag=True, help="Include OCR word boxes (JSON only).")
+@pass_ctx
+def show(ctx: Context, doc_id: int, as_json: bool, words: bool) -> None:
+    """Show one document: metadata, status, errors, pages and children."""
+    doc = ctx.archive.document(doc_id, with_words=words)
+    if doc is None:
+        click.echo(f"error: no document {doc_id}", err=True)
+        sys.exit(2)
+    if as_json:
+        _dump(doc)
+        return
+    click.echo(f"Document {doc['id']}: {doc['title']}")
+    for key in ("filename", "collection", "kind", "mime", "lang", "page_count", "status", "date", "sha256"):
+        if doc.get(key) is not None:
+            click.echo(f"  {key}: {doc[key]}")
+    if doc["parent_id"]:
+        click.echo(f"  parent: {doc['parent_id']}")
+    if doc["error_stage"]:
+        click.echo(f"  error: {doc['error_stage']}: {doc['error_reason']}")
+    click.echo("  stages: " + ", ".join(f"{k}={v['status']}" for k, v in doc["stages"].items()))
+    _echo_tree(doc["children"], 1)
+    for page in doc["pages"]:
+        flag = f" OCR conf {page['confidence']}" if page["ocr"] else ""
+        click.echo(f"\n--- page {page['number']} [{page['lang']}]{flag} ---")
+        click.echo(page["text"])
+        if page.get("translation"):
+            click.echo(f"--- translation of page {page['number']} ---")
+            click.echo(page["translation"])
+
+
+def _echo_tree(children: list[dict[str, Any]], depth: int) -> None:
+    for c in children:
+        err = f" ({c['error_stage']}: {c['error_reason']})" if c.get("error_stage") else ""
+        click.echo(f"{'  ' * depth}└ #{c['id']} {c['filename']} [{c['kind']}, {c['status']}]{err}")
+        _echo_tree(c["children"], depth + 1)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@pass_ctx
+def status(ctx: Context, as_json: bool) -> None:
+    """Counts of documents and pages, by status and stage, and failures by stage and reason."""
+    data = ctx.archive.status()
+    if as_json:
+        _dump(data)
+        return
+    click.echo(f"archive: {ctx.root}")
+    click.echo(f"documents: {data['documents']} ({data['top_level_documents']} top-level), pages: {data['pages']}"
+               f" ({data['ocr_pages']} OCR'd), indexed pages: {data['indexed_pages']} [{data['search_backend']}]")
+    click.echo("by status: " + ", ".join(f"{k} {v}" for k, v in sorted(data["by_status"].items())))
+    click.echo("languages: " + ", ".join(f"{k} {v}" for k, v in data["languages"].items()))
+    if data["index_pending"]:
+        click.echo(f"index pending: {data['index_pending']}")
+    for f in data["failures"]:
+        click.echo(f"  failed at {f['stage']}: {f['reason']} ({f['count']})")
+
+
+@cli.command()
+@pass_ctx
+def reindex(ctx: Context) -> None:
+    """Rebuild the search index from the store (and catch up documents left pending)."""
+    try:
+        n = ctx.archive.reindex()
+    except SearchError as exc:
+        click.echo(f"error: search engine: {exc}", err=True)
+        sys.exit(EXIT_SEARCH_ENGINE)
+    click.echo(f"reindexed {n} documents")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--debug", is_flag=True)
+@pass_ctx
+def serve(ctx: Context, host: str, port: int, debug: bool) -> None:
+    """Serve the web UI and JSON API."""
+    from web import create_app
+
+    app = create_app({"ARCHIVE_DIR": str(ctx.root)})
+    click.echo(f"Serving {ctx.root} on http://{host}:{port}/", err=True)
+    app.run(host=host, port=port, debug=debug, threaded=True)
+
+
+def main() -> None:
+    cli(prog_name="foi")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""Extractors, one per file family, chosen from a registry by score.
+
+Every extractor declares a `name` and a `score(source)`: None declines, a higher number wins.
+`extract(source, ctx)` returns an `Extraction` or raises `StageError("extract", reason)` for a
+file it recognised but cannot read (encrypted, broken). Pages without a usable text layer carry
+an `OcrRequest`; the OCR step, not the extractor, runs Tesseract.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from ..models import Extraction, Source
+
+
+@dataclass
+class ExtractContext:
+    """What extractors may use besides the file: a scratch folder for child files and limits."""
+
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="foi-extract-")))
+    passwords: tuple[str, ...] = ()
+    depth: int = 0  # container nesting depth of the file being extracted
+
+
+class Extractor(Protocol):
+    name: str
+
+    def score(self, source: Source) -> int | None:
+        """How well this extractor handles `source`; None when it cannot."""
+
+    def extract(self, source: Source, ctx: ExtractContext) -> Extraction:
+        """Read the file. Raises StageError('extract', reason) for unreadable input."""
+
+
+_REGISTRY: list[Extractor] = []
+
+
+def register(extractor: Extractor) -> Extractor:
+    _REGISTRY.append(extractor)
+    return extractor
+
+
+def registered() -> list[Extractor]:
+    _load_builtin()
+    return list(_REGISTRY)
+
+
+def choose(source: Source) -> Extractor | None:
+    best: tuple[int, Extractor] | None = None
+    for ex in registered():
+        s = ex.score(source)
+        if s is not None and (best is None or s > best[0]):
+            best = (s, ex)
+    return best[1] if best else None
+
+
+_MAGIC: list[tuple[bytes, str]] = [
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+    (b"GIF8", "image/gif"),
+    (b"BM", "image/bmp"),
+    (b"PK\x03\x04", "application/zip"),
+    (b"PK\x05\x06", "application/zip"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "application/x-ole-storage"),
+    (b"From ", "application/mbox"),
+]
+
+
+def sniff_mime(head: bytes, filename: str) -> str:
+    """MIME type from content first (extensions lie in FOI dumps), then from the name."""
+    for magic, mime in _MAGIC:
+        if head.startswith(magic):
+            if mime == "image/bmp" and len(head) < 14:
+                continue
+            if mime == "application/x-ole-storage" and filename.lower().endswith(".msg"):
+                return "application/vnd.ms-outlook"
+            return mime
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    stripped = head.lstrip()[:512].lower()
+    if stripped.startswith((b"<!doctype html", b"<html")) or b"<html" in stripped[:200]:
+        return "text/html"
+    if _looks_like_rfc822(head):
+        return "message/rfc822"
+    guessed, _ = mimetypes.guess_type(filename)
+    if guessed:
+        return guessed
+    if _looks_textual(head):
+        return "text/plain"
+    return "application/octet-stream"
+
+
+def _looks_like_rfc822(head: bytes) -> bool:
+    first = head[:2048].replace(b"\r\n", b"\n")
+    names = {line.split(b":", 1)[0].strip().lower() for line in first.split(b"\n")[:40] if b":" in line}
+    return len(names & {b"from", b"to", b"subject", b"date", b"received", b"message-id", b"mime-version"}) >= 3
+
+
+def _looks_textual(head: bytes) -> bool:
+    if not head:
+        return True
+    if b"\x00" in head[:4096]:
+        return False
+    return True
+
+
+def make_source(path: Path, filename: str | None = None) -> Source:
+    with open(path, "rb") as fh:
+        head = fh.read(8192)
+    name = filename or path.name
+    return Source(path=path, filename=name, mime=sniff_mime(head, name), head=head)
+
+
+_loaded = False
+
+
+def _load_builtin() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    # Importing a module registers its extractors.
+    from . import image, pdf, text  # noqa: F401
+
+    try:
+        from . import mail  # noqa: F401
+    except ImportError:
+        pass
+    try:
+        from . import archives  # noqa: F401
+    except ImportError:
+        pass

@@ -1,0 +1,97 @@
+"""Small typed records that pass between pipeline stages.
+
+Each stage takes records and returns new ones; nothing is mutated by several stages at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# Stages in pipeline order; a status row exists per (document, stage).
+STAGES = ("store", "extract", "ocr", "language", "translate", "entities", "index")
+
+
+class StageError(Exception):
+    """A failure that belongs to one document and one stage; the batch carries on."""
+
+    def __init__(self, stage: str, reason: str):
+        super().__init__(f"{stage}: {reason}")
+        self.stage = stage
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Word:
+    """One OCR word with its box in page-image pixels."""
+
+    text: str
+    left: int
+    top: int
+    width: int
+    height: int
+    conf: float
+
+
+@dataclass(frozen=True)
+class OcrRequest:
+    """Where the OCR step finds the image of a page that has no usable text layer."""
+
+    kind: str  # "pdf" (render page `index`) or "image" (frame `index` of an image file)
+    path: Path
+    index: int = 0
+    password: str | None = None
+
+
+@dataclass
+class PageResult:
+    """One page of extracted text. `number` is 1-based."""
+
+    number: int
+    text: str
+    ocr: bool = False
+    confidence: float | None = None
+    words: list[Word] = field(default_factory=list)
+    width: int | None = None  # page image size in pixels when OCR'd
+    height: int | None = None
+    dpi: float | None = None
+    lang: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    needs_ocr: OcrRequest | None = None
+
+
+@dataclass
+class ChildFile:
+    """A file found inside another (attachment, archive member) to be ingested as a child document."""
+
+    name: str
+    path: Path  # a temporary file holding the bytes
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Extraction:
+    """What an extractor returns for one file."""
+
+    kind: str  # pdf, image, text, html, email, archive ...
+    title: str
+    pages: list[PageResult]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    children: list[ChildFile] = field(default_factory=list)
+    # Failures of single parts (an encrypted zip member, an unreadable attachment): kept, not fatal.
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file offered to the extractors."""
+
+    path: Path
+    filename: str
+    mime: str
+    head: bytes  # the first bytes, for sniffing
+
+    @property
+    def extension(self) -> str:
+        return Path(self.filename).suffix.lower().lstrip(".")

@@ -1,0 +1,337 @@
+"""The ingest pipeline: an ordered list of steps, each able to skip itself.
+
+    store original -> extract -> ocr -> language -> translate -> entities -> persist -> index
+
+A step that fails records its stage and reason on the document; extraction failures end that
+document's chain, later enrichment failures do not stop it being stored and indexed. The batch
+always goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import traceback
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .extractors import ExtractContext, choose, make_source
+from .language import detect_language, summarize_languages
+from .models import Extraction, PageResult, Source, StageError, Word
+
+if TYPE_CHECKING:
+    from .core import Archive
+
+log = logging.getLogger(__name__)
+
+MAX_DEPTH = 8  # containers inside containers
+
+
+@dataclass
+class DocWork:
+    """One document on its way through the steps."""
+
+    doc_id: int
+    source: Source
+    ctx: ExtractContext
+    extraction: Extraction | None = None
+
+    @property
+    def pages(self) -> list[PageResult]:
+        return self.extraction.pages if self.extraction else []
+
+
+class Step(Protocol):
+    name: str
+
+    def needed(self, work: DocWork) -> bool:
+        """False when the step has nothing to do for this document (it is then marked skipped)."""
+
+    def run(self, work: DocWork) -> None:
+        """Do the work; raise StageError for a failure that belongs to this document."""
+
+
+class ExtractStep:
+    name = "extract"
+
+    def needed(self, work: DocWork) -> bool:
+        return True
+
+    def run(self, work: DocWork) -> None:
+        extractor = choose(work.source)
+        if extractor is None:
+            raise StageError("extract", f"unsupported file type {work.source.mime}")
+        work.extraction = extractor.extract(work.source, work.ctx)
+
+
+class OcrStep:
+    """OCR only the pages without a usable text layer."""
+
+    name = "ocr"
+
+    def __init__(self, archive: Archive):
+        self.archive = archive
+
+    def needed(self, work: DocWork) -> bool:
+        return any(p.needs_ocr for p in work.pages)
+
+    def run(self, work: DocWork) -> None:
+        from ocr import OcrError, render_pdf_page
+
+        todo = [p for p in work.pages if p.needs_ocr]
+        images: list[bytes | str] = []
+        dpis: list[float | None] = []
+        failed: list[str] = []
+        for page in todo:
+            req = page.needs_ocr
+            assert req is not None
+            try:
+                if req.kind == "pdf":
+                    rendered = render_pdf_page(str(req.path), req.index, password=req.password)
+                    images.append(rendered.png)
+                    dpis.append(rendered.dpi)
+                else:
+                    images.append(_image_frame(req.path, req.index))
+                    dpis.append(None)
+            except Exception as exc:  # a page that cannot be rendered must not lose the others
+                raise StageError("ocr", f"page {page.number} could not be rendered: {exc}") from exc
+        engine = self.archive.ocr_engine()
+        try:
+            results = engine.recognize_many(images, languages=self.archive.ocr_languages)
+        except OcrError as exc:
+            raise StageError("ocr", str(exc)) from exc
+        for page, result, dpi in zip(todo, results, dpis, strict=True):
+            page.text = result.text
+            page.ocr = True
+            page.confidence = round(result.confidence, 2)
+            page.words = [Word(w.text, w.left, w.top, w.width, w.height, w.conf) for w in result.words]
+            page.width, page.height, page.dpi = result.width, result.height, dpi
+            page.meta["ocr"] = {
+                "languages": result.languages,
+                "rotation": result.rotation,
+                "skew": round(result.skew, 2),
+            }
+            page.needs_ocr = None
+        if failed:
+            raise StageError("ocr", "; ".join(failed))
+
+
+def _image_frame(path: Path, index: int) -> bytes | str:
+    """A file path for single-frame images (no re-encoding); frame `index` of a TIFF as PNG bytes."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    with Image.open(path) as im:
+        if getattr(im, "n_frames", 1) == 1 and im.format in {"PNG", "JPEG", "TIFF", "BMP"}:
+            return str(path)
+        im.seek(index)
+        buf = BytesIO()
+        frame = im.convert("L") if im.mode not in {"1", "L", "RGB"} else im
+        frame.save(buf, format="PNG", compress_level=1)
+        return buf.getvalue()
+
+
+class LanguageStep:
+    """Language per page; only pages whose language is unknown."""
+
+    name = "language"
+
+    def needed(self, work: DocWork) -> bool:
+        return any(p.lang is None for p in work.pages)
+
+    def run(self, work: DocWork) -> None:
+        for page in work.pages:
+            if page.lang is None:
+                page.lang = detect_language(page.text)
+
+
+@dataclass
+class IngestReport:
+    ingested: int = 0
+    duplicates: int = 0
+    resumed: int = 0
+    failed: Counter[str] = field(default_factory=Counter)  # by stage
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    documents: list[int] = field(default_factory=list)
+    index_pending: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ingested": self.ingested,
+            "duplicates": self.duplicates,
+            "resumed": self.resumed,
+            "failed": sum(self.failed.values()),
+            "failed_by_stage": dict(self.failed),
+            "failures": self.failures,
+            "documents": self.documents,
+            "index_pending": self.index_pending,
+        }
+
+
+def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files under the given paths, folders recursively, in a stable order; hidden files skipped."""
+    for path in paths:
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if not name.startswith("."):
+                        yield Path(root) / name
+        elif path.is_file():
+            yield path
+        else:
+            raise FileNotFoundError(f"no such file or folder: {path}")
+
+
+class Ingester:
+    """Runs files through the steps and stores the results."""
+
+    def __init__(self, archive: Archive, passwords: tuple[str, ...] = ()):
+        self.archive = archive
+        self.store = archive.store
+        self.passwords = passwords
+        self.steps: list[Step] = archive.steps()
+
+    def ingest_paths(
+        self,
+        paths: Iterable[Path],
+        collection: str,
+        progress: Callable[[Path], None] | None = None,
+    ) -> IngestReport:
+        report = IngestReport()
+        self.store.ensure_collection(collection)
+        for path in iter_files(paths):
+            self.ingest_file(path, collection, report)
+            if progress:
+                progress(path)
+        self.archive.catch_up_index(report)
+        return report
+
+    def ingest_file(
+        self,
+        path: Path,
+        collection: str,
+        report: IngestReport,
+        parent_id: int | None = None,
+        name: str | None = None,
+        depth: int = 0,
+        child_meta: dict[str, Any] | None = None,
+    ) -> int | None:
+        store = self.store
+        filename = name or path.name
+        try:
+            digest, size = store.put_original(path)
+        except OSError as exc:
+            report.failed["store"] += 1
+            report.failures.append({"path": str(path), "stage": "store", "reason": str(exc)})
+            return None
+        existing = store.find_document(collection, digest, parent_id, name if parent_id else None)
+        if existing is not None and existing["status"] in {"done", "failed"}:
+            report.duplicates += 1
+            return int(existing["id"])
+        source = make_source(store.blob_path(digest), filename)
+        if existing is not None:
+            doc_id = int(existing["id"])
+            report.resumed += 1
+            store.update_document(doc_id, status="processing", error_stage=None, error_reason=None)
+        else:
+            doc_id = store.create_document(
+                collection=collection,
+                parent_id=parent_id,
+                path_in_parent=name if parent_id else None,
+                sha256=digest,
+                filename=filename,
+                source_path=str(path) if parent_id is None else None,
+                mime=source.mime,
+                size=size,
+                status="processing",
+                metadata=child_meta or {},
+            )
+        store.set_stage(doc_id, "store", "ok")
+        workdir = Path(tempfile.mkdtemp(prefix="foi-doc-"))
+        try:
+            work = DocWork(doc_id, source, ExtractContext(workdir=workdir, passwords=self.passwords, depth=depth))
+            errors = self._run_steps(work)
+            self._persist(work, errors, child_meta or {})
+            report.documents.append(doc_id)
+            if errors:
+                stage, reason = errors[0]
+                report.failed[stage] += 1
+                report.failures.append({"document": doc_id, "path": filename, "stage": stage, "reason": reason})
+            else:
+                report.ingested += 1
+            self._ingest_children(work, collection, report, depth)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return doc_id
+
+    def _run_steps(self, work: DocWork) -> list[tuple[str, str]]:
+        errors: list[tuple[str, str]] = []
+        for step in self.steps:
+            if work.extraction is None and step.name != "extract":
+                self.store.set_stage(work.doc_id, step.name, "skipped", "nothing extracted")
+                continue
+            try:
+                if not step.needed(work):
+                    self.store.set_stage(work.doc_id, step.name, "skipped")
+                    continue
+                step.run(work)
+                self.store.set_stage(work.doc_id, step.name, "ok")
+            except StageError as exc:
+                errors.append((exc.stage, exc.reason))
+                self.store.set_stage(work.doc_id, step.name, "failed", exc.reason)
+            except Exception as exc:  # a bug or a library crash on hostile input: record it, go on
+                reason = f"{type(exc).__name__}: {exc}"
+                log.debug("step %s crashed on %s\n%s", step.name, work.source.filename, traceback.format_exc())
+                errors.append((step.name, reason))
+                self.store.set_stage(work.doc_id, step.name, "failed", reason)
+            if step.name == "extract" and work.extraction is None:
+                break
+        return errors
+
+    def _persist(self, work: DocWork, errors: list[tuple[str, str]], child_meta: dict[str, Any]) -> None:
+        store = self.store
+        ex = work.extraction
+        fields: dict[str, Any] = {"status": "failed" if errors else "done"}
+        if errors:
+            fields["error_stage"], fields["error_reason"] = errors[0]
+        if ex is not None:
+            metadata = {**child_meta, **ex.metadata}
+            if ex.warnings:
+                metadata["warnings"] = ex.warnings
+            fields.update(
+                kind=ex.kind,
+                title=ex.title[:500],
+                lang=summarize_languages([p.lang or "und" for p in ex.pages]),
+                page_count=len(ex.pages),
+                metadata=metadata,
+                date=metadata.get("date"),
+                index_pending=1,
+            )
+        with store.transaction():
+            if ex is not None:
+                store.replace_pages(work.doc_id, ex.pages)
+            store.update_document(work.doc_id, **fields)
+        if ex is not None:
+            self.archive.index_document(work.doc_id)
+
+    def _ingest_children(self, work: DocWork, collection: str, report: IngestReport, depth: int) -> None:
+        if work.extraction is None or not work.extraction.children:
+            return
+        if depth + 1 > MAX_DEPTH:
+            self.store.update_document(
+                work.doc_id, error_stage="extract", error_reason=f"nesting deeper than {MAX_DEPTH}: children not read"
+            )
+            return
+        seen: Counter[str] = Counter()
+        for child in work.extraction.children:
+            # Two members with the same name (or path) keep distinct identities.
+            seen[child.name] += 1
+            name = child.name if seen[child.name] == 1 else f"{child.name}#{seen[child.name]}"
+            self.ingest_file(child.path, collection, report, work.doc_id, name, depth + 1, child.meta)

@@ -1,0 +1,52 @@
+"""Search: a small public API over interchangeable backends.
+
+    get_backend(config, db_path)  -> SearchBackend   (sqlite by default, or elasticsearch)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from .base import (
+    FACETS,
+    BackendHit,
+    BackendResults,
+    IndexRecord,
+    SearchBackend,
+    SearchError,
+    SearchQuery,
+)
+from .query import QueryError, parse
+
+__all__ = [
+    "FACETS",
+    "BackendHit",
+    "BackendResults",
+    "IndexRecord",
+    "QueryError",
+    "SearchBackend",
+    "SearchError",
+    "SearchQuery",
+    "get_backend",
+    "parse",
+]
+
+
+def get_backend(db_path: Path | str, config: dict[str, Any] | None = None) -> SearchBackend:
+    """The configured backend: `FOI_SEARCH=sqlite` (default) or `elasticsearch`
+    (with `FOI_ELASTICSEARCH_URL`, `FOI_ELASTICSEARCH_INDEX`)."""
+    config = config or {}
+    kind = (config.get("search") or os.environ.get("FOI_SEARCH") or "sqlite").lower()
+    if kind == "sqlite":
+        from .sqlite import SqliteBackend
+
+        return SqliteBackend(db_path)
+    if kind in {"elasticsearch", "es"}:
+        from .elastic import ElasticBackend
+
+        url = config.get("elasticsearch_url") or os.environ.get("FOI_ELASTICSEARCH_URL", "http://127.0.0.1:9200")
+        index = config.get("elasticsearch_index") or os.environ.get("FOI_ELASTICSEARCH_INDEX", "foi")
+        return ElasticBackend(url, index)
+    raise ValueError(f"unknown search backend {kind!r} (use sqlite or elasticsearch)")

@@ -1,0 +1,102 @@
+"""The contract every search backend keeps, and the records that cross it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+# Facets every backend computes; counts are of matching pages.
+FACETS = ("collection", "lang", "kind", "year", "sender", "entity", "exemption")
+# Filters every backend applies, and the facet (field) each one restricts.
+FILTERS = {
+    "collection": "collection",
+    "lang": "lang",
+    "kind": "kind",
+    "year": "year",
+    "sender": "sender",
+    "recipient": "recipient",
+    "entity": "entity",
+    "exemption": "exemption",
+}
+TEXT_FIELDS = ("body", "translation", "gloss")
+
+
+class SearchError(RuntimeError):
+    """The backend cannot be reached or refused the request; the message is for the user."""
+
+
+@dataclass
+class IndexRecord:
+    """One page as a backend indexes it. Text fields hold analysed, whitespace-joined terms."""
+
+    page_id: int
+    doc_id: int
+    number: int
+    collection: str
+    kind: str
+    lang: str
+    title: str
+    body: str
+    translation: str = ""
+    gloss: str = ""
+    date: str | None = None  # ISO 8601
+    keywords: dict[str, list[str]] = field(default_factory=dict)  # sender, recipient, entity, exemption ...
+
+    @property
+    def year(self) -> str | None:
+        return self.date[:4] if self.date else None
+
+
+@dataclass
+class SearchQuery:
+    text: str
+    raw: bool = False  # pass engine syntax through unescaped (explicit opt-in)
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    date_from: str | None = None
+    date_to: str | None = None
+    limit: int = 20
+    offset: int = 0
+    sort: str = "relevance"  # relevance | date | -date
+    facets: tuple[str, ...] = ()
+    facet_size: int = 10
+    search_after: list[Any] | None = None  # deep pagination cursor from a previous result
+
+
+@dataclass
+class BackendHit:
+    page_id: int
+    doc_id: int
+    number: int
+    score: float
+
+
+@dataclass
+class BackendResults:
+    total: int
+    hits: list[BackendHit]
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    next_cursor: list[Any] | None = None
+
+
+class SearchBackend(Protocol):
+    """A full-text index of pages.
+
+    `search` returns page ids in rank order with the total and facet counts over all matches;
+    it raises `QueryError` for queries it cannot run and `SearchError` when the engine fails.
+    `index` and `delete_document` raise `SearchError` when the engine is down, so the caller can
+    mark documents index-pending and keep everything else.
+    """
+
+    name: str
+
+    def index(self, records: list[IndexRecord]) -> None: ...
+
+    def delete_document(self, doc_id: int) -> None: ...
+
+    def search(self, query: SearchQuery) -> BackendResults: ...
+
+    def count(self) -> int: ...
+
+    def clear(self) -> None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,83 @@
+"""Snippets and matched fields, computed in Python from the stored text so every backend gives
+the same ones. Output is HTML-safe: document text is escaped, only our <mark> tags are markup."""
+
+from __future__ import annotations
+
+from markupsafe import Markup, escape
+
+from ..analysis import Token, normalize, tokenize
+from .query import Phrase, Term
+
+
+def _wanted(terms: list[Term | Phrase]) -> tuple[set[str], list[str]]:
+    exact: set[str] = set()
+    prefixes: list[str] = []
+    for t in terms:
+        if isinstance(t, Term):
+            (prefixes.append(t.term) if t.prefix else exact.add(t.term))
+        else:
+            exact.update(t.terms)
+    return exact, prefixes
+
+
+def matching_tokens(text: str, terms: list[Term | Phrase]) -> list[Token]:
+    exact, prefixes = _wanted(terms)
+    if not exact and not prefixes:
+        return []
+    return [
+        tok for tok in tokenize(text, for_index=True)
+        if tok.term in exact or any(tok.term.startswith(p) for p in prefixes)
+    ]
+
+
+def highlight_spans(text: str, terms: list[Term | Phrase]) -> list[tuple[int, int]]:
+    """Merged (start, end) spans of `normalize(text)` that match the query terms."""
+    spans = sorted((t.start, t.end) for t in matching_tokens(text, terms))
+    merged: list[tuple[int, int]] = []
+    for s, e in spans:
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def mark(text: str, spans: list[tuple[int, int]]) -> Markup:
+    out = []
+    pos = 0
+    for s, e in spans:
+        out.append(escape(text[pos:s]))
+        out.append(Markup("<mark>") + escape(text[s:e]) + Markup("</mark>"))
+        pos = e
+    out.append(escape(text[pos:]))
+    return Markup("").join(out)
+
+
+def make_snippet(text: str, terms: list[Term | Phrase], width: int = 220) -> Markup:
+    """A window of `text` around the densest cluster of hits, hits wrapped in <mark>."""
+    text = normalize(text)
+    spans = highlight_spans(text, terms)
+    if not spans:
+        chunk = " ".join(text[:width].split())
+        return escape(chunk + ("…" if len(text) > width else ""))
+    # The window start that covers the most hits.
+    best_start, best_count = spans[0][0], 0
+    for s, _ in spans:
+        count = sum(1 for s2, _ in spans if s <= s2 < s + width)
+        if count > best_count:
+            best_start, best_count = s, count
+    start = max(0, best_start - width // 4)
+    # Begin at a word boundary when one is near.
+    space = text.rfind(" ", max(0, start - 20), start)
+    start = space + 1 if space >= 0 and start > 0 else start
+    end = min(len(text), start + width)
+    window = [(max(s, start) - start, min(e, end) - start) for s, e in spans if s < end and e > start]
+    body = mark(text[start:end], window)
+    # Collapse layout whitespace (line breaks from PDFs) for a one-line snippet.
+    body = Markup(" ".join(str(body).split()))
+    return (Markup("…") if start > 0 else Markup("")) + body + (Markup("…") if end < len(text) else Markup(""))
+
+
+def matched_fields(fields: dict[str, str], terms: list[Term | Phrase]) -> list[str]:
+    """Which of the page's text fields (original, translation, gloss) contain a query term."""
+    return [name for name, text in fields.items() if text and matching_tokens(text, terms)]

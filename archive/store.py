@@ -1,0 +1,350 @@
+"""The archive folder: SQLite metadata (WAL) and originals stored once by sha256.
+
+Layout of an archive folder:
+    foi.sqlite3          documents, pages, stage statuses, errors, the FTS5 index
+    originals/ab/cd/<sha256>   each distinct file once
+    cache/               OCR and translation caches
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .models import PageResult, Word
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS collections (
+    name TEXT PRIMARY KEY,
+    public INTEGER NOT NULL DEFAULT 0,
+    description TEXT NOT NULL DEFAULT '',
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY,
+    collection TEXT NOT NULL,
+    parent_id INTEGER REFERENCES documents(id),
+    path_in_parent TEXT,
+    sha256 TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    source_path TEXT,
+    mime TEXT,
+    kind TEXT,
+    title TEXT,
+    size INTEGER,
+    lang TEXT,
+    page_count INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT 'pending',   -- pending | processing | done | failed
+    error_stage TEXT,
+    error_reason TEXT,
+    index_pending INTEGER NOT NULL DEFAULT 1,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    date TEXT,                                -- document date (sent date for mail), ISO 8601 UTC
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS documents_identity
+    ON documents (collection, sha256, ifnull(parent_id, 0), ifnull(path_in_parent, ''));
+CREATE INDEX IF NOT EXISTS documents_parent ON documents (parent_id);
+CREATE INDEX IF NOT EXISTS documents_status ON documents (status);
+CREATE TABLE IF NOT EXISTS pages (
+    id INTEGER PRIMARY KEY,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    lang TEXT,
+    ocr INTEGER NOT NULL DEFAULT 0,
+    confidence REAL,
+    width INTEGER,
+    height INTEGER,
+    dpi REAL,
+    words TEXT,                               -- JSON list of [text, left, top, width, height, conf]
+    translation TEXT,
+    translation_status TEXT,                  -- null | done | pending | skipped
+    segments TEXT,                            -- JSON aligned [source, target] pairs
+    gloss TEXT,
+    meta TEXT NOT NULL DEFAULT '{}',
+    UNIQUE (document_id, number)
+);
+CREATE TABLE IF NOT EXISTS stages (
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    stage TEXT NOT NULL,
+    status TEXT NOT NULL,                     -- ok | failed | skipped | pending
+    reason TEXT,
+    updated TEXT NOT NULL,
+    PRIMARY KEY (document_id, stage)
+);
+"""
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def default_archive_dir() -> Path:
+    return Path(os.environ.get("FOI_ARCHIVE", "./foi-data"))
+
+
+class Store:
+    """Metadata and originals of one archive folder. One instance per thread."""
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "originals").mkdir(exist_ok=True)
+        (self.root / "cache").mkdir(exist_ok=True)
+        self.db_path = self.root / "foi.sqlite3"
+        self.db = sqlite3.connect(self.db_path, timeout=60, isolation_level=None, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.executescript(_SCHEMA)
+        self.db.execute(
+            "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- originals -------------------------------------------------------------------------
+
+    def blob_path(self, sha256: str) -> Path:
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise ValueError("not a sha256 digest")
+        return self.root / "originals" / sha256[:2] / sha256[2:4] / sha256
+
+    def put_original(self, path: Path) -> tuple[str, int]:
+        """Copy a file into the store once; returns (sha256, size). Atomic: a kill leaves no half file."""
+        digest = sha256_file(path)
+        target = self.blob_path(digest)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+            os.close(fd)
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, target)
+        return digest, target.stat().st_size
+
+    # -- collections ------------------------------------------------------------------------
+
+    def ensure_collection(self, name: str, public: bool | None = None) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO collections(name, public, created) VALUES (?, ?, ?)",
+            (name, int(bool(public)), now()),
+        )
+        if public is not None:
+            self.db.execute("UPDATE collections SET public=? WHERE name=?", (int(public), name))
+
+    def collections(self) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT c.name, c.public, c.description, c.created, "
+            "(SELECT count(*) FROM documents d WHERE d.collection=c.name AND d.parent_id IS NULL) AS documents "
+            "FROM collections c ORDER BY c.name"
+        ).fetchall()
+        return [dict(r) | {"public": bool(r["public"])} for r in rows]
+
+    # -- documents --------------------------------------------------------------------------
+
+    def find_document(
+        self, collection: str, sha256: str, parent_id: int | None, path_in_parent: str | None
+    ) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self.db.execute(
+            "SELECT * FROM documents WHERE collection=? AND sha256=? AND ifnull(parent_id,0)=? "
+            "AND ifnull(path_in_parent,'')=?",
+            (collection, sha256, parent_id or 0, path_in_parent or ""),
+        ).fetchone()
+        return row
+
+    def create_document(self, **fields: Any) -> int:
+        fields.setdefault("created", now())
+        fields.setdefault("updated", fields["created"])
+        if "metadata" in fields and not isinstance(fields["metadata"], str):
+            fields["metadata"] = json.dumps(fields["metadata"], ensure_ascii=False, default=str)
+        cols = ", ".join(fields)
+        marks = ", ".join("?" for _ in fields)
+        cur = self.db.execute(f"INSERT INTO documents ({cols}) VALUES ({marks})", tuple(fields.values()))
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def update_document(self, doc_id: int, **fields: Any) -> None:
+        if "metadata" in fields and not isinstance(fields["metadata"], str):
+            fields["metadata"] = json.dumps(fields["metadata"], ensure_ascii=False, default=str)
+        fields["updated"] = now()
+        sets = ", ".join(f"{k}=?" for k in fields)
+        self.db.execute(f"UPDATE documents SET {sets} WHERE id=?", (*fields.values(), doc_id))
+
+    def document(self, doc_id: int) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT * FROM documents WHERE id=?", (doc_id,)).fetchone()
+        return _doc_dict(row) if row else None
+
+    def documents(self, where: str = "1", params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+        rows = self.db.execute(f"SELECT * FROM documents WHERE {where} ORDER BY id", tuple(params))
+        return [_doc_dict(r) for r in rows]
+
+    def children(self, doc_id: int) -> list[dict[str, Any]]:
+        return self.documents("parent_id=?", (doc_id,))
+
+    def set_stage(self, doc_id: int, stage: str, status: str, reason: str | None = None) -> None:
+        self.db.execute(
+            "INSERT INTO stages(document_id, stage, status, reason, updated) VALUES (?,?,?,?,?) "
+            "ON CONFLICT(document_id, stage) DO UPDATE SET status=excluded.status, "
+            "reason=excluded.reason, updated=excluded.updated",
+            (doc_id, stage, status, reason, now()),
+        )
+
+    def stages(self, doc_id: int) -> dict[str, dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT stage, status, reason, updated FROM stages WHERE document_id=?", (doc_id,)
+        )
+        return {r["stage"]: {"status": r["status"], "reason": r["reason"], "updated": r["updated"]} for r in rows}
+
+    # -- pages ------------------------------------------------------------------------------
+
+    def replace_pages(self, doc_id: int, pages: list[PageResult]) -> list[int]:
+        """Write all pages of a document (inside the caller's transaction); returns page ids."""
+        self.db.execute("DELETE FROM pages WHERE document_id=?", (doc_id,))
+        ids = []
+        for p in pages:
+            cur = self.db.execute(
+                "INSERT INTO pages(document_id, number, text, lang, ocr, confidence, width, height, dpi, "
+                "words, translation, translation_status, segments, gloss, meta) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    doc_id,
+                    p.number,
+                    p.text,
+                    p.lang,
+                    int(p.ocr),
+                    p.confidence,
+                    p.width,
+                    p.height,
+                    p.dpi,
+                    json.dumps([[w.text, w.left, w.top, w.width, w.height, w.conf] for w in p.words])
+                    if p.words
+                    else None,
+                    p.meta.get("translation"),
+                    p.meta.get("translation_status"),
+                    json.dumps(p.meta["segments"], ensure_ascii=False) if p.meta.get("segments") else None,
+                    p.meta.get("gloss"),
+                    json.dumps(
+                        {k: v for k, v in p.meta.items() if k not in _PAGE_COLUMNS_IN_META},
+                        ensure_ascii=False,
+                        default=str,
+                    ),
+                ),
+            )
+            assert cur.lastrowid is not None
+            ids.append(cur.lastrowid)
+        return ids
+
+    def pages(self, doc_id: int, with_words: bool = False) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT * FROM pages WHERE document_id=? ORDER BY number", (doc_id,))
+        return [_page_dict(r, with_words) for r in rows]
+
+    def page(self, doc_id: int, number: int) -> dict[str, Any] | None:
+        row = self.db.execute(
+            "SELECT * FROM pages WHERE document_id=? AND number=?", (doc_id, number)
+        ).fetchone()
+        return _page_dict(row, True) if row else None
+
+    def update_page(self, page_id: int, **fields: Any) -> None:
+        for key in ("segments", "meta"):
+            if key in fields and not isinstance(fields[key], str | None):
+                fields[key] = json.dumps(fields[key], ensure_ascii=False)
+        sets = ", ".join(f"{k}=?" for k in fields)
+        self.db.execute(f"UPDATE pages SET {sets} WHERE id=?", (*fields.values(), page_id))
+
+    # -- reporting --------------------------------------------------------------------------
+
+    def status_summary(self) -> dict[str, Any]:
+        db = self.db
+        by_status = {r[0]: r[1] for r in db.execute("SELECT status, count(*) FROM documents GROUP BY status")}
+        failures = [
+            dict(r)
+            for r in db.execute(
+                "SELECT error_stage AS stage, error_reason AS reason, count(*) AS count FROM documents "
+                "WHERE status='failed' GROUP BY error_stage, error_reason ORDER BY count DESC, stage"
+            )
+        ]
+        stages = {}
+        for r in db.execute("SELECT stage, status, count(*) FROM stages GROUP BY stage, status"):
+            stages.setdefault(r[0], {})[r[1]] = r[2]
+        return {
+            "documents": sum(by_status.values()),
+            "top_level_documents": db.execute(
+                "SELECT count(*) FROM documents WHERE parent_id IS NULL"
+            ).fetchone()[0],
+            "pages": db.execute("SELECT count(*) FROM pages").fetchone()[0],
+            "ocr_pages": db.execute("SELECT count(*) FROM pages WHERE ocr=1").fetchone()[0],
+            "by_status": by_status,
+            "by_stage": stages,
+            "index_pending": db.execute(
+                "SELECT count(*) FROM documents WHERE index_pending=1 AND status='done'"
+            ).fetchone()[0],
+            "failures": failures,
+            "languages": {
+                r[0] or "und": r[1]
+                for r in db.execute("SELECT lang, count(*) FROM documents GROUP BY lang ORDER BY 2 DESC")
+            },
+        }
+
+
+_PAGE_COLUMNS_IN_META = {"translation", "translation_status", "segments", "gloss"}
+
+
+def _doc_dict(row: sqlite3.Row) -> dict[str, Any]:
+    d = dict(row)
+    d["metadata"] = json.loads(d["metadata"] or "{}")
+    d["index_pending"] = bool(d["index_pending"])
+    return d
+
+
+def _page_dict(row: sqlite3.Row, with_words: bool) -> dict[str, Any]:
+    d = dict(row)
+    d["ocr"] = bool(d["ocr"])
+    d["meta"] = json.loads(d["meta"] or "{}")
+    d["segments"] = json.loads(d["segments"]) if d["segments"] else []
+    words = json.loads(d.pop("words") or "[]")
+    if with_words:
+        d["words"] = words
+    return d
+
+
+def words_from_json(raw: list[list[Any]]) -> list[Word]:
+    return [Word(str(w[0]), int(w[1]), int(w[2]), int(w[3]), int(w[4]), float(w[5])) for w in raw]
+
+
+def page_to_dict(p: PageResult) -> dict[str, Any]:
+    return asdict(p)

@@ -1,0 +1,60 @@
+"""The Flask application: `create_app(config)` with a `ui` blueprint and an `/api` blueprint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g
+
+from archive import Archive
+from archive.store import default_archive_dir
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(ARCHIVE_DIR=str(default_archive_dir()), JSON_AS_ASCII=False)
+    if config:
+        app.config.update(config)
+
+    def get_archive() -> Archive:
+        if "archive" not in g:
+            g.archive = Archive(Path(app.config["ARCHIVE_DIR"]))
+        return g.archive  # type: ignore[no-any-return]
+
+    app.extensions["foi_archive"] = get_archive
+
+    @app.teardown_appcontext
+    def _close(_exc: BaseException | None) -> None:
+        archive = g.pop("archive", None)
+        if archive is not None:
+            archive.close()
+
+    @app.after_request
+    def _security_headers(resp):  # type: ignore[no-untyped-def]
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        resp.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+        )
+        return resp
+
+    from .api import bp as api_bp
+    from .ui import bp as ui_bp
+
+    app.register_blueprint(ui_bp)
+    app.register_blueprint(api_bp, url_prefix="/api")
+    from .errors import register_error_handlers
+
+    register_error_handlers(app)
+    return app
+
+
+def archive() -> Archive:
+    """The request's archive (one per request, closed at teardown)."""
+    from flask import current_app
+
+    return current_app.extensions["foi_archive"]()  # type: ignore[no-any-return]
