@@ -256,6 +256,24 @@ def serve(ctx: Context, host: str, port: int, debug: bool) -> None:
     app.run(host=host, port=port, debug=debug, threaded=True)
 
 
+def _register_command_modules() -> None:
+    import importlib
+
+    from .commands import COMMAND_MODULES
+
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"{__package__}.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.commands.{name}":
+                raise
+            continue  # feature not part of this build
+        module.register(cli)
+
+
+_register_command_modules()
+
+
 def main() -> None:
     cli(prog_name="foi")
 

@@ -109,6 +109,7 @@ class Archive:
     def steps(self) -> list[Step]:
         """The pipeline, in order. Optional steps (translation, entities) join when available."""
         steps: list[Step] = [ExtractStep(), OcrStep(self), LanguageStep()]
+        _load_optional_steps()
         for factory in _optional_steps:
             steps.append(factory(self))
         return steps
@@ -301,4 +302,20 @@ _optional_steps: list[Callable[[Archive], Step]] = []
 
 
 def register_step(factory: Callable[[Archive], Step]) -> None:
-    _optional_steps.append(factory)
+    if factory not in _optional_steps:
+        _optional_steps.append(factory)
+
+
+# Modules that register steps, in pipeline order: translation (with glosses), then entities.
+OPTIONAL_STEP_MODULES = ("archive.translate", "archive.entities")
+
+
+def _load_optional_steps() -> None:
+    import importlib
+
+    for name in OPTIONAL_STEP_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
