@@ -37,6 +37,7 @@ def usable_text(text: str, image_coverage: float = 0.0) -> bool:
 
 
 def _image_coverage(page: LTPage) -> float:
+    """Largest share of the page covered by one image (images inside form XObjects included)."""
     area = max(page.width * page.height, 1.0)
     covered = 0.0
 
@@ -46,22 +47,31 @@ def _image_coverage(page: LTPage) -> float:
             if isinstance(child, LTImage):
                 covered = max(covered, (child.width * child.height) / area)
             elif isinstance(child, LTFigure):
-                covered = max(covered, (child.width * child.height) / area) if _has_image(child) else covered
                 walk(child)
 
     walk(page)
     return min(covered, 1.0)
 
 
-def _has_image(fig: LTFigure) -> bool:
-    return any(isinstance(c, LTImage) or (isinstance(c, LTFigure) and _has_image(c)) for c in fig)
-
-
 def _page_text(page: LTPage) -> str:
-    parts = [el.get_text() for el in page if isinstance(el, LTTextContainer)]
-    text = "".join(parts)
+    """Text of a page, including text drawn inside form XObjects (pdfminer's figures)."""
+    parts: list[str] = []
+
+    def walk(obj: Any) -> None:
+        for el in obj:
+            if isinstance(el, LTTextContainer):
+                parts.append(el.get_text())
+            elif isinstance(el, LTFigure):
+                walk(el)
+
+    walk(page)
     # Soft hyphens split words (e.g. inside dates) without being visible.
-    return text.replace("\u00ad", "").strip()
+    return "".join(parts).replace("\u00ad", "").strip()
+
+
+def _one_char_per_line(text: str) -> bool:
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    return len(lines) > 20 and sum(len(ln.strip()) <= 1 for ln in lines) > 0.6 * len(lines)
 
 
 def _pdf_info(path: Path, password: str) -> dict[str, Any]:
@@ -106,9 +116,12 @@ class PdfExtractor:
         info = _pdf_info(source.path, password)
         pages: list[PageResult] = []
         try:
-            layouts = extract_pages(source.path, password=password, laparams=LAParams())
+            layouts = extract_pages(source.path, password=password, laparams=LAParams(all_texts=True))
             for number, layout in enumerate(layouts, start=1):
                 text = _page_text(layout)
+                if _one_char_per_line(text):
+                    # Rotated pages come out a character per line; vertical grouping reads them.
+                    text = self._vertical_text(source.path, password, number - 1) or text
                 coverage = _image_coverage(layout)
                 request = OcrRequest("pdf", source.path, number - 1, password or None)
                 meta: dict[str, Any] = {"image_coverage": round(coverage, 3)}
@@ -125,6 +138,13 @@ class PdfExtractor:
             raise StageError("extract", "broken PDF: no pages found")
         title = str(info.get("Title") or "").strip() or source.filename
         return Extraction(kind="pdf", title=title, pages=pages, metadata={"pdf": info})
+
+    @staticmethod
+    def _vertical_text(path: Path, password: str, index: int) -> str:
+        params = LAParams(all_texts=True, detect_vertical=True)
+        for layout in extract_pages(path, password=password, page_numbers=[index], laparams=params):
+            return _page_text(layout)
+        return ""
 
     def _find_password(self, path: Path, ctx: ExtractContext) -> str:
         for candidate in ("", *ctx.passwords):

@@ -39,11 +39,28 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    best = from_bytes(data[: 2 * 1024 * 1024]).best()
-    if best is not None and best.encoding:
-        enc = _canonical(best.encoding)
-        return data.decode(enc, "replace"), enc
-    return data.decode("latin-1"), "latin-1"
+    enc = _detect(data[: 2 * 1024 * 1024])
+    return data.decode(enc, "replace"), enc
+
+
+# On short texts several charsets decode equally cleanly; prefer the ones FOI material is written in.
+_PREFERRED = ["cp1252", "iso8859-1", "cp1250", "iso8859-2", "gb18030", "big5", "big5hkscs", "shift_jis",
+              "euc_jp", "cp1251", "koi8-r", "iso8859-15", "euc_kr", "cp1253", "cp1254", "cp1255", "cp1256"]
+
+
+def _detect(data: bytes) -> str:
+    matches = list(from_bytes(data))
+    if not matches:
+        return "cp1252"
+    least = min(m.chaos for m in matches)
+    close = [m for m in matches if m.chaos <= least + 0.01]
+
+    def rank(m: object) -> tuple[int, float]:
+        enc = _canonical(m.encoding)  # type: ignore[attr-defined]
+        pref = _PREFERRED.index(enc) if enc in _PREFERRED else len(_PREFERRED)
+        return (pref, -m.coherence)  # type: ignore[attr-defined]
+
+    return _canonical(min(close, key=rank).encoding)
 
 
 def _canonical(name: str) -> str:

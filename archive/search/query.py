@@ -175,6 +175,8 @@ class _Parser:
         if kind == "NOT":
             self.take()
             inner = self.parse_unary()
+            if isinstance(inner, Not):
+                return inner.item  # NOT -x is x
             return Not(inner) if inner is not None else None
         if kind == "(":
             self.take()

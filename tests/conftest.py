@@ -1,0 +1,65 @@
+"""Shared fixtures: the real corpus, a fresh archive folder, the CLI runner."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+CORPUS = Path(os.environ.get("FOI_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus"))
+FONT_CJK = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+
+
+def corpus_file(rel: str) -> Path:
+    path = CORPUS / rel
+    if not path.exists():
+        raise FileNotFoundError(f"corpus file missing: {path} (set FOI_CORPUS)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    if not CORPUS.is_dir():
+        pytest.fail(f"the test corpus is not at {CORPUS}; set FOI_CORPUS")
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def manifest(corpus: Path) -> dict[str, dict[str, str]]:
+    with open(corpus / "MANIFEST.tsv", encoding="utf-8") as fh:
+        return {row["file"]: row for row in csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)}
+
+
+@pytest.fixture
+def archive_dir(tmp_path: Path) -> Path:
+    return tmp_path / "archive"
+
+
+@pytest.fixture
+def archive(archive_dir: Path):
+    from archive import Archive
+
+    with Archive(archive_dir) as a:
+        yield a
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def foi(runner: CliRunner, archive_dir: Path):
+    """Run `foi --archive <tmp> ARGS...` and return the click Result."""
+    from archive.cli import cli
+
+    def run(*args: str, ok: bool = True):
+        result = runner.invoke(cli, ["--archive", str(archive_dir), *args], catch_exceptions=False)
+        if ok and result.exit_code != 0:
+            raise AssertionError(f"foi {' '.join(args)} exited {result.exit_code}:\n{result.output}")
+        return result
+
+    return run
