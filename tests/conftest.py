@@ -63,3 +63,16 @@ def foi(runner: CliRunner, archive_dir: Path):
         return result
 
     return run
+
+
+def cer(reference: str, hypothesis: str) -> float:
+    """Character error rate: edit distance over the reference length, whitespace ignored."""
+    ref = "".join(reference.split())
+    hyp = "".join(hypothesis.split())
+    prev = list(range(len(hyp) + 1))
+    for i, rc in enumerate(ref, 1):
+        cur = [i]
+        for j, hc in enumerate(hyp, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (rc != hc)))
+        prev = cur
+    return prev[-1] / max(len(ref), 1)
