@@ -104,11 +104,7 @@ def _looks_like_rfc822(head: bytes) -> bool:
 
 
 def _looks_textual(head: bytes) -> bool:
-    if not head:
-        return True
-    if b"\x00" in head[:4096]:
-        return False
-    return True
+    return b"\x00" not in head[:4096]
 
 
 def make_source(path: Path, filename: str | None = None) -> Source:

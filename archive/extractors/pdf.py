@@ -133,11 +133,32 @@ class PdfExtractor:
                         meta["text_layer"] = text
                     pages.append(PageResult(number=number, text=text, meta=meta, needs_ocr=request))
         except (PDFSyntaxError, PSException, ValueError, KeyError, TypeError, AssertionError) as exc:
-            raise StageError("extract", f"broken PDF: {type(exc).__name__}: {exc}") from exc
+            pages = self._pages_for_ocr(source, password, f"{type(exc).__name__}: {exc}")
         if not pages:
-            raise StageError("extract", "broken PDF: no pages found")
+            pages = self._pages_for_ocr(source, password, "no pages found")
         title = str(info.get("Title") or "").strip() or source.filename
         return Extraction(kind="pdf", title=title, pages=pages, metadata={"pdf": info})
+
+    @staticmethod
+    def _pages_for_ocr(source: Source, password: str, problem: str) -> list[PageResult]:
+        """pdfminer could not read the structure; pdfium is more lenient: OCR every page it finds."""
+        from ocr import page_count
+
+        try:
+            count = page_count(source.path, password or None)
+        except Exception as exc:
+            raise StageError("extract", f"broken PDF: {problem}") from exc
+        if count == 0:
+            raise StageError("extract", f"broken PDF: {problem}")
+        return [
+            PageResult(
+                number=i + 1,
+                text="",
+                meta={"text_layer_error": problem},
+                needs_ocr=OcrRequest("pdf", source.path, i, password or None),
+            )
+            for i in range(count)
+        ]
 
     @staticmethod
     def _vertical_text(path: Path, password: str, index: int) -> str:

@@ -1,0 +1,128 @@
+"""OCR throughput on the corpus's scanned PDFs, three ways in one run.
+
+    .venv/bin/python bench/bench_ocr.py [--corpus DIR] [--jobs N]
+
+1. `foi ingest` of the scanned PDFs into a fresh archive (empty OCR cache): pages per second.
+2. The limit: the raw `tesseract` CLI over the same pages, rendered at their native resolution beforehand
+   (rendering not timed), with the same languages foi chose per page, N processes in parallel.
+3. `ocrmypdf --sidecar --jobs N --force-ocr` over the same files: the tool a user would pick instead.
+Then a second ingest of the same pages inside new files shows the OCR cache (identical pages OCR'd once).
+Prints pages/s for each and the ratios (targets: foi >= 0.95 x the limit, and faster than ocrmypdf).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ocr import render_pdf_page  # noqa: E402
+
+
+def scanned_pdfs(corpus: Path) -> list[Path]:
+    return sorted((corpus / "pdf-scanned").glob("*.pdf"))
+
+
+def run_foi(archive: Path, files: list[Path], workers: int) -> float:
+    env = dict(os.environ, FOI_OCR_WORKERS=str(workers))
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "archive.cli", "--archive", str(archive), "ingest", *map(str, files), "--json"],
+        check=False, capture_output=True, env=env,
+    )
+    return time.perf_counter() - start
+
+
+def ocr_pages(archive: Path) -> list[tuple[str, int, str]]:
+    """(original path, page index, languages) of every OCR'd page, as foi chose them."""
+    con = sqlite3.connect(archive / "foi.sqlite3")
+    rows = con.execute(
+        "SELECT d.source_path, p.number, p.meta FROM pages p JOIN documents d ON d.id = p.document_id "
+        "WHERE p.ocr = 1 ORDER BY d.id, p.number"
+    ).fetchall()
+    con.close()
+    return [(r[0], r[1] - 1, json.loads(r[2])["ocr"]["languages"]) for r in rows]
+
+
+def run_tesseract_limit(pages: list[tuple[str, int, str]], workers: int, tmp: Path) -> float:
+    jobs = []
+    for i, (path, index, langs) in enumerate(pages):
+        rendered = render_pdf_page(path, index)
+        png = tmp / f"page-{i:03d}.png"
+        png.write_bytes(rendered.png)
+        jobs.append((png, langs))
+    env = dict(os.environ, OMP_THREAD_LIMIT="1")
+
+    def one(job: tuple[Path, str]) -> None:
+        subprocess.run(["tesseract", str(job[0]), "stdout", "-l", job[1]], check=True, capture_output=True, env=env)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(one, jobs))
+    return time.perf_counter() - start
+
+
+def run_ocrmypdf(files: list[Path], langs_by_file: dict[str, str], workers: int, tmp: Path) -> float | None:
+    if not shutil.which("ocrmypdf"):
+        return None
+    env = dict(os.environ, OMP_THREAD_LIMIT="1")
+    start = time.perf_counter()
+    for f in files:
+        langs = langs_by_file.get(str(f), "eng")
+        subprocess.run(
+            ["ocrmypdf", "--force-ocr", "--jobs", str(workers), "--sidecar", str(tmp / (f.stem + ".txt")),
+             "--output-type", "pdf", "-l", langs, "--quiet", str(f), str(tmp / (f.stem + ".out.pdf"))],
+            check=False, capture_output=True, env=env,
+        )
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    args = ap.parse_args()
+    files = scanned_pdfs(args.corpus)
+    with tempfile.TemporaryDirectory(prefix="foi-bench-ocr-") as tmpdir:
+        tmp = Path(tmpdir)
+        archive = tmp / "archive"
+        foi_s = run_foi(archive, files, args.jobs)
+        pages = ocr_pages(archive)
+        n = len(pages)
+        limit_s = run_tesseract_limit(pages, args.jobs, tmp)
+        langs_by_file: dict[str, str] = {}
+        for path, _, langs in pages:
+            langs_by_file.setdefault(path, langs)
+        ocrmypdf_s = run_ocrmypdf(files, langs_by_file, args.jobs, tmp)
+        # The same pages again inside renamed copies: identical page images come from the cache.
+        copies = tmp / "copies"
+        copies.mkdir()
+        for f in files:
+            data = f.read_bytes() + b"\n% a different file with the same pages\n"
+            (copies / f.name).write_bytes(data)
+        cached_s = run_foi(archive, sorted(copies.iterdir()), args.jobs)
+
+    print(f"scanned PDFs: {len(files)} files, {n} OCR'd pages, {args.jobs} parallel jobs")
+    print(f"foi ingest (cold cache):      {foi_s:7.2f} s  {n / foi_s:6.2f} pages/s")
+    print(f"raw tesseract limit:          {limit_s:7.2f} s  {n / limit_s:6.2f} pages/s")
+    if ocrmypdf_s is not None:
+        print(f"ocrmypdf --sidecar:           {ocrmypdf_s:7.2f} s  {n / ocrmypdf_s:6.2f} pages/s")
+    print(f"foi ingest (same pages again):{cached_s:7.2f} s  {n / cached_s:6.2f} pages/s")
+    print(f"ratio foi / limit:    {limit_s / foi_s:.2f}   (target >= 0.95)")
+    if ocrmypdf_s is not None:
+        print(f"ratio foi / ocrmypdf: {ocrmypdf_s / foi_s:.2f}   (target > 1)")
+
+
+if __name__ == "__main__":
+    main()

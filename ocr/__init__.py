@@ -1,0 +1,16 @@
+"""OCR: page rendering (pypdfium2) and Tesseract. A leaf package: images and languages in; text,
+confidence and word boxes out. It imports neither `archive` nor `web`."""
+
+from .render import RenderedPage, native_dpi, page_count, render_pdf_page
+from .tesseract import OcrError, OcrResult, OcrWord, TesseractEngine
+
+__all__ = [
+    "OcrError",
+    "OcrResult",
+    "OcrWord",
+    "RenderedPage",
+    "TesseractEngine",
+    "native_dpi",
+    "page_count",
+    "render_pdf_page",
+]

@@ -1,0 +1,88 @@
+"""PDF pages to images with pypdfium2, at the resolution of the scan itself."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from io import BytesIO
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+DEFAULT_DPI = 300.0
+MIN_DPI, MAX_DPI = 72.0, 600.0
+
+
+@dataclass
+class RenderedPage:
+    index: int  # 0-based
+    png: bytes
+    dpi: float
+    width: int
+    height: int
+
+
+def _open(pdf_path: str | os.PathLike[str], password: str | None) -> pdfium.PdfDocument:
+    return pdfium.PdfDocument(str(pdf_path), password=password)
+
+
+def _page_native_dpi(page: pdfium.PdfPage) -> float | None:
+    """Resolution of the largest image on the page: its pixels over its placed size in inches."""
+    best: tuple[float, float] | None = None  # (area in points, dpi)
+    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=3):
+        try:
+            left, bottom, right, top = obj.get_bounds()
+            px_w, px_h = obj.get_px_size()
+        except Exception:  # an image pdfium cannot measure: ignore it
+            continue
+        w_pt, h_pt = abs(right - left), abs(top - bottom)
+        if w_pt < 1 or h_pt < 1 or px_w < 2 or px_h < 2:
+            continue
+        # Long side against long side, so images placed rotated by 90 degrees measure right.
+        dpi = max(px_w, px_h) / (max(w_pt, h_pt) / 72.0)
+        area = w_pt * h_pt
+        if best is None or area > best[0]:
+            best = (area, dpi)
+    return best[1] if best else None
+
+
+def native_dpi(pdf_path: str | os.PathLike[str], page_index: int, password: str | None = None) -> float:
+    """The scan's own resolution for a page; 300 when the page holds no image. Clamped to 72-600."""
+    pdf = _open(pdf_path, password)
+    try:
+        dpi = _page_native_dpi(pdf[page_index])
+    finally:
+        pdf.close()
+    if dpi is None:
+        return DEFAULT_DPI
+    return float(min(max(round(dpi), MIN_DPI), MAX_DPI))
+
+
+def render_pdf_page(
+    pdf_path: str | os.PathLike[str], page_index: int, dpi: float | None = None, password: str | None = None
+) -> RenderedPage:
+    """Render one page in grayscale (honouring /Rotate) as PNG with fast compression.
+
+    Noisy scans compress slowly, so PNG level 1 is used: the file is only a hand-over to Tesseract.
+    """
+    pdf = _open(pdf_path, password)
+    try:
+        page = pdf[page_index]
+        if dpi is None:
+            found = _page_native_dpi(page)
+            dpi = DEFAULT_DPI if found is None else min(max(round(found), MIN_DPI), MAX_DPI)
+        bitmap = page.render(scale=dpi / 72.0, grayscale=True)
+        image = bitmap.to_pil()
+    finally:
+        pdf.close()
+    buf = BytesIO()
+    image.save(buf, format="PNG", compress_level=1, dpi=(dpi, dpi))
+    return RenderedPage(page_index, buf.getvalue(), float(dpi), image.width, image.height)
+
+
+def page_count(pdf_path: str | os.PathLike[str], password: str | None = None) -> int:
+    pdf = _open(pdf_path, password)
+    try:
+        return len(pdf)
+    finally:
+        pdf.close()

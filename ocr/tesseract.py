@@ -1,0 +1,377 @@
+"""Tesseract behind one module: orientation, deskew, per-page languages, a cache and a pool.
+
+Every Tesseract run is one process limited to one thread (OMP_THREAD_LIMIT=1): on this class of
+machine N single-threaded processes give far more throughput than one multi-threaded one.
+Images are handed to Tesseract as files, never as PIL objects (re-encoding costs as much as OCR).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from io import BytesIO
+from pathlib import Path
+
+import pytesseract
+from PIL import Image, UnidentifiedImageError
+
+from .geometry import MIN_SKEW, deskew, estimate_skew, map_point_back, unrotate_box
+
+CACHE_VERSION = "1"
+# Below this mean word confidence a first pass is suspect: check orientation and script.
+GOOD_CONFIDENCE = 60.0
+# Characters that only Traditional Chinese writes (frequent ones); many of them mean chi_tra.
+_TRADITIONAL_MARKERS = set("們這個說國來時會對於學與為無發經點體關開長門問間電話實現還進過頭見親覺讓論語請議讀變")
+
+ImageInput = bytes | str | os.PathLike[str]
+
+
+class OcrError(Exception):
+    """Tesseract is missing, a language pack is missing, or the image cannot be read."""
+
+
+@dataclass(frozen=True)
+class OcrWord:
+    """A word and its box in pixels of the image as given (before any rotation or deskew)."""
+
+    text: str
+    left: int
+    top: int
+    width: int
+    height: int
+    conf: float
+
+
+@dataclass
+class OcrResult:
+    text: str
+    confidence: float  # mean word confidence 0-100; 0.0 without words
+    words: list[OcrWord] = field(default_factory=list)
+    languages: str = ""  # the -l string used
+    rotation: int = 0  # degrees turned clockwise to make the page upright
+    skew: float = 0.0  # degrees corrected after that
+    width: int = 0
+    height: int = 0
+
+
+def _script_languages(script: str, available: set[str]) -> list[str]:
+    if script in {"Han", "HanS", "HanT", "Hiragana", "Katakana"}:
+        return ["chi_sim"]
+    if script in {"Latin", "Common"} or "eng" in available:
+        return ["eng"]
+    return ["eng"]
+
+
+def _parse_data(data: dict[str, list], rotation: int, skew: float, size: tuple[int, int], upright_size: tuple[int, int]) -> tuple[str, list[OcrWord], float]:
+    """Words (boxes mapped back to the original image) and text with line breaks."""
+    words: list[OcrWord] = []
+    lines: list[str] = []
+    current_key: tuple[int, int, int] | None = None
+    current: list[str] = []
+    last_block: int | None = None
+    orig_w, orig_h = size
+    up_w, up_h = upright_size
+    for i, raw in enumerate(data["text"]):
+        text = (raw or "").strip()
+        conf = float(data["conf"][i])
+        if not text or conf < 0:
+            continue
+        key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
+        if key != current_key:
+            if current:
+                lines.append(_join_words(current))
+            if last_block is not None and key[0] != last_block:
+                lines.append("")
+            current, current_key, last_block = [], key, key[0]
+        current.append(text)
+        left, top, width, height = (int(data[k][i]) for k in ("left", "top", "width", "height"))
+        if skew:
+            cx, cy = map_point_back(left + width / 2, top + height / 2, skew, up_w, up_h)
+            left, top = int(round(cx - width / 2)), int(round(cy - height / 2))
+        left, top, width, height = unrotate_box(left, top, width, height, rotation, orig_w, orig_h)
+        left, top = max(0, min(left, orig_w - 1)), max(0, min(top, orig_h - 1))
+        width, height = min(width, orig_w - left), min(height, orig_h - top)
+        words.append(OcrWord(text, left, top, width, height, round(conf, 2)))
+    if current:
+        lines.append(_join_words(current))
+    mean = sum(w.conf for w in words) / len(words) if words else 0.0
+    return "\n".join(lines).strip(), words, round(mean, 2)
+
+
+def _is_cjk(ch: str) -> bool:
+    # Han, CJK punctuation, full-width forms, and the curly quotes Chinese text uses.
+    return "\u2e80" <= ch <= "\u9fff" or "\uf900" <= ch <= "\uffef" or "\u2018" <= ch <= "\u201f"
+
+
+def _join_words(words: list[str]) -> str:
+    """Words of a line: Tesseract splits Chinese into words (often single characters); Chinese has
+    no spaces, so only Latin neighbours get one."""
+    out = words[0]
+    for word in words[1:]:
+        out += word if _is_cjk(out[-1]) and _is_cjk(word[0]) else " " + word
+    return out
+
+
+def _han_text(text: str) -> bool:
+    han = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    return han >= max(3, 0.3 * len("".join(text.split())))
+
+
+class _Page:
+    """One image on disk, prepared lazily (rotated / deskewed copies written next to it)."""
+
+    def __init__(self, path: str, workdir: str):
+        self.path = path
+        self.workdir = workdir
+        try:
+            with Image.open(path) as im:
+                self.size = im.size
+        except (UnidentifiedImageError, OSError) as exc:
+            raise OcrError(f"cannot read image: {exc}") from exc
+
+    def ocr(self, langs: str, rotation: int = 0, skew: float | None = None) -> OcrResult:
+        path, skew_used, upright_size = self._prepared(rotation, skew)
+        try:
+            data = pytesseract.image_to_data(
+                path, lang=langs, config="--psm 3", output_type=pytesseract.Output.DICT
+            )
+        except pytesseract.TesseractError as exc:
+            raise OcrError(f"tesseract failed: {exc.message}") from exc
+        text, words, conf = _parse_data(data, rotation, skew_used, self.size, upright_size)
+        return OcrResult(text, conf, words, langs, rotation, skew_used, *self.size)
+
+    def osd(self) -> tuple[int, str]:
+        """(clockwise rotation to upright, script) from Tesseract's OSD; (0, '') when it can't tell."""
+        try:
+            info = pytesseract.image_to_osd(self.path, config="--psm 0", output_type=pytesseract.Output.DICT)
+        except pytesseract.TesseractError:
+            return 0, ""  # too little text to decide: assume upright
+        rotation = int(info.get("rotate", 0)) % 360
+        if float(info.get("orientation_conf", 0)) < 1.5:
+            rotation = 0
+        return rotation, str(info.get("script", ""))
+
+    def _prepared(self, rotation: int, skew: float | None) -> tuple[str, float, tuple[int, int]]:
+        needs_skew_check = skew is None
+        if rotation == 0 and not needs_skew_check and not skew:
+            return self.path, 0.0, self.size
+        with Image.open(self.path) as im:
+            image = im.convert("L") if im.mode not in {"L", "1"} else im.convert("L")
+        if rotation:
+            image = image.rotate(-rotation, expand=True)
+        if skew is None:
+            skew = estimate_skew(image)
+        if abs(skew) < MIN_SKEW:
+            skew = 0.0
+        if rotation == 0 and skew == 0.0:
+            return self.path, 0.0, self.size
+        if skew:
+            image = deskew(image, skew)
+        out = os.path.join(self.workdir, f"prep-{rotation}-{skew}.png")
+        image.save(out, format="PNG", compress_level=1)
+        return out, skew, image.size
+
+
+def _recognize_file(path: str, languages: Sequence[str] | None, hint: Sequence[str] | None) -> OcrResult:
+    """Worker: OCR one image file. `languages` fixed, or chosen here (starting from `hint`)."""
+    workdir = tempfile.mkdtemp(prefix="foi-ocr-")
+    try:
+        page = _Page(path, workdir)
+        if languages:
+            return page.ocr("+".join(languages), 0, None)
+        first_langs = "+".join(hint) if hint else "eng"
+        result = page.ocr(first_langs, 0, None)
+        if result.confidence >= GOOD_CONFIDENCE and len(result.words) >= 3:
+            return _maybe_traditional(page, result)
+        rotation, script = page.osd()
+        langs = "+".join(_script_languages(script, set()))
+        if rotation == 0 and langs == first_langs:
+            return _maybe_traditional(page, result)
+        second = page.ocr(langs, rotation, None)
+        best = second if _score(second) >= _score(result) else result
+        return _maybe_traditional(page, best)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _score(result: OcrResult) -> float:
+    # Confidence weighted by how much was read, so an empty page doesn't win with one lucky word.
+    return result.confidence * min(len(result.words), 50)
+
+
+def _maybe_traditional(page: _Page, result: OcrResult) -> OcrResult:
+    """Retry Chinese pages with chi_tra when they look Traditional or read poorly with chi_sim."""
+    if result.languages != "chi_sim" or not _han_text(result.text):
+        return result
+    markers = sum(1 for ch in result.text if ch in _TRADITIONAL_MARKERS)
+    if markers < 3 and result.confidence >= 70:
+        return result
+    alt = page.ocr("chi_tra", result.rotation, result.skew)
+    return alt if alt.confidence > result.confidence + 2 else result
+
+
+def _init_worker() -> None:
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+
+
+def _run_job(image: ImageInput, languages: tuple[str, ...] | None, hint: tuple[str, ...] | None) -> OcrResult:
+    if isinstance(image, bytes):
+        fd, tmp = tempfile.mkstemp(suffix=".png", prefix="foi-ocr-in-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(image)
+            return _recognize_file(tmp, languages, hint)
+        finally:
+            os.unlink(tmp)
+    return _recognize_file(os.fspath(image), languages, hint)
+
+
+class TesseractEngine:
+    """OCR with Tesseract: a process pool of single-threaded runs and an on-disk result cache."""
+
+    def __init__(
+        self,
+        cache_dir: str | os.PathLike[str] | None = None,
+        workers: int | None = None,
+        default_languages: Sequence[str] = ("eng", "chi_sim"),
+    ):
+        if shutil.which(pytesseract.pytesseract.tesseract_cmd) is None:
+            raise OcrError("tesseract is not installed (Debian: apt-get install tesseract-ocr)")
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.default_languages = tuple(default_languages)
+        self._pool: ProcessPoolExecutor | None = None
+        self._available: set[str] | None = None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def available_languages(self) -> set[str]:
+        if self._available is None:
+            try:
+                self._available = set(pytesseract.get_languages(config=""))
+            except pytesseract.TesseractError as exc:
+                raise OcrError(f"tesseract cannot list its languages: {exc.message}") from exc
+        return self._available
+
+    def _check_languages(self, languages: Sequence[str]) -> None:
+        missing = [lang for lang in languages if lang not in self.available_languages()]
+        if missing:
+            raise OcrError(
+                f"Tesseract language data missing: {', '.join(missing)} "
+                f"(Debian: apt-get install {' '.join('tesseract-ocr-' + m.replace('_', '-') for m in missing)})"
+            )
+
+    # -- cache ------------------------------------------------------------------------------
+
+    def _cache_path(self, image: ImageInput, languages: Sequence[str] | None) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        data = image if isinstance(image, bytes) else Path(image).read_bytes()
+        key = hashlib.sha256(data).hexdigest()
+        langs = "+".join(languages) if languages else "auto"
+        return self.cache_dir / key[:2] / f"{key}-{langs}-v{CACHE_VERSION}.json"
+
+    @staticmethod
+    def _load(path: Path | None) -> OcrResult | None:
+        if path is None or not path.exists():
+            return None
+        try:
+            raw = json.loads(path.read_text())
+            raw["words"] = [OcrWord(**w) for w in raw["words"]]
+            return OcrResult(**raw)
+        except (ValueError, TypeError, KeyError):
+            return None  # a damaged cache entry is recomputed
+
+    @staticmethod
+    def _save(path: Path | None, result: OcrResult) -> None:
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(result), ensure_ascii=False))
+        os.replace(tmp, path)
+
+    # -- recognition ------------------------------------------------------------------------
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            import multiprocessing
+
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("forkserver"), initializer=_init_worker
+            )
+        return self._pool
+
+    def recognize(self, image: ImageInput, languages: Sequence[str] | None = None) -> OcrResult:
+        return self.recognize_many([image], languages)[0]
+
+    def recognize_many(
+        self, images: Sequence[ImageInput], languages: Sequence[str] | None = None
+    ) -> list[OcrResult]:
+        """OCR images in parallel, results in input order.
+
+        With `languages` None each page's languages are chosen: the first pages of the batch are
+        checked (orientation and script) and the rest start from the languages they chose.
+        """
+        if languages:
+            self._check_languages(languages)
+        else:
+            self._check_languages(["eng", "chi_sim", "osd"])
+        for image in images:
+            if not isinstance(image, bytes) and not Path(image).is_file():
+                raise OcrError(f"cannot read image: no such file {image}")
+        results: list[OcrResult | None] = [None] * len(images)
+        cache_paths = [self._cache_path(img, languages) for img in images]
+        todo = []
+        for i, path in enumerate(cache_paths):
+            cached = self._load(path)
+            if cached is not None:
+                results[i] = cached
+            else:
+                todo.append(i)
+        langs = tuple(languages) if languages else None
+        if todo:
+            pool = self._executor()
+            hint: tuple[str, ...] | None = None
+            # Without fixed languages, the first `workers` pages choose theirs; later pages start
+            # from the most common choice (pages of one document share a language).
+            head, tail = (todo, []) if langs else (todo[: self.workers], todo[self.workers :])
+            futures: dict[int, Future[OcrResult]] = {i: pool.submit(_run_job, images[i], langs, None) for i in head}
+            for i in head:
+                results[i] = self._collect(futures[i], cache_paths[i])
+            if tail:
+                chosen = [results[i].languages for i in head if results[i] and results[i].words]  # type: ignore[union-attr]
+                if chosen:
+                    hint = tuple(max(set(chosen), key=chosen.count).split("+"))
+                futures = {i: pool.submit(_run_job, images[i], None, hint) for i in tail}
+                for i in tail:
+                    results[i] = self._collect(futures[i], cache_paths[i])
+        return [r for r in results if r is not None]
+
+    def _collect(self, future: Future[OcrResult], cache_path: Path | None) -> OcrResult:
+        result = future.result()
+        self._save(cache_path, result)
+        return result
+
+
+def image_bytes_to_png(data: bytes) -> bytes:
+    """Re-encode an image as PNG (for frames of multi-page TIFFs)."""
+    with Image.open(BytesIO(data)) as im:
+        buf = BytesIO()
+        im.save(buf, format="PNG", compress_level=1)
+        return buf.getvalue()
