@@ -190,7 +190,11 @@ def _recognize_file(path: str, languages: Sequence[str] | None, hint: Sequence[s
         if result.confidence >= GOOD_CONFIDENCE and len(result.words) >= 3:
             return _maybe_traditional(page, result)
         rotation, script = page.osd()
-        langs = "+".join(_script_languages(script, set()))
+        if not script:
+            # OSD needs a fair amount of text; on a small crop try the other script instead.
+            langs = "chi_sim" if first_langs == "eng" else "eng"
+        else:
+            langs = "+".join(_script_languages(script, set()))
         if rotation == 0 and langs == first_langs:
             return _maybe_traditional(page, result)
         second = page.ocr(langs, rotation, None)

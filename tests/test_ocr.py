@@ -1,0 +1,94 @@
+"""The ocr package on its own: rendering, orientation, deskew, languages, cache, errors."""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+import pytest
+from PIL import Image
+
+from conftest import cer, corpus_file
+from ocr import OcrError, TesseractEngine, native_dpi, render_pdf_page
+from ocr.geometry import deskew, estimate_skew, unrotate_box
+
+pytestmark = pytest.mark.tesseract
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    eng = TesseractEngine(cache_dir=tmp_path_factory.mktemp("ocr-cache"), workers=2)
+    yield eng
+    eng.close()
+
+
+def test_native_resolution_of_scans():
+    assert native_dpi(corpus_file("pdf-scanned/mineru_small_ocr.pdf"), 0) == 96
+    assert native_dpi(corpus_file("pdf-scanned/pdfminer_175.pdf"), 0) == 200
+    assert native_dpi(corpus_file("pdf-scanned/kreuzberg_image_only_german_pdf.pdf"), 0) == 150
+    page = render_pdf_page(corpus_file("pdf-scanned/mineru_small_ocr.pdf"), 0)
+    assert (page.dpi, page.width, page.height) == (96, 1634, 2400)
+    assert page.png.startswith(b"\x89PNG")
+
+
+def test_skew_is_measured_and_removed():
+    page = render_pdf_page(corpus_file("pdf-scanned/ocrmypdf_skew.pdf"), 0)
+    image = Image.open(BytesIO(page.png))
+    angle = estimate_skew(image)
+    assert abs(angle) > 1.0
+    assert abs(estimate_skew(deskew(image, angle))) < 0.3
+
+
+def test_boxes_map_back_through_rotation():
+    # A box on the upright copy of a 100x50 image turned 90 degrees clockwise (so 50x100).
+    assert unrotate_box(10, 20, 5, 8, 90, 100, 50) == (20, 35, 8, 5)
+    assert unrotate_box(10, 20, 5, 8, 180, 100, 50) == (85, 22, 5, 8)
+    assert unrotate_box(10, 20, 5, 8, 270, 100, 50) == (72, 10, 8, 5)
+
+
+def test_rotated_image_with_boxes_on_the_original(engine):
+    result = engine.recognize(corpus_file("images/tesseract_phototest-rotated-180.png"))
+    gold = corpus_file("images/tesseract_phototest.gold.txt").read_text()
+    assert result.rotation == 180 and result.languages == "eng"
+    assert cer(gold, result.text) < 0.05
+    quick = next(w for w in result.words if w.text == "quick")
+    # On the original (upside-down) image the first line sits at the bottom.
+    assert quick.top > result.height / 2
+
+
+def test_linn_page_against_its_ground_truth(engine):
+    result = engine.recognize(corpus_file("images/ocrmypdf_linn.png"))
+    assert cer(corpus_file("images/ocrmypdf_linn.txt").read_text(), result.text) < 0.08
+    assert result.confidence > 80
+
+
+def test_chinese_chooses_chi_sim_without_spaces(engine):
+    result = engine.recognize(corpus_file("images/rapidocr_test_letterbox_like.jpg"))
+    assert result.languages == "chi_sim"
+    assert "取决于所使用的执行提供者" in result.text and "CUDA" in result.text
+
+
+def test_cache_serves_identical_pages_without_tesseract(engine, monkeypatch):
+    data = corpus_file("images/tesseract_phototest.tif").read_bytes()
+    first = engine.recognize(data)
+    import ocr.tesseract as t
+
+    def boom(*a, **k):
+        raise AssertionError("tesseract ran on a cached page")
+
+    monkeypatch.setattr(t.TesseractEngine, "_executor", boom)
+    assert engine.recognize(data) == first
+
+
+def test_results_keep_input_order(engine):
+    images = [corpus_file("images/kreuzberg_chi_sim_image.jpeg"), corpus_file("images/tesseract_phototest.tif")]
+    results = engine.recognize_many(images)
+    assert "甘草" in results[0].text and "quick" in results[1].text
+
+
+def test_clear_errors(engine, tmp_path):
+    with pytest.raises(OcrError, match="language data missing: klingon"):
+        engine.recognize(corpus_file("images/tesseract_phototest.tif"), languages=["klingon"])
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image at all")
+    with pytest.raises(OcrError, match="cannot read image"):
+        engine.recognize(bad)
