@@ -40,6 +40,7 @@ class DocWork:
     source: Source
     ctx: ExtractContext
     extraction: Extraction | None = None
+    pending: dict[str, Any] = field(default_factory=dict)  # work a step started and will finish
 
     @property
     def pages(self) -> list[PageResult]:
@@ -70,7 +71,11 @@ class ExtractStep:
 
 
 class OcrStep:
-    """OCR only the pages without a usable text layer."""
+    """OCR only the pages without a usable text layer.
+
+    `start` renders the pages and hands them to the OCR pool without waiting, so the ingester can
+    start the next document's OCR while this one finishes; `run` collects the results.
+    """
 
     name = "ocr"
 
@@ -80,13 +85,12 @@ class OcrStep:
     def needed(self, work: DocWork) -> bool:
         return any(p.needs_ocr for p in work.pages)
 
-    def run(self, work: DocWork) -> None:
+    def start(self, work: DocWork) -> None:
         from ocr import OcrError, render_pdf_page
 
         todo = [p for p in work.pages if p.needs_ocr]
         images: list[bytes | str] = []
         dpis: list[float | None] = []
-        failed: list[str] = []
         for page in todo:
             req = page.needs_ocr
             assert req is not None
@@ -98,11 +102,22 @@ class OcrStep:
                 else:
                     images.append(_image_frame(req.path, req.index))
                     dpis.append(None)
-            except Exception as exc:  # a page that cannot be rendered must not lose the others
+            except Exception as exc:  # a page that cannot be rendered fails this document only
                 raise StageError("ocr", f"page {page.number} could not be rendered: {exc}") from exc
-        engine = self.archive.ocr_engine()
         try:
-            results = engine.recognize_many(images, languages=self.archive.ocr_languages)
+            batch = self.archive.ocr_engine().submit(images, languages=self.archive.ocr_languages)
+        except OcrError as exc:
+            raise StageError("ocr", str(exc)) from exc
+        work.pending["ocr"] = (todo, dpis, batch)
+
+    def run(self, work: DocWork) -> None:
+        from ocr import OcrError
+
+        if "ocr" not in work.pending:
+            self.start(work)
+        todo, dpis, batch = work.pending.pop("ocr")
+        try:
+            results = batch.results()
         except OcrError as exc:
             raise StageError("ocr", str(exc)) from exc
         for page, result, dpi in zip(todo, results, dpis, strict=True):
@@ -117,8 +132,6 @@ class OcrStep:
                 "skew": round(result.skew, 2),
             }
             page.needs_ocr = None
-        if failed:
-            raise StageError("ocr", "; ".join(failed))
 
 
 def _image_frame(path: Path, index: int) -> bytes | str:
@@ -189,6 +202,19 @@ def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
             raise FileNotFoundError(f"no such file or folder: {path}")
 
 
+@dataclass
+class _Started:
+    """A document whose steps ran up to an asynchronous one (OCR), waiting to be finished."""
+
+    work: DocWork
+    workdir: Path
+    errors: list[tuple[str, str]]
+    child_meta: dict[str, Any]
+    filename: str
+    depth: int
+    next_step: int
+
+
 class Ingester:
     """Runs files through the steps and stores the results."""
 
@@ -206,10 +232,24 @@ class Ingester:
     ) -> IngestReport:
         report = IngestReport()
         self.store.ensure_collection(collection)
+        # One document of lookahead: the next file's OCR is started before this one is finished,
+        # so single-page scans don't leave cores idle.
+        pending: tuple[Path, _Started] | None = None
         for path in iter_files(paths):
-            self.ingest_file(path, collection, report)
-            if progress:
+            started = self.begin_file(path, collection, report)
+            if pending is not None:
+                self.finish_file(pending[1], collection, report)
+                if progress:
+                    progress(pending[0])
+                pending = None
+            if isinstance(started, _Started):
+                pending = (path, started)
+            elif progress:
                 progress(path)
+        if pending is not None:
+            self.finish_file(pending[1], collection, report)
+            if progress:
+                progress(pending[0])
         self.archive.catch_up_index(report)
         return report
 
@@ -223,6 +263,24 @@ class Ingester:
         depth: int = 0,
         child_meta: dict[str, Any] | None = None,
     ) -> int | None:
+        """Ingest one file completely (its children too); returns its document id."""
+        started = self.begin_file(path, collection, report, parent_id, name, depth, child_meta)
+        if isinstance(started, _Started):
+            return self.finish_file(started, collection, report)
+        return started
+
+    def begin_file(
+        self,
+        path: Path,
+        collection: str,
+        report: IngestReport,
+        parent_id: int | None = None,
+        name: str | None = None,
+        depth: int = 0,
+        child_meta: dict[str, Any] | None = None,
+    ) -> _Started | int | None:
+        """Store the original, create (or resume) the document and run the steps up to the start of
+        OCR. Returns the work to finish, or the id of a document already complete, or None."""
         store = self.store
         filename = name or path.name
         try:
@@ -255,32 +313,51 @@ class Ingester:
             )
         store.set_stage(doc_id, "store", "ok")
         workdir = Path(tempfile.mkdtemp(prefix="foi-doc-"))
+        work = DocWork(doc_id, source, ExtractContext(workdir=workdir, passwords=self.passwords, depth=depth))
+        started = _Started(work, workdir, [], child_meta or {}, filename, depth, 0)
         try:
-            work = DocWork(doc_id, source, ExtractContext(workdir=workdir, passwords=self.passwords, depth=depth))
-            errors = self._run_steps(work)
-            self._persist(work, errors, child_meta or {})
-            report.documents.append(doc_id)
+            started.next_step = self._run_steps(work, started.errors, 0, stop_at_async=True)
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
+        return started
+
+    def finish_file(self, started: _Started, collection: str, report: IngestReport) -> int:
+        work, errors = started.work, started.errors
+        try:
+            self._run_steps(work, errors, started.next_step, stop_at_async=False)
+            self._persist(work, errors, started.child_meta)
+            report.documents.append(work.doc_id)
             if errors:
                 stage, reason = errors[0]
                 report.failed[stage] += 1
-                report.failures.append({"document": doc_id, "path": filename, "stage": stage, "reason": reason})
+                report.failures.append(
+                    {"document": work.doc_id, "path": started.filename, "stage": stage, "reason": reason}
+                )
             else:
                 report.ingested += 1
-            self._ingest_children(work, collection, report, depth)
+            self._ingest_children(work, collection, report, started.depth)
         finally:
-            shutil.rmtree(workdir, ignore_errors=True)
-        return doc_id
+            shutil.rmtree(started.workdir, ignore_errors=True)
+        return work.doc_id
 
-    def _run_steps(self, work: DocWork) -> list[tuple[str, str]]:
-        errors: list[tuple[str, str]] = []
-        for step in self.steps:
+    def _run_steps(self, work: DocWork, errors: list[tuple[str, str]], first: int, stop_at_async: bool) -> int:
+        """Run steps from index `first`; with `stop_at_async`, stop after starting a step that has
+        a `start` (OCR) and return its index so that `run` collects it later."""
+        for index in range(first, len(self.steps)):
+            step = self.steps[index]
             if work.extraction is None and step.name != "extract":
                 self.store.set_stage(work.doc_id, step.name, "skipped", "nothing extracted")
                 continue
             try:
-                if not step.needed(work):
+                if step.name in work.pending:
+                    pass  # started before: `run` collects it
+                elif not step.needed(work):
                     self.store.set_stage(work.doc_id, step.name, "skipped")
                     continue
+                elif stop_at_async and hasattr(step, "start"):
+                    step.start(work)
+                    return index
                 step.run(work)
                 self.store.set_stage(work.doc_id, step.name, "ok")
             except StageError as exc:
@@ -292,8 +369,8 @@ class Ingester:
                 errors.append((step.name, reason))
                 self.store.set_stage(work.doc_id, step.name, "failed", reason)
             if step.name == "extract" and work.extraction is None:
-                break
-        return errors
+                return len(self.steps)
+        return len(self.steps)
 
     def _persist(self, work: DocWork, errors: list[tuple[str, str]], child_meta: dict[str, Any]) -> None:
         store = self.store

@@ -298,7 +298,7 @@ class Store:
                 "WHERE status='failed' GROUP BY error_stage, error_reason ORDER BY count DESC, stage"
             )
         ]
-        stages = {}
+        stages: dict[str, dict[str, int]] = {}
         for r in db.execute("SELECT stage, status, count(*) FROM stages GROUP BY stage, status"):
             stages.setdefault(r[0], {})[r[1]] = r[2]
         return {

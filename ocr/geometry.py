@@ -44,7 +44,7 @@ def estimate_skew(image: Image.Image) -> float:
 
 def deskew(image: Image.Image, angle: float) -> Image.Image:
     """Rotate so that lines skewed by `angle` become level (same size, white fill)."""
-    return image.rotate(angle, resample=Image.BICUBIC, expand=False, fillcolor=255 if image.mode == "L" else None)
+    return image.rotate(angle, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=255 if image.mode == "L" else None)
 
 
 def map_point_back(x: float, y: float, angle: float, width: int, height: int) -> tuple[float, float]:

@@ -7,11 +7,14 @@ Images are handed to Tesseract as files, never as PIL objects (re-encoding costs
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import tempfile
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -60,11 +63,11 @@ class OcrResult:
     height: int = 0
 
 
-def _script_languages(script: str, available: set[str]) -> list[str]:
-    if script in {"Han", "HanS", "HanT", "Hiragana", "Katakana"}:
+def _script_languages(script: str) -> list[str]:
+    """Languages for an OSD script. Han goes to chi_sim (chi_tra is tried when it reads poorly);
+    everything else to eng, the only other model we install."""
+    if script in {"Han", "HanS", "HanT"}:
         return ["chi_sim"]
-    if script in {"Latin", "Common"} or "eng" in available:
-        return ["eng"]
     return ["eng"]
 
 
@@ -179,29 +182,42 @@ class _Page:
 
 
 def _recognize_file(path: str, languages: Sequence[str] | None, hint: Sequence[str] | None) -> OcrResult:
-    """Worker: OCR one image file. `languages` fixed, or chosen here (starting from `hint`)."""
+    """Worker: OCR one image file, with `languages` fixed or chosen here.
+
+    Without a hint, OSD (cheaper than a wasted OCR pass) gives the orientation and the script,
+    which picks the languages. With a hint (the languages earlier pages of the document chose),
+    OCR runs at once and OSD is only consulted when the result reads poorly.
+    """
     workdir = tempfile.mkdtemp(prefix="foi-ocr-")
     try:
         page = _Page(path, workdir)
         if languages:
             return page.ocr("+".join(languages), 0, None)
-        first_langs = "+".join(hint) if hint else "eng"
-        result = page.ocr(first_langs, 0, None)
-        if result.confidence >= GOOD_CONFIDENCE and len(result.words) >= 3:
-            return _maybe_traditional(page, result)
+        if hint:
+            first = page.ocr("+".join(hint), 0, None)
+            if _reads_well(first):
+                return _maybe_traditional(page, first)
+            rotation, script = page.osd()
+            langs = "+".join(_script_languages(script)) if script else "+".join(hint)
+            if rotation == 0 and langs == first.languages:
+                return _maybe_traditional(page, first)
+            second = page.ocr(langs, rotation, None)
+            return _maybe_traditional(page, second if _score(second) >= _score(first) else first)
         rotation, script = page.osd()
-        if not script:
-            # OSD needs a fair amount of text; on a small crop try the other script instead.
-            langs = "chi_sim" if first_langs == "eng" else "eng"
-        else:
-            langs = "+".join(_script_languages(script, set()))
-        if rotation == 0 and langs == first_langs:
-            return _maybe_traditional(page, result)
-        second = page.ocr(langs, rotation, None)
-        best = second if _score(second) >= _score(result) else result
-        return _maybe_traditional(page, best)
+        if script:
+            return _maybe_traditional(page, page.ocr("+".join(_script_languages(script)), rotation, None))
+        # OSD needs a fair amount of text; on a small crop try both scripts and keep the better.
+        first = page.ocr("eng", rotation, None)
+        if _reads_well(first):
+            return first
+        second = page.ocr("chi_sim", rotation, first.skew)
+        return _maybe_traditional(page, second if _score(second) > _score(first) else first)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _reads_well(result: OcrResult) -> bool:
+    return result.confidence >= GOOD_CONFIDENCE and len(result.words) >= 3
 
 
 def _score(result: OcrResult) -> float:
@@ -259,10 +275,8 @@ class TesseractEngine:
             self._pool = None
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.close()
-        except Exception:
-            pass
 
     def available_languages(self) -> set[str]:
         if self._available is None:
@@ -327,10 +341,16 @@ class TesseractEngine:
     def recognize_many(
         self, images: Sequence[ImageInput], languages: Sequence[str] | None = None
     ) -> list[OcrResult]:
-        """OCR images in parallel, results in input order.
+        """OCR images in parallel; results in input order."""
+        return self.submit(images, languages).results()
+
+    def submit(self, images: Sequence[ImageInput], languages: Sequence[str] | None = None) -> OcrBatch:
+        """Start OCR of a batch (one document's pages) and return at once; `results()` waits.
 
         With `languages` None each page's languages are chosen: the first pages of the batch are
-        checked (orientation and script) and the rest start from the languages they chose.
+        checked (orientation and script), and the rest start from the languages the first of them
+        chose as soon as it is done (pages of one document share a language).
+        Submitting the next document's batch before collecting this one keeps every core busy.
         """
         if languages:
             self._check_languages(languages)
@@ -339,38 +359,74 @@ class TesseractEngine:
         for image in images:
             if not isinstance(image, bytes) and not Path(image).is_file():
                 raise OcrError(f"cannot read image: no such file {image}")
-        results: list[OcrResult | None] = [None] * len(images)
-        cache_paths = [self._cache_path(img, languages) for img in images]
+        return OcrBatch(self, list(images), tuple(languages) if languages else None)
+
+
+class OcrBatch:
+    """OCR jobs of one batch in flight in the engine's pool."""
+
+    def __init__(self, engine: TesseractEngine, images: list[ImageInput], languages: tuple[str, ...] | None):
+        self.engine = engine
+        self.images = images
+        self.languages = languages
+        self.cache_paths = [engine._cache_path(img, languages) for img in images]
+        self.cached: dict[int, OcrResult] = {}
         todo = []
-        for i, path in enumerate(cache_paths):
-            cached = self._load(path)
-            if cached is not None:
-                results[i] = cached
+        for i, path in enumerate(self.cache_paths):
+            hit = engine._load(path)
+            if hit is not None:
+                self.cached[i] = hit
             else:
                 todo.append(i)
-        langs = tuple(languages) if languages else None
-        if todo:
-            pool = self._executor()
-            hint: tuple[str, ...] | None = None
-            # Without fixed languages, the first `workers` pages choose theirs; later pages start
-            # from the most common choice (pages of one document share a language).
-            head, tail = (todo, []) if langs else (todo[: self.workers], todo[self.workers :])
-            futures: dict[int, Future[OcrResult]] = {i: pool.submit(_run_job, images[i], langs, None) for i in head}
+        self.futures: dict[int, Future[OcrResult]] = {}
+        self._lock = threading.Lock()
+        self._tail: list[int] = []
+        if not todo:
+            return
+        pool = engine._executor()
+        if languages:
+            head = todo
+        else:
+            head, self._tail = todo[: engine.workers], todo[engine.workers :]
+        for i in head:
+            self.futures[i] = pool.submit(_run_job, images[i], languages, None)
+        if self._tail:
             for i in head:
-                results[i] = self._collect(futures[i], cache_paths[i])
-            if tail:
-                chosen = [results[i].languages for i in head if results[i] and results[i].words]  # type: ignore[union-attr]
-                if chosen:
-                    hint = tuple(max(set(chosen), key=chosen.count).split("+"))
-                futures = {i: pool.submit(_run_job, images[i], None, hint) for i in tail}
-                for i in tail:
-                    results[i] = self._collect(futures[i], cache_paths[i])
-        return [r for r in results if r is not None]
+                self.futures[i].add_done_callback(self._release_tail)
 
-    def _collect(self, future: Future[OcrResult], cache_path: Path | None) -> OcrResult:
-        result = future.result()
-        self._save(cache_path, result)
-        return result
+    def _release_tail(self, future: Future[OcrResult]) -> None:
+        """The first head page that reads something decides the hint for the rest."""
+        hint: tuple[str, ...] | None = None
+        if not future.cancelled() and future.exception() is None:
+            result = future.result()
+            if result.words:
+                hint = tuple(result.languages.split("+"))
+        heads_done = all(f.done() for i, f in self.futures.items() if i not in self._tail)
+        with self._lock:
+            if not self._tail or (hint is None and not heads_done):
+                return
+            tail, self._tail = self._tail, []
+        pool = self.engine._executor()
+        for i in tail:
+            self.futures[i] = pool.submit(_run_job, self.images[i], None, hint)
+
+    def results(self) -> list[OcrResult]:
+        out: list[OcrResult] = []
+        for i in range(len(self.images)):
+            if i in self.cached:
+                out.append(self.cached[i])
+                continue
+            while i not in self.futures:  # a tail page waits for its head to finish
+                time.sleep(0.01)
+            try:
+                result = self.futures[i].result()
+            except OcrError:
+                raise
+            except Exception as exc:  # a crashed worker or tesseract: a clear error for this document
+                raise OcrError(f"OCR failed: {type(exc).__name__}: {exc}") from exc
+            self.engine._save(self.cache_paths[i], result)
+            out.append(result)
+        return out
 
 
 def image_bytes_to_png(data: bytes) -> bytes:

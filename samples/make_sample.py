@@ -96,7 +96,7 @@ def render_page(lines: list[str], noisy: bool = False, seed: int = 0, redact: li
         for _ in range(6000):
             x, yy = rng.randrange(width), rng.randrange(height)
             px[x, yy] = rng.choice((0, 90, 200))
-        img = img.rotate(0.8, resample=Image.BICUBIC, fillcolor=255).filter(ImageFilter.GaussianBlur(0.6))
+        img = img.rotate(0.8, resample=Image.Resampling.BICUBIC, fillcolor=255).filter(ImageFilter.GaussianBlur(0.6))
     return img
 
 
