@@ -110,7 +110,7 @@ def ingest(ctx: Context, paths: tuple[Path, ...], collection: str, passwords: tu
 @click.option("--to", "date_to", help="Only documents dated on or before (YYYY-MM-DD).")
 @click.option("--sort", type=click.Choice(["relevance", "date", "-date"]), default="relevance")
 @click.option("--raw", is_flag=True, help="Pass the query to the engine unescaped (FTS5 or Lucene syntax).")
-@click.option("--facets", is_flag=True, help="Also count matches by collection, language and kind.")
+@click.option("--facets", is_flag=True, help="Also count matches by collection, language, kind, entity and exemption.")
 @pass_ctx
 def search(
     ctx: Context,
@@ -146,7 +146,7 @@ def search(
         limit=limit,
         offset=offset,
         sort=sort,
-        facets=("collection", "lang", "kind") if facets else (),
+        facets=("collection", "lang", "kind", "entity", "exemption") if facets else (),
     )
     try:
         results = ctx.archive.search(q)
@@ -194,6 +194,10 @@ def show(ctx: Context, doc_id: int, as_json: bool, words: bool) -> None:
         click.echo(f"  error: {doc['error_stage']}: {doc['error_reason']}")
     click.echo("  stages: " + ", ".join(f"{k}={v['status']}" for k, v in doc["stages"].items()))
     _echo_tree(doc["children"], 1)
+    if doc["metadata"].get("entities"):
+        from .commands.entities import echo_entity_summary
+
+        echo_entity_summary(doc["metadata"]["entities"])
     for page in doc["pages"]:
         flag = f" OCR conf {page['confidence']}" if page["ocr"] else ""
         click.echo(f"\n--- page {page['number']} [{page['lang']}]{flag} ---")

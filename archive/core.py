@@ -11,7 +11,7 @@ from typing import Any
 
 from .analysis import index_text
 from .models import STAGES
-from .pipeline import Ingester, IngestReport, LanguageStep, OcrStep, Step, ExtractStep
+from .pipeline import ExtractStep, Ingester, IngestReport, LanguageStep, OcrStep, Step
 from .search import SearchBackend, SearchError, SearchQuery, get_backend
 from .search.base import IndexRecord
 from .search.query import Phrase, Term, parse

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..analysis import query_terms
+from ..analysis import index_text, query_terms
 
 
 class QueryError(ValueError):
@@ -98,8 +98,15 @@ def _leaf(text: str, prefix: bool = False) -> Node | None:
     if len(terms) == 1:
         return Term(terms[0], prefix)
     if prefix:
-        return Phrase(tuple(terms))  # a prefix on a multi-term word: keep it a phrase
-    return Phrase(tuple(terms))
+        return _phrase(text)  # a prefix on a multi-term word: keep it a phrase
+    return _phrase(text)
+
+
+def _phrase(text: str) -> Phrase:
+    """A phrase as the index spells it: Chinese words are indexed followed by their sub-words
+    (jieba search mode, 有限公司 -> 有限 公司 有限公司), so a phrase of precise-mode words
+    would never be adjacent there."""
+    return Phrase(tuple(index_text(text).split()))
 
 
 def parse(query: str) -> ParsedQuery:
@@ -192,7 +199,7 @@ class _Parser:
             terms = query_terms(value)
             if not terms:
                 return None
-            return Phrase(tuple(terms)) if len(terms) > 1 else Term(terms[0])
+            return _phrase(value) if len(terms) > 1 else Term(terms[0])
         prefix = value.endswith("*") and len(value.rstrip("*")) > 0
         return _leaf(value.rstrip("*"), prefix)
 

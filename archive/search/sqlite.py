@@ -136,8 +136,10 @@ class SqliteBackend:
         for source in (q.filters, extra):
             for k, vs in source.items():
                 filters.setdefault(k, []).extend(v for v in vs if v)
-        date_from = q.date_from or (filters.pop("from", [None])[0])
-        date_to = q.date_to or (filters.pop("to", [None])[0])
+        # Pop both always (else a leftover `from` becomes a keyword filter); [] when `from:""`.
+        text_from, text_to = (next(iter(filters.pop(k, [])), None) for k in ("from", "to"))
+        date_from = q.date_from or text_from
+        date_to = q.date_to or text_to
         for name, values in filters.items():
             if not values:
                 continue

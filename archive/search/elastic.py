@@ -1,0 +1,678 @@
+"""Elasticsearch backend: the same contract as the SQLite one, for archives that outgrow a file.
+
+Terms come from `archive.analysis` (already NFKC-normalised, case-folded and jieba-segmented), so
+the index only splits on whitespace (the built-in `whitespace` analyzer): the mapping needs
+nothing beyond a core node (no analysis-common, ICU, percolator or painless), and both backends
+see the same tokens.
+
+Layout: pages are documents (`_id` = page id) in a versioned index `<name>-v<ns>` behind the alias
+`<name>`. `rebuild` fills a new version and swaps the alias atomically, so `foi reindex` never
+leaves searchers without an index. Every engine failure surfaces as `SearchError` (so ingest marks
+documents index-pending and carries on); queries the engine rejects in raw mode as `QueryError`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+import time
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from elastic_transport import Transport
+from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
+from elasticsearch.helpers import streaming_bulk
+
+from .base import BackendHit, BackendResults, IndexRecord, SearchError, SearchQuery
+from .query import And, Node, Not, Or, Phrase, QueryError, Term, check_runnable, parse
+
+log = logging.getLogger(__name__)
+
+# Field boosts mirror the SQLite bm25 column weights: original, then translation, then gloss.
+FIELD_BOOSTS = {"body": 1.0, "translation": 0.7, "gloss": 0.4}
+COLUMN_FIELDS = ("collection", "lang", "kind", "year")
+TEXT_ANALYZER = "whitespace"
+KEYWORDS = "kw"  # object holding every keyword list (sender, recipient, entity, exemption, ...)
+MAX_WINDOW = 10_000  # index.max_result_window: deeper pages need the search_after cursor
+_ID_PAGE = 1_000
+_LABEL_CANDIDATES = 20  # page ids fetched per request when looking for a document's pages
+
+MAPPING: dict[str, Any] = {
+    "dynamic": False,
+    "dynamic_templates": [
+        {
+            "keywords": {
+                "path_match": f"{KEYWORDS}.*",
+                "match_mapping_type": "string",
+                # Filters match case-insensitively (SQLite: COLLATE NOCASE); `.raw` keeps the
+                # spelling for facet labels.
+                "mapping": {
+                    "type": "keyword",
+                    "normalizer": "foi_lower",
+                    "fields": {"raw": {"type": "keyword"}},
+                },
+            }
+        }
+    ],
+    "properties": {
+        "page_id": {"type": "long"},
+        "doc_id": {"type": "long"},
+        "number": {"type": "integer"},
+        "collection": {"type": "keyword"},
+        "kind": {"type": "keyword"},
+        "lang": {"type": "keyword"},
+        "year": {"type": "keyword"},
+        # ISO 8601 strings compared as strings, exactly as SQLite compares them.
+        "date": {"type": "keyword"},
+        "title": {"type": "keyword", "index": False, "doc_values": False},
+        "body": {"type": "text", "analyzer": TEXT_ANALYZER},
+        "translation": {"type": "text", "analyzer": TEXT_ANALYZER},
+        "gloss": {"type": "text", "analyzer": TEXT_ANALYZER},
+        KEYWORDS: {"type": "object", "dynamic": True},
+    },
+}
+
+SETTINGS: dict[str, Any] = {
+    "number_of_shards": 1,
+    "number_of_replicas": 0,
+    "analysis": {
+        # A core node has no `whitespace` tokenizer for custom analyzers (that lives in
+        # analysis-common), but it has the built-in `whitespace` analyzer (Lucene's
+        # WhitespaceAnalyzer: that tokenizer, no filters) and the pre-built `lowercase` filter.
+        "normalizer": {"foi_lower": {"type": "custom", "filter": ["lowercase"]}},
+    },
+}
+
+_COMPAT_MIME = re.compile(r"application/vnd\.elasticsearch\+([\w.-]+);\s*compatible-with=\d+")
+
+
+class _PlainJsonTransport(Transport):
+    """Sends plain `application/json` instead of the client's `compatible-with=<client major>` types.
+
+    A 9.x client would otherwise be refused by an 8.x node ("Accept version must be either version
+    8 or 7"); plain JSON means "the node's own version" to both 8.x and 9.x nodes.
+    """
+
+    def perform_request(self, method: str, target: str, *, headers: Any = None, **kwargs: Any) -> Any:
+        if isinstance(headers, Mapping):
+            plain = {
+                k: _COMPAT_MIME.sub(r"application/\1", v) if isinstance(v, str) else v
+                for k, v in headers.items()
+            }
+            return super().perform_request(method, target, headers=plain, **kwargs)
+        return super().perform_request(method, target, **kwargs)
+
+
+def _day_after(date: str) -> str:
+    """Upper bound including the whole day of a date-only `to` (same rule as the SQLite backend)."""
+    if len(date) == 10:
+        return date + "T99"
+    return date + "\uffff"
+
+
+def _text_clause(field: str, node: Term | Phrase) -> dict[str, Any]:
+    boost = FIELD_BOOSTS[field]
+    if isinstance(node, Phrase):
+        return {
+            "match_phrase": {
+                field: {"query": " ".join(node.terms), "analyzer": TEXT_ANALYZER, "boost": boost}
+            }
+        }
+    if node.prefix:
+        return {"prefix": {field: {"value": node.term, "boost": boost}}}
+    return {"term": {field: {"value": node.term, "boost": boost}}}
+
+
+def compile_query(node: Node) -> dict[str, Any]:
+    """The Query DSL for a parsed query; mirrors `sqlite.compile_fts`.
+
+    A term or phrase matches a page when it occurs in any text field (a phrase within one field);
+    AND/OR/NOT combine per page, so `a b` matches with `a` in the original and `b` in the
+    translation, as FTS5 does. No user text is ever parsed as engine syntax.
+    """
+    if isinstance(node, Term | Phrase):
+        return {"bool": {"should": [_text_clause(f, node) for f in FIELD_BOOSTS], "minimum_should_match": 1}}
+    if isinstance(node, Or):
+        return {"bool": {"should": [compile_query(i) for i in node.items], "minimum_should_match": 1}}
+    if isinstance(node, And):
+        must = [compile_query(i) for i in node.items if not isinstance(i, Not)]
+        must_not = [compile_query(i.item) for i in node.items if isinstance(i, Not)]
+        if not must:
+            raise QueryError("a query needs at least one term that is not negated")
+        clause: dict[str, Any] = {"must": must}
+        if must_not:
+            clause["must_not"] = must_not
+        return {"bool": clause}
+    raise QueryError("a query needs at least one term that is not negated")
+
+
+def merged_filters(
+    q: SearchQuery, extra: Mapping[str, list[str]]
+) -> tuple[dict[str, list[str]], str | None, str | None]:
+    """Filters from the query object and from `field:value` words, with the date bounds split off."""
+    filters: dict[str, list[str]] = {}
+    for source in (q.filters, extra):
+        for k, vs in source.items():
+            filters.setdefault(k, []).extend(v for v in vs if v)
+    # Both popped always (a leftover `from` would become a keyword filter); [] when `from:""`.
+    text_from, text_to = (next(iter(filters.pop(k, [])), None) for k in ("from", "to"))
+    date_from = q.date_from or text_from
+    date_to = q.date_to or text_to
+    return filters, date_from, date_to
+
+
+def filter_clauses(
+    filters: Mapping[str, list[str]], date_from: str | None, date_to: str | None
+) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for name, values in filters.items():
+        if not values:
+            continue
+        if name == "lang":
+            # `zh` matches zh-Hans and zh-Hant.
+            should: list[dict[str, Any]] = []
+            for v in values:
+                should.append({"term": {"lang": v}})
+                should.append({"prefix": {"lang": {"value": v + "-", "case_insensitive": True}}})
+            out.append({"bool": {"should": should, "minimum_should_match": 1}})
+        elif name in COLUMN_FIELDS:
+            out.append({"terms": {name: list(values)}})
+        else:
+            # Every value must be present (a page from Alice AND to Bob), case-insensitively.
+            out.extend({"term": {f"{KEYWORDS}.{name}": v}} for v in values)
+    if date_from or date_to:
+        bounds: dict[str, str] = {}
+        if date_from:
+            bounds["gte"] = date_from
+        if date_to:
+            bounds["lt"] = _day_after(date_to)
+        out.append({"range": {"date": bounds}})
+    return out
+
+
+def _source(r: IndexRecord) -> dict[str, Any]:
+    keywords: dict[str, list[str]] = {}
+    for name, values in r.keywords.items():
+        kept = [v for v in dict.fromkeys(values) if v]  # distinct, in order
+        if kept:
+            keywords[name] = kept
+    return {
+        "page_id": r.page_id,
+        "doc_id": r.doc_id,
+        "number": r.number,
+        "collection": r.collection,
+        "kind": r.kind,
+        "lang": r.lang,
+        "year": r.year,
+        "date": r.date,
+        "title": r.title,
+        "body": r.body,
+        "translation": r.translation,
+        "gloss": r.gloss,
+        KEYWORDS: keywords,
+    }
+
+
+def _flatten(items: Iterable[IndexRecord | list[IndexRecord]]) -> Iterator[IndexRecord]:
+    for item in items:
+        if isinstance(item, IndexRecord):
+            yield item
+        else:
+            yield from item
+
+
+class ElasticBackend:
+    """Pages in Elasticsearch. Construction does not contact the node (a dead node must not stop
+    an archive from opening); the index and alias are created on first write."""
+
+    name = "elasticsearch"
+
+    def __init__(
+        self,
+        url: str,
+        index: str = "foi",
+        *,
+        request_timeout: float = 10.0,
+        max_retries: int = 2,
+        chunk_size: int = 500,
+        bulk_retries: int = 6,
+        initial_backoff: float = 0.5,
+        max_backoff: float = 8.0,
+        client: Elasticsearch | None = None,
+    ):
+        self.url = url
+        self.alias = index
+        self.chunk_size = chunk_size
+        self.bulk_retries = bulk_retries
+        self.initial_backoff = initial_backoff
+        self.max_backoff = max_backoff
+        # Short timeouts and few retries: a dead node must not hang an ingest. 429s are left to
+        # the bulk helper, which backs off exponentially instead of hammering a busy node.
+        self.es = client or Elasticsearch(
+            url,
+            request_timeout=request_timeout,
+            max_retries=max_retries,
+            retry_on_timeout=False,
+            retry_on_status=(502, 503, 504),
+            transport_class=_PlainJsonTransport,
+        )
+        self._ready = False
+        # Written since the last refresh: refresh before reading, so a process reads its own
+        # writes as it does with SQLite (bulk writes themselves never wait for a refresh).
+        self._dirty = False
+        self._unrefreshed_docs: set[int] = set()
+
+    def close(self) -> None:
+        self.es.close()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _fail(self, action: str, exc: Exception) -> SearchError:
+        if isinstance(exc, ApiError):
+            reason = _api_reason(exc)
+            return SearchError(f"Elasticsearch at {self.url} refused to {action}: {reason}")
+        return SearchError(f"Elasticsearch at {self.url} is unreachable ({action}): {exc}")
+
+    def _new_index_name(self) -> str:
+        return f"{self.alias}-v{time.time_ns()}"
+
+    def _create_index(self, name: str, bulk_load: bool = False, with_alias: bool = False) -> None:
+        settings = dict(SETTINGS)
+        if bulk_load:
+            settings["refresh_interval"] = "-1"
+        # Created with its alias in one step, as the alias's only write index: when two processes
+        # race to create the first version, the second create fails instead of leaving the alias
+        # on two indices (where writes would have no target).
+        aliases = {self.alias: {"is_write_index": True}} if with_alias else None
+        self.es.indices.create(index=name, settings=settings, mappings=MAPPING, aliases=aliases)
+
+    def _alias_targets(self) -> list[str]:
+        """Concrete indices behind the alias; [] when there is none yet."""
+        try:
+            resp = self.es.indices.get_alias(name=self.alias)
+        except NotFoundError:
+            return []
+        return sorted(resp.body.keys())
+
+    def ensure_index(self) -> None:
+        """Create a first versioned index behind the alias unless the alias (or an index) exists."""
+        if self._ready:
+            return
+        try:
+            if not self.es.indices.exists(index=self.alias):
+                try:
+                    self._create_index(self._new_index_name(), with_alias=True)
+                except ApiError:
+                    if not self.es.indices.exists(index=self.alias):
+                        raise  # not a lost race: a real refusal
+            # Another process may have just created it: wait until its shard can serve.
+            self.es.cluster.health(index=self.alias, wait_for_active_shards="1", timeout="10s")
+        except (ApiError, TransportError) as exc:
+            raise self._fail("create the index", exc) from exc
+        self._ready = True
+
+    def refresh(self) -> None:
+        """Make every write so far visible to searches."""
+        try:
+            self.es.indices.refresh(index=self.alias, ignore_unavailable=True)
+        except NotFoundError:
+            pass
+        except (ApiError, TransportError) as exc:
+            raise self._fail("refresh", exc) from exc
+        self._dirty = False
+        self._unrefreshed_docs.clear()
+
+    def _refresh_if_dirty(self) -> None:
+        if self._dirty:
+            self.refresh()
+
+    def _bulk(self, actions: Iterable[dict[str, Any]], index: str) -> int:
+        """Send actions in chunks; items rejected with 429 are retried with exponential back-off.
+
+        Returns how many actions succeeded; raises SearchError naming the first rejected item.
+        """
+        done = 0
+        failed: list[dict[str, Any]] = []
+        try:
+            # raise_on_error=False: with True the helper raises on the first 429 instead of retrying.
+            for ok, info in streaming_bulk(
+                self.es,
+                actions,
+                index=index,
+                chunk_size=self.chunk_size,
+                max_retries=self.bulk_retries,
+                initial_backoff=self.initial_backoff,
+                max_backoff=self.max_backoff,
+                raise_on_error=False,
+                # Writes through the alias never auto-create a concrete index with guessed mappings
+                # if someone deleted ours; they fail, and the next write re-creates it properly.
+                require_alias=index == self.alias,
+            ):
+                op, item = next(iter(info.items()))
+                if ok or (op == "delete" and item.get("status") == 404):
+                    done += 1
+                else:
+                    failed.append(item)
+        except (ApiError, TransportError) as exc:
+            self._ready = False
+            raise self._fail("index pages", exc) from exc
+        finally:
+            self._dirty = True
+        if failed:
+            self._ready = False
+            first = failed[0]
+            reason = first.get("error", first)
+            if isinstance(reason, dict):
+                reason = f"{first.get('status')} {reason.get('type', '')}: {reason.get('reason', '')}"
+            raise SearchError(
+                f"Elasticsearch at {self.url} rejected {len(failed)} page(s) of a bulk request: {reason}"
+            )
+        return done
+
+    def _page_ids(self, query: dict[str, Any]) -> list[str]:
+        """Ids of every indexed page matching `query`, paged with search_after."""
+        ids: list[str] = []
+        after: list[Any] | None = None
+        while True:
+            size = min(_ID_PAGE, MAX_WINDOW)
+            body: dict[str, Any] = {
+                "query": query,
+                "size": size,
+                "sort": [{"page_id": "asc"}],
+                "_source": False,
+            }
+            if after is not None:
+                body["search_after"] = after
+            resp = self.es.search(index=self.alias, **body)
+            hits = resp["hits"]["hits"]
+            ids += [h["_id"] for h in hits]
+            if len(hits) < size:
+                return ids
+            after = hits[-1]["sort"]
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def index(self, records: list[IndexRecord]) -> None:
+        """Replace the indexed pages of the records' documents with these records.
+
+        A call carries every page of each document it names: pages of those documents that are
+        not in `records` are deleted (as SQLite does). Raises SearchError when the node is down or
+        rejects pages after the 429 back-off; the caller keeps the document index-pending."""
+        if not records:
+            return
+        self.ensure_index()
+        doc_ids = sorted({r.doc_id for r in records})
+        keep = [str(r.page_id) for r in records]
+        try:
+            if self._unrefreshed_docs.intersection(doc_ids):
+                self.refresh()  # the lookup below must see this process's recent writes
+            # Pages of these documents that the new records do not overwrite (a re-extraction
+            # with fewer pages or new page ids) go, as SQLite deletes them.
+            stale = self._page_ids(
+                {
+                    "bool": {
+                        "filter": [{"terms": {"doc_id": doc_ids}}],
+                        "must_not": [{"ids": {"values": keep}}],
+                    }
+                }
+            )
+        except (ApiError, TransportError) as exc:
+            self._ready = False  # check (and re-create) the index on the next write
+            raise self._fail("look up indexed pages", exc) from exc
+        actions: Iterator[dict[str, Any]] = itertools.chain(
+            ({"_op_type": "delete", "_id": pid} for pid in stale),
+            ({"_op_type": "index", "_id": str(r.page_id), "_source": _source(r)} for r in records),
+        )
+        self._unrefreshed_docs.update(doc_ids)
+        self._bulk(actions, self.alias)
+
+    def delete_document(self, doc_id: int) -> None:
+        try:
+            if not self.es.indices.exists(index=self.alias):
+                return
+            self._refresh_if_dirty()
+            ids = self._page_ids({"term": {"doc_id": doc_id}})
+        except (ApiError, TransportError) as exc:
+            raise self._fail("look up indexed pages", exc) from exc
+        self._bulk(({"_op_type": "delete", "_id": pid} for pid in ids), self.alias)
+
+    def clear(self) -> None:
+        """Empty the index (a fresh version behind the alias)."""
+        self.rebuild([], 0)
+
+    def rebuild(self, records: Iterable[IndexRecord | list[IndexRecord]], count: int | None = None) -> int:
+        """Index everything into a new version, then swap the alias atomically and drop the old.
+
+        `records` yields records or per-document lists of them; `count` (documents) is only for the
+        log. Searches keep using the old version until the swap; on failure the new version is
+        deleted and the old one stays in service. Returns the number of pages indexed.
+        """
+        new = self._new_index_name()
+        old: list[str] = []
+        try:
+            self._create_index(new, bulk_load=True)
+        except (ApiError, TransportError) as exc:
+            raise self._fail("create a new index version", exc) from exc
+        started = time.monotonic()
+        try:
+            pages = self._bulk(
+                (
+                    {"_op_type": "index", "_id": str(r.page_id), "_source": _source(r)}
+                    for r in _flatten(records)
+                ),
+                new,
+            )
+            self.es.indices.put_settings(index=new, settings={"index": {"refresh_interval": None}})
+            self.es.indices.refresh(index=new)
+            old = self._alias_targets()
+            actions: list[dict[str, Any]] = [
+                {"add": {"index": new, "alias": self.alias, "is_write_index": True}}
+            ]
+            if not old and self.es.indices.exists(index=self.alias):
+                # A plain index squats on the alias name (made by hand or an older version): replace it.
+                actions.append({"remove_index": {"index": self.alias}})
+            actions += [{"remove": {"index": o, "alias": self.alias}} for o in old]
+            self.es.indices.update_aliases(actions=actions)
+        except BaseException as exc:
+            try:
+                self.es.indices.delete(index=new, ignore_unavailable=True)
+            except (ApiError, TransportError):
+                log.warning("could not delete the unfinished index %s", new)
+            if isinstance(exc, (ApiError, TransportError)):
+                raise self._fail("rebuild the index", exc) from exc
+            raise
+        for o in sorted(set(old) | set(self._orphans(older_than=new))):
+            try:
+                self.es.indices.delete(index=o, ignore_unavailable=True)
+            except (ApiError, TransportError):
+                log.warning("could not delete the old index %s", o)
+        self._ready = True
+        self._dirty = False
+        self._unrefreshed_docs.clear()
+        log.info(
+            "rebuilt %s as %s: %d pages of %s documents in %.1fs",
+            self.alias,
+            new,
+            pages,
+            count if count is not None else "?",
+            time.monotonic() - started,
+        )
+        return pages
+
+    def _orphans(self, older_than: str) -> list[str]:
+        """Versions of this alias left behind by rebuilds that failed while the node was away.
+
+        Only versions older than `older_than` are listed (two rebuilds at once are not supported,
+        but a newer one in progress is never touched)."""
+        pattern = re.compile(re.escape(self.alias) + r"-v(\d+)")
+        own = pattern.fullmatch(older_than)
+        try:
+            names = self.es.indices.get(index=f"{self.alias}-v*", allow_no_indices=True).body.keys()
+        except (ApiError, TransportError):
+            return []
+        found = []
+        for name in names:
+            m = pattern.fullmatch(name)
+            if m and own and int(m.group(1)) < int(own.group(1)):
+                found.append(name)
+        return found
+
+    def drop(self) -> None:
+        """Delete the alias and every index behind it (tests, `foi` teardown)."""
+        try:
+            targets = self._alias_targets()
+            if not targets and self.es.indices.exists(index=self.alias):
+                targets = [self.alias]
+            for t in targets:
+                self.es.indices.delete(index=t, ignore_unavailable=True)
+        except (ApiError, TransportError) as exc:
+            raise self._fail("delete the index", exc) from exc
+        self._ready = False
+
+    def count(self) -> int:
+        try:
+            self._refresh_if_dirty()
+            return int(self.es.count(index=self.alias)["count"])
+        except NotFoundError:
+            return 0
+        except (ApiError, TransportError) as exc:
+            raise self._fail("count pages", exc) from exc
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def build_request(self, q: SearchQuery) -> dict[str, Any]:
+        """The search request body for a query (public so the benchmark can send it raw)."""
+        parsed = parse(q.text) if not q.raw else None
+        filters, date_from, date_to = merged_filters(q, parsed.filters if parsed else {})
+        match: dict[str, Any] | None
+        if q.raw:
+            text = _fold_raw(q.text.strip())
+            match = (
+                {
+                    "query_string": {
+                        "query": text,
+                        "fields": [f"{f}^{b}" for f, b in FIELD_BOOSTS.items()],
+                        "default_operator": "AND",
+                    }
+                }
+                if text
+                else None
+            )
+        else:
+            assert parsed is not None
+            check_runnable(parsed.tree)
+            match = compile_query(parsed.tree) if parsed.tree is not None else None
+        query: dict[str, Any] = {"bool": {"filter": filter_clauses(filters, date_from, date_to)}}
+        if match is not None:
+            query["bool"]["must"] = [match]
+        tail = [{"doc_id": "asc"}, {"number": "asc"}, {"page_id": "asc"}]
+        sort: list[Any]
+        if q.sort == "date":
+            sort = [{"date": {"order": "asc", "missing": "_last"}}, *tail]
+        elif q.sort == "-date":
+            sort = [{"date": {"order": "desc", "missing": "_last"}}, *tail]
+        elif match is not None:
+            sort = [{"_score": "desc"}, {"page_id": "asc"}]
+        else:
+            sort = tail
+        body: dict[str, Any] = {
+            "query": query,
+            "size": q.limit + 1,  # one more tells whether a next page exists
+            "sort": sort,
+            "_source": ["doc_id", "number"],
+            "track_total_hits": True,
+            "track_scores": match is not None,
+        }
+        if q.search_after:
+            body["search_after"] = list(q.search_after)
+        elif q.offset:
+            body["from"] = q.offset
+        aggs: dict[str, Any] = {}
+        for name in q.facets:
+            order = [{"_count": "desc"}, {"_key": "asc"}]
+            if name in COLUMN_FIELDS:
+                aggs[name] = {"terms": {"field": name, "size": q.facet_size, "order": order}}
+            else:
+                field = f"{KEYWORDS}.{name}"
+                aggs[name] = {
+                    "terms": {"field": field, "size": q.facet_size, "order": order},
+                    # The original spelling for the label: the most frequent raw value of the
+                    # bucket's pages that folds to the key (pages carry other values too).
+                    "aggs": {"label": {"terms": {"field": field + ".raw", "size": _LABEL_CANDIDATES}}},
+                }
+        if aggs:
+            body["aggs"] = aggs
+        return body
+
+    def search(self, q: SearchQuery) -> BackendResults:
+        body = self.build_request(q)
+        if not q.search_after and q.offset + q.limit + 1 > MAX_WINDOW:
+            raise QueryError(f"results beyond {MAX_WINDOW} need the next_cursor of the previous page")
+        try:
+            self._refresh_if_dirty()
+            resp = self.es.search(index=self.alias, **body)
+        except NotFoundError as exc:
+            if _api_type(exc) == "index_not_found_exception":
+                return BackendResults(total=0, hits=[], facets={name: [] for name in q.facets})
+            raise self._fail("search", exc) from exc
+        except ApiError as exc:
+            if exc.status_code == 400 and q.raw:
+                raise QueryError(f"query not understood: {_api_reason(exc)}") from exc
+            raise self._fail("search", exc) from exc
+        except TransportError as exc:
+            raise self._fail("search", exc) from exc
+        hits_json = resp["hits"]["hits"]
+        more = len(hits_json) > q.limit
+        hits_json = hits_json[: q.limit]
+        total = int(resp["hits"]["total"]["value"])
+        hits = [
+            BackendHit(
+                int(h["_id"]),
+                int(h["_source"]["doc_id"]),
+                int(h["_source"]["number"]),
+                float(h.get("_score") or 0.0),
+            )
+            for h in hits_json
+        ]
+        facets: dict[str, list[tuple[str, int]]] = {}
+        for name in q.facets:
+            buckets = resp.get("aggregations", {}).get(name, {}).get("buckets", [])
+            facets[name] = [(_label(b), int(b["doc_count"])) for b in buckets]
+        next_cursor = list(hits_json[-1]["sort"]) if hits_json and more else None
+        return BackendResults(total=total, hits=hits, facets=facets, next_cursor=next_cursor)
+
+
+_RAW_WORD = re.compile(r"[^\W_]+")
+_RAW_OPERATORS = {"AND", "OR", "NOT", "TO"}
+
+
+def _fold_raw(text: str) -> str:
+    """Case-fold the words of a raw query (operators excepted): the index holds case-folded terms
+    and a core node has no lowercase analyzer for `query_string` to apply (FTS5 folds by itself)."""
+    text = unicodedata.normalize("NFKC", text)
+    return _RAW_WORD.sub(lambda m: m.group() if m.group() in _RAW_OPERATORS else m.group().casefold(), text)
+
+
+def _label(bucket: dict[str, Any]) -> str:
+    key = str(bucket["key"])
+    for candidate in bucket.get("label", {}).get("buckets", []):
+        if str(candidate["key"]).lower() == key:
+            return str(candidate["key"])
+    return key
+
+
+def _api_type(exc: ApiError) -> str:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    err = body.get("error")
+    return err.get("type", "") if isinstance(err, dict) else ""
+
+
+def _api_reason(exc: ApiError) -> str:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    err = body.get("error")
+    if isinstance(err, dict):
+        root = (err.get("root_cause") or [err])[0]
+        return f"{exc.status_code} {root.get('type', '')}: {root.get('reason', '')}".strip()
+    return f"{exc.status_code} {exc.message}"

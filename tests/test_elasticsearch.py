@@ -1,0 +1,511 @@
+"""The Elasticsearch backend on a real node: ingest, versioned rebuilds, back-pressure, faults.
+
+Needs the node from `scripts/elasticsearch.sh start && scripts/elasticsearch.sh wait` (see
+tests/es_fixtures.py for how a missing node fails in CI and skips locally). Each test uses its own
+index name and deletes it afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from pathlib import Path
+
+import es_fixtures
+import pytest
+
+from archive.analysis import index_text
+from archive.search import IndexRecord, QueryError, SearchError, SearchQuery, get_backend
+from archive.search import elastic as elastic_module
+from archive.search.elastic import ElasticBackend
+from conftest import corpus_file
+
+pytestmark = pytest.mark.elasticsearch
+es_url = es_fixtures.es_url  # fixtures: the node's URL, a fresh index name per test
+es_index = es_fixtures.es_index
+
+ZH_TEXT = "南海海洋研究所在军事基地附近进行海洋调查。调查报告由国防部发布。"
+EN_TEXT = "Minutes: the naval base at Portsmouth asked for a harbour survey in August."
+
+
+def _es_config(url: str, index: str) -> dict[str, str]:
+    return {"search": "elasticsearch", "elasticsearch_url": url, "elasticsearch_index": index}
+
+
+def _write_files(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "survey-zh.txt").write_text(ZH_TEXT, encoding="utf-8")
+    (folder / "minutes.txt").write_text(EN_TEXT, encoding="utf-8")
+    return [folder / "survey-zh.txt", folder / "minutes.txt", corpus_file("pdf-text/alaveteli_psni.pdf")]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _names(results) -> set[tuple[str, int]]:
+    return {(h.filename, h.page) for h in results.hits}
+
+
+def _record(page_id: int, doc_id: int, text: str, number: int = 1, **kw) -> IndexRecord:
+    return IndexRecord(
+        page_id=page_id,
+        doc_id=doc_id,
+        number=number,
+        collection=kw.pop("collection", "c"),
+        kind="text",
+        lang=kw.pop("lang", "en"),
+        title=f"doc {doc_id}",
+        body=index_text(text),
+        **kw,
+    )
+
+
+def test_configuration_selects_the_backend(monkeypatch, es_url, es_index, tmp_path):
+    monkeypatch.setenv("FOI_SEARCH", "elasticsearch")
+    monkeypatch.setenv("FOI_ELASTICSEARCH_URL", es_url)
+    monkeypatch.setenv("FOI_ELASTICSEARCH_INDEX", es_index)
+    backend = get_backend(tmp_path / "unused.sqlite3")
+    try:
+        assert isinstance(backend, ElasticBackend)
+        assert (backend.name, backend.url, backend.alias) == ("elasticsearch", es_url, es_index)
+        # Nothing indexed yet: an empty answer, not an error.
+        assert backend.count() == 0
+        assert backend.search(SearchQuery("naval", facets=("lang",))).total == 0
+    finally:
+        backend.close()
+
+
+def test_ingest_indexes_into_a_versioned_index_behind_the_alias(es_url, es_index, tmp_path):
+    from archive import Archive
+
+    with Archive(tmp_path / "archive", _es_config(es_url, es_index)) as a:
+        report = a.ingest(_write_files(tmp_path / "files"), collection="release")
+        assert report.ingested == 3 and report.index_pending == 0
+        assert a.status()["indexed_pages"] == 4  # psni has two pages
+        assert a.status()["search_backend"] == "elasticsearch"
+        assert _names(a.search(SearchQuery("F-2010-00325"))) == {("alaveteli_psni.pdf", 1)}
+        assert _names(a.search(SearchQuery("海洋"))) == {("survey-zh.txt", 1)}
+        assert _names(a.search(SearchQuery('"naval base" lang:en'))) == {("minutes.txt", 1)}
+        hit = a.search(SearchQuery("基地")).hits[0]
+        assert "<mark>基地</mark>" in hit.snippet or "<mark>军事基地</mark>" in hit.snippet
+        targets = a.backend._alias_targets()
+        assert len(targets) == 1 and targets[0].startswith(es_index + "-v")
+
+
+def test_reindex_swaps_the_alias_and_drops_the_old_version(es_url, es_index, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from archive import Archive
+    from archive.cli import cli
+
+    root = tmp_path / "archive"
+    with Archive(root, _es_config(es_url, es_index)) as a:
+        a.ingest(_write_files(tmp_path / "files"), collection="release")
+        before = a.backend._alias_targets()
+        found_before = _names(a.search(SearchQuery("naval OR 海洋 OR psni")))
+    monkeypatch.setenv("FOI_SEARCH", "elasticsearch")
+    monkeypatch.setenv("FOI_ELASTICSEARCH_URL", es_url)
+    monkeypatch.setenv("FOI_ELASTICSEARCH_INDEX", es_index)
+    result = CliRunner().invoke(cli, ["--archive", str(root), "reindex"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "reindexed 3 documents" in result.output
+    with Archive(root, _es_config(es_url, es_index)) as a:
+        after = a.backend._alias_targets()
+        assert len(after) == 1 and after != before
+        assert not a.backend.es.indices.exists(index=before[0])
+        assert _names(a.search(SearchQuery("naval OR 海洋 OR psni"))) == found_before
+        assert found_before == {
+            ("minutes.txt", 1),
+            ("survey-zh.txt", 1),
+            ("alaveteli_psni.pdf", 1),
+            ("alaveteli_psni.pdf", 2),
+        }
+
+
+def test_rebuild_keeps_serving_the_old_version_until_the_swap(es_url, es_index):
+    writer = ElasticBackend(es_url, es_index)
+    reader = ElasticBackend(es_url, es_index)
+    try:
+        writer.index([_record(1, 1, "old harbour survey"), _record(2, 2, "old naval base")])
+        assert writer.count() == 2  # (refreshes: the reader is another client)
+        seen_during: list[int] = []
+
+        def records():
+            yield [_record(10, 1, "new harbour survey")]
+            # Half-way through the rebuild: searchers still see the complete old index.
+            seen_during.append(reader.search(SearchQuery("old")).total)
+            yield [_record(20, 2, "new naval base"), _record(21, 2, "new naval base page two", number=2)]
+
+        assert writer.rebuild(records(), 2) == 3
+        assert seen_during == [2]
+        assert reader.search(SearchQuery("old")).total == 0
+        assert {h.page_id for h in reader.search(SearchQuery("new")).hits} == {10, 20, 21}
+    finally:
+        writer.close()
+        reader.close()
+
+
+def test_failed_rebuild_leaves_the_old_index_in_service(es_url, es_index):
+    backend = ElasticBackend(es_url, es_index)
+    try:
+        backend.index([_record(1, 1, "harbour survey")])
+        before = backend._alias_targets()
+
+        def broken():
+            yield [_record(2, 2, "partial")]
+            raise RuntimeError("store went away")
+
+        with pytest.raises(RuntimeError):
+            backend.rebuild(broken(), 2)
+        assert backend._alias_targets() == before
+        assert backend.es.indices.get(index=f"{es_index}-v*").body.keys() == set(before)
+        assert backend.search(SearchQuery("harbour")).total == 1
+    finally:
+        backend.close()
+
+
+def test_reindexing_a_document_replaces_its_pages(es_url, es_index):
+    backend = ElasticBackend(es_url, es_index)
+    try:
+        backend.index([_record(i, 7, f"page {i} harbour", number=i) for i in (1, 2, 3)])
+        backend.index([_record(8, 9, "another document harbour")])
+        # Re-extracted with two pages and new page ids: the three old pages go.
+        backend.index([_record(i, 7, f"page {i} harbour", number=i - 3) for i in (4, 5)])
+        assert backend.count() == 3
+        assert {h.page_id for h in backend.search(SearchQuery("harbour")).hits} == {4, 5, 8}
+        backend.delete_document(7)
+        assert [h.page_id for h in backend.search(SearchQuery("harbour")).hits] == [8]
+        backend.clear()
+        assert backend.count() == 0
+    finally:
+        backend.close()
+
+
+def test_bulk_rejections_are_retried_with_backoff(es_url, es_index):
+    """429s from a busy (here: write-blocked) node are retried until the node takes the pages."""
+    backend = ElasticBackend(es_url, es_index, initial_backoff=0.25, max_backoff=2.0)
+    try:
+        backend.ensure_index()
+        (name,) = backend._alias_targets()
+        block = {"index.blocks.read_only_allow_delete": True}
+        backend.es.indices.put_settings(index=name, settings=block)
+        unblocked = threading.Timer(
+            1.5,
+            lambda: backend.es.indices.put_settings(
+                index=name, settings={"index.blocks.read_only_allow_delete": None}
+            ),
+        )
+        unblocked.start()
+        started = time.monotonic()
+        backend.index([_record(i, i, f"survey {i}") for i in range(1, 101)])
+        unblocked.join()
+        assert time.monotonic() - started >= 1.4  # it waited for the node rather than failing
+        assert backend.count() == 100
+    finally:
+        backend.es.indices.put_settings(
+            index=f"{es_index}-v*", settings={"index.blocks.read_only_allow_delete": None}
+        )
+        backend.close()
+
+
+def test_dead_node_keeps_documents_pending_until_reindex(es_url, es_index, tmp_path):
+    from archive import Archive
+
+    root = tmp_path / "archive"
+    dead = f"http://127.0.0.1:{_free_port()}"
+    files = _write_files(tmp_path / "files")
+    started = time.monotonic()
+    with Archive(root, _es_config(dead, es_index)) as a:
+        report = a.ingest(files, collection="release")
+        elapsed = time.monotonic() - started
+        # Everything is stored; only indexing waits.
+        assert report.ingested == 3 and report.index_pending == 3
+        docs = a.store.documents()
+        assert all(d["index_pending"] == 1 and d["status"] == "done" for d in docs)
+        assert {d["filename"] for d in docs} == {"survey-zh.txt", "minutes.txt", "alaveteli_psni.pdf"}
+        stages = a.store.stages(docs[0]["id"])
+        assert stages["index"]["status"] == "pending" and "unreachable" in stages["index"]["reason"]
+        status = a.status()
+        assert status["indexed_pages"] is None and dead in status["search_error"]
+        with pytest.raises(SearchError, match="unreachable"):
+            a.search(SearchQuery("naval"))
+        assert "F-2010-00325" in a.document(docs[-1]["id"])["pages"][0]["text"]
+    assert elapsed < 60  # a dead node must not hang ingest (connection refused fails fast)
+
+    # The node is back: the next ingest catches up on the pending documents...
+    (tmp_path / "more").mkdir()
+    (tmp_path / "more" / "late.txt").write_text("A late memo about the harbour.", encoding="utf-8")
+    with Archive(root, _es_config(es_url, es_index)) as a:
+        report = a.ingest([tmp_path / "more" / "late.txt"], collection="release")
+        assert report.index_pending == 0
+        assert not a.store.documents("index_pending=1")
+        assert _names(a.search(SearchQuery("harbour"))) == {("minutes.txt", 1), ("late.txt", 1)}
+        assert _names(a.search(SearchQuery("F-2010-00325"))) == {("alaveteli_psni.pdf", 1)}
+        # ... and `reindex` rebuilds everything from the store with nothing lost.
+        assert a.reindex() == 4
+        assert a.backend.count() == 5
+        assert _names(a.search(SearchQuery("海洋"))) == {("survey-zh.txt", 1)}
+
+
+def test_rejected_bulk_marks_documents_pending(es_url, es_index, tmp_path):
+    from archive import Archive
+
+    root = tmp_path / "archive"
+    with Archive(root, _es_config(es_url, es_index)) as a:
+        a.backend.ensure_index()
+        (name,) = a.backend._alias_targets()
+        a.backend.bulk_retries = 1
+        a.backend.initial_backoff = 0.05
+        a.backend.es.indices.put_settings(index=name, settings={"index.blocks.read_only_allow_delete": True})
+        try:
+            report = a.ingest(_write_files(tmp_path / "files")[:2], collection="release")
+        finally:
+            a.backend.es.indices.put_settings(
+                index=name, settings={"index.blocks.read_only_allow_delete": None}
+            )
+        assert report.ingested == 2 and report.index_pending == 2
+        reason = a.store.stages(a.store.documents()[0]["id"])["index"]["reason"]
+        assert "rejected" in reason and "429" in reason
+        assert a.catch_up_index() == 0
+        assert _names(a.search(SearchQuery("海洋 OR naval"))) == {("survey-zh.txt", 1), ("minutes.txt", 1)}
+
+
+def test_dead_node_fails_fast_with_a_clear_error():
+    backend = ElasticBackend(f"http://127.0.0.1:{_free_port()}", "foi-test-dead")
+    try:
+        started = time.monotonic()
+        with pytest.raises(SearchError, match=r"Elasticsearch at http://127\.0\.0\.1:\d+ is unreachable"):
+            backend.index([_record(1, 1, "harbour")])
+        with pytest.raises(SearchError, match="unreachable"):
+            backend.search(SearchQuery("harbour"))
+        assert time.monotonic() - started < 15
+    finally:
+        backend.close()
+
+
+def test_raw_mode_passes_lucene_syntax_and_reports_bad_syntax(es_url, es_index):
+    backend = ElasticBackend(es_url, es_index)
+    try:
+        backend.index(
+            [_record(1, 1, "naval base survey"), _record(2, 2, "harbour base"), _record(3, 3, "海洋 基地")]
+        )
+        assert {h.page_id for h in backend.search(SearchQuery("base AND NOT naval", raw=True)).hits} == {2}
+        assert {h.page_id for h in backend.search(SearchQuery("body:HARB*", raw=True)).hits} == {2}
+        assert {h.page_id for h in backend.search(SearchQuery("Naval OR gloss:harbour", raw=True)).hits} == {
+            1
+        }
+        assert {h.page_id for h in backend.search(SearchQuery("海洋", raw=True)).hits} == {3}
+        with pytest.raises(QueryError, match="query not understood"):
+            backend.search(SearchQuery("base AND (", raw=True))
+    finally:
+        backend.close()
+
+
+def test_deep_pagination_uses_search_after(es_url, es_index, monkeypatch):
+    """Past index.max_result_window offsets are refused with a pointer to the cursor; the cursor
+    walks on. (The window is lowered to 50 here to keep the test small.)"""
+    backend = ElasticBackend(es_url, es_index, chunk_size=40)
+    try:
+        backend.ensure_index()
+        backend.es.indices.put_settings(index=es_index, settings={"index.max_result_window": 50})
+        monkeypatch.setattr(elastic_module, "MAX_WINDOW", 50)
+        backend.index([_record(i, i // 3, f"harbour report {i}", number=i % 3 + 1) for i in range(1, 131)])
+        with pytest.raises(QueryError, match="next_cursor"):
+            backend.search(SearchQuery("harbour", offset=45, limit=10))
+        seen: list[int] = []
+        cursor = None
+        while True:
+            res = backend.search(SearchQuery("harbour", limit=20, search_after=cursor))
+            assert res.total == 130
+            seen += [h.page_id for h in res.hits]
+            cursor = res.next_cursor
+            if cursor is None:
+                break
+        assert sorted(seen) == list(range(1, 131)) and len(seen) == 130
+    finally:
+        backend.close()
+
+
+def test_keyword_filters_ignore_case_and_facets_keep_the_spelling(es_url, es_index):
+    backend = ElasticBackend(es_url, es_index)
+    try:
+        backend.index(
+            [
+                _record(
+                    1,
+                    1,
+                    "memo",
+                    keywords={"sender": ["Alice Smith", "alice@example.org"]},
+                    date="2020-02-01T10:00:00Z",
+                ),
+                _record(
+                    2, 2, "memo", keywords={"sender": ["Bob Jones"], "entity": ["Hainan"]}, lang="zh-Hans"
+                ),
+                _record(3, 3, "memo", keywords={"sender": ["Alice Smith"], "exemption": ["FOIA s40(2)"]}),
+            ]
+        )
+        res = backend.search(SearchQuery("memo sender:ALICE", facets=("sender",)))
+        assert res.total == 0  # whole values only, like SQLite
+        res = backend.search(SearchQuery('memo sender:"ALICE SMITH"', facets=("sender", "exemption", "year")))
+        assert {h.page_id for h in res.hits} == {1, 3}
+        assert res.facets["sender"] == [("Alice Smith", 2), ("alice@example.org", 1)]
+        assert res.facets["exemption"] == [("FOIA s40(2)", 1)]
+        assert res.facets["year"] == [("2020", 1)]
+        assert {h.page_id for h in backend.search(SearchQuery("memo entity:hainan lang:zh")).hits} == {2}
+    finally:
+        backend.close()
+
+
+def test_concurrent_first_writes_share_one_index(es_url, es_index):
+    """Several processes (here: clients) writing to a new archive at once create one version."""
+    backends = [ElasticBackend(es_url, es_index) for _ in range(4)]
+    errors: list[Exception] = []
+
+    def write(backend: ElasticBackend, n: int) -> None:
+        try:
+            backend.index([_record(n, n, f"harbour report {n}")])
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(b, i + 1)) for i, b in enumerate(backends)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert errors == []
+        assert len(backends[0]._alias_targets()) == 1
+        assert backends[0].es.indices.get(index=f"{es_index}-v*").body.keys() == set(
+            backends[0]._alias_targets()
+        )
+        assert backends[0].count() == 4
+    finally:
+        for b in backends:
+            b.close()
+
+
+class _Outage:
+    """A TCP forwarder in front of the node that can go down and come back on the same port:
+    what the client sees when a node dies (connections reset, then refused) and restarts."""
+
+    def __init__(self, target_url: str):
+        host, port = target_url.rsplit("//", 1)[1].rstrip("/").split(":")
+        self.target = (host, int(port))
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._listener: socket.socket | None = None
+        self._conns: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def up(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(16)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def down(self) -> None:
+        with self._lock:
+            if self._listener is not None:
+                # shutdown() wakes the thread blocked in accept(); close() alone would not.
+                with contextlib.suppress(OSError):
+                    self._listener.shutdown(socket.SHUT_RDWR)
+                self._listener.close()
+                self._listener = None
+            for c in self._conns:
+                with contextlib.suppress(OSError):
+                    c.shutdown(socket.SHUT_RDWR)
+                c.close()
+            self._conns.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            with self._lock:
+                self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+
+def test_node_going_down_mid_ingest_loses_nothing(es_url, es_index, tmp_path):
+    from archive import Archive
+
+    outage = _Outage(es_url)
+    outage.up()
+    files = _write_files(tmp_path / "files")
+    done: list[str] = []
+
+    def after_each_file(path: Path) -> None:
+        done.append(path.name)
+        if len(done) == 1:
+            outage.down()  # the node dies after the first document was indexed
+
+    root = tmp_path / "archive"
+    try:
+        with Archive(root, _es_config(outage.url, es_index)) as a:
+            report = a.ingest(files, collection="release", progress=after_each_file)
+            assert report.ingested == 3 and report.index_pending == 2
+            pending = {d["filename"] for d in a.store.documents("index_pending=1")}
+            assert pending == {"minutes.txt", "alaveteli_psni.pdf"}
+            assert all(d["status"] == "done" and d["page_count"] for d in a.store.documents())
+            outage.up()  # the node is back on the same address
+            assert a.catch_up_index() == 0
+            assert _names(a.search(SearchQuery("harbour OR 海洋 OR F-2010-00325"))) == {
+                ("survey-zh.txt", 1),
+                ("minutes.txt", 1),
+                ("alaveteli_psni.pdf", 1),
+            }
+            assert a.backend.count() == 4
+    finally:
+        outage.down()
+
+
+def test_node_going_down_mid_rebuild_keeps_the_old_version(es_url, es_index):
+    outage = _Outage(es_url)
+    outage.up()
+    backend = ElasticBackend(outage.url, es_index, chunk_size=2, max_retries=0)
+    try:
+        backend.index([_record(1, 1, "old harbour survey"), _record(2, 2, "old naval base")])
+        before = backend._alias_targets()
+
+        def records():
+            yield [_record(10, 1, "new harbour survey"), _record(11, 1, "new page", number=2)]
+            outage.down()
+            yield [_record(20, 2, "new naval base")]
+
+        with pytest.raises(SearchError, match="unreachable"):
+            backend.rebuild(records(), 2)
+        outage.up()
+        assert backend._alias_targets() == before
+        assert backend.search(SearchQuery("old")).total == 2
+        assert backend.search(SearchQuery("new")).total == 0
+        # The unfinished version could not be deleted while the node was away; the next rebuild does.
+        assert len(backend.es.indices.get(index=f"{es_index}-v*").body) == 2
+        assert backend.rebuild([[_record(30, 3, "fresh")]], 1) == 1
+        assert list(backend.es.indices.get(index=f"{es_index}-v*").body) == backend._alias_targets()
+        assert backend.search(SearchQuery("fresh")).total == 1
+    finally:
+        outage.down()
+        backend.close()
