@@ -294,6 +294,9 @@ def _page_keywords(meta: dict[str, Any]) -> dict[str, list[str]]:
         value = ent.get("norm") or ent.get("text")
         if value:
             out.setdefault(name, []).append(str(value))
+        # Aliases are searchable (`entity:"CETC"`) without splitting the entity's facet count.
+        for alias in ent.get("aliases") or []:
+            out.setdefault(f"{name}_alias", []).append(str(alias))
     return out
 
 

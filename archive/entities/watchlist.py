@@ -269,7 +269,8 @@ class WatchlistExtractor:
                     end,
                     self.name,
                     entity_id=f"watchlist:{entry.id}",
-                    extra={"watchlist": entry.list_name, "watchlist_id": entry.id},
+                    # Aliases travel with the mention so `entity:"CETC"` finds the canonical entity.
+                    extra={"watchlist": entry.list_name, "watchlist_id": entry.id, "aliases": entry.aliases},
                 )
             )
             pos = e

@@ -181,7 +181,16 @@ def filter_clauses(
             out.append({"terms": {name: list(values)}})
         else:
             # Every value must be present (a page from Alice AND to Bob), case-insensitively.
-            out.extend({"term": {f"{KEYWORDS}.{name}": v}} for v in values)
+            # A filter matches a value or an alias of it (watchlist entities have aliases).
+            out.extend(
+                {
+                    "bool": {
+                        "should": [{"term": {f"{KEYWORDS}.{name}": v}}, {"term": {f"{KEYWORDS}.{name}_alias": v}}],
+                        "minimum_should_match": 1,
+                    }
+                }
+                for v in values
+            )
     if date_from or date_to:
         bounds: dict[str, str] = {}
         if date_from:

@@ -155,11 +155,12 @@ class SqliteBackend:
                 params += values
             else:
                 for v in values:
+                    # A filter matches a value or an alias of it (watchlist entities have aliases).
                     where.append(
                         "EXISTS (SELECT 1 FROM search_keyword k WHERE k.page_id = p.page_id "
-                        "AND k.name = ? AND k.value = ?)"
+                        "AND k.name IN (?, ?) AND k.value = ?)"
                     )
-                    params += [name, v]
+                    params += [name, f"{name}_alias", v]
         if date_from:
             where.append("p.date >= ?")
             params.append(date_from)
