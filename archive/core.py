@@ -87,6 +87,9 @@ class Archive:
         self._ocr: Any = None
 
     def close(self) -> None:
+        if self._ocr is not None:
+            self._ocr.close()
+            self._ocr = None
         self.backend.close()
         self.store.close()
 
