@@ -92,3 +92,24 @@ def test_clear_errors(engine, tmp_path):
     bad.write_bytes(b"not an image at all")
     with pytest.raises(OcrError, match="cannot read image"):
         engine.recognize(bad)
+
+
+def test_traditional_chinese_page_is_read_with_chi_tra(engine, tmp_path):
+    """chi_sim reads Traditional print confidently but in Simplified characters; chi_tra must win."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "samples"))
+    from make_sample import render_page, save_pdf
+
+    pdf = tmp_path / "trad.pdf"
+    lines = ["會議記錄", "我們討論了這個國家的發展與經濟問題。", "關於電話會議的時間，請儘快通知。", "這些資料將在下週寄給學院。"]
+    save_pdf([render_page(lines)], pdf)
+    result = engine.recognize(render_pdf_page(pdf, 0).png)
+    assert result.languages == "chi_tra"
+    assert "這個國家的發展" in result.text
+
+
+def test_simplified_book_scan_stays_chi_sim(engine):
+    result = engine.recognize(render_pdf_page(corpus_file("pdf-scanned/mineru_small_ocr.pdf"), 0).png)
+    assert result.languages == "chi_sim" and "价值" in result.text
