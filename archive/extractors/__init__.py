@@ -77,6 +77,8 @@ def sniff_mime(head: bytes, filename: str) -> str:
     """MIME type from content first (extensions lie in FOI dumps), then from the name."""
     for magic, mime in _MAGIC:
         if head.startswith(magic):
+            if mime == "application/mbox" and filename.lower().endswith(".eml"):
+                return "message/rfc822"  # a single message saved with its mbox "From " line
             if mime == "image/bmp" and len(head) < 14:
                 continue
             if mime == "application/x-ole-storage" and filename.lower().endswith(".msg"):
@@ -98,9 +100,16 @@ def sniff_mime(head: bytes, filename: str) -> str:
 
 
 def _looks_like_rfc822(head: bytes) -> bool:
-    first = head[:2048].replace(b"\r\n", b"\n")
-    names = {line.split(b":", 1)[0].strip().lower() for line in first.split(b"\n")[:40] if b":" in line}
-    return len(names & {b"from", b"to", b"subject", b"date", b"received", b"message-id", b"mime-version"}) >= 3
+    # The header block only (long Received: chains push From/Subject far down).
+    block = head.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
+    names = {line.split(b":", 1)[0].strip().lower() for line in block.split(b"\n") if b":" in line[:80]}
+    known = {
+        b"from", b"to", b"cc", b"subject", b"date", b"received", b"message-id", b"mime-version",
+        b"delivered-to", b"return-path", b"x-received", b"arc-seal", b"dkim-signature", b"reply-to",
+        b"authentication-results", b"in-reply-to", b"references", b"content-type", b"x-mailer",
+    }
+    first = block.split(b"\n", 1)[0]
+    return b":" in first[:80] and not first.startswith((b" ", b"\t")) and len(names & known) >= 3
 
 
 def _looks_textual(head: bytes) -> bool:
