@@ -312,8 +312,8 @@ def register_step(factory: Callable[[Archive], Step]) -> None:
         _optional_steps.append(factory)
 
 
-# Modules that register steps, in pipeline order: translation (with glosses), then entities.
-OPTIONAL_STEP_MODULES = ("archive.translate", "archive.entities")
+# Modules that register steps, in pipeline order: dictionary glosses, translation, then entities.
+OPTIONAL_STEP_MODULES = ("archive.gloss", "archive.translate", "archive.entities")
 
 
 def _load_optional_steps() -> None:

