@@ -247,7 +247,8 @@ CASES: dict[str, tuple[str | SearchQuery, set[tuple[str, int]]]] = {
     # filters on the query object
     "object-collection": (
         SearchQuery("base", filters={"collection": ["letters"]}),
-        p("naval-base.txt", "harbour-minutes.html"),
+        # The Chinese pages say 基地, whose dictionary gloss is "base": found across languages.
+        p("naval-base.txt", "harbour-minutes.html", "survey-zh.txt", "plan-zh-hant.txt"),
     ),
     "object-dates": (
         SearchQuery("", date_from="2020-01-01", date_to="2021-12-31"),
