@@ -193,6 +193,9 @@ def show(ctx: Context, doc_id: int, as_json: bool, words: bool) -> None:
     if doc["error_stage"]:
         click.echo(f"  error: {doc['error_stage']}: {doc['error_reason']}")
     click.echo("  stages: " + ", ".join(f"{k}={v['status']}" for k, v in doc["stages"].items()))
+    thread = (doc["metadata"].get("mail") or {}).get("thread")
+    if thread:
+        click.echo(f"  thread: {thread['id']} (message {thread['position']} of {thread['size']}; foi thread {doc['id']})")
     _echo_tree(doc["children"], 1)
     if doc["metadata"].get("entities"):
         from .commands.entities import echo_entity_summary

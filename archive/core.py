@@ -262,6 +262,37 @@ class Archive:
             "children": [self._child_tree(c) for c in self.store.children(doc["id"])],
         }
 
+    def page_highlights(self, doc_id: int, number: int, query: str = "") -> dict[str, Any] | None:
+        """Boxes to draw over a page image, in percent of the image: OCR words that match the
+        query's terms, and entities that carry word boxes. None when the page doesn't exist."""
+        page = self.store.page(doc_id, number)
+        if page is None:
+            return None
+        width, height = page.get("width") or 0, page.get("height") or 0
+        out: dict[str, Any] = {"width": width, "height": height, "hits": [], "entities": []}
+        if not width or not height:
+            return out
+
+        def pct(left: float, top: float, w: float, h: float) -> dict[str, float]:
+            return {
+                "left": round(100 * left / width, 3),
+                "top": round(100 * top / height, 3),
+                "width": round(100 * w / width, 3),
+                "height": round(100 * h / height, 3),
+            }
+
+        terms = parse(query).positive_terms() if query.strip() else []
+        if terms:
+            from .search.snippets import matching_tokens
+
+            for text, left, top, w, h, _conf in page.get("words") or []:
+                if matching_tokens(str(text), terms):
+                    out["hits"].append({**pct(left, top, w, h), "text": text})
+        for ent in page["meta"].get("entities") or []:
+            for box in ent.get("boxes") or []:
+                out["entities"].append({**pct(*box[:4]), "type": ent.get("type"), "text": ent.get("text")})
+        return out
+
     def status(self) -> dict[str, Any]:
         summary = self.store.status_summary()
         summary["stages"] = list(STAGES)
@@ -313,7 +344,7 @@ def register_step(factory: Callable[[Archive], Step]) -> None:
 
 
 # Modules that register steps, in pipeline order: dictionary glosses, translation, then entities.
-OPTIONAL_STEP_MODULES = ("archive.gloss", "archive.translate", "archive.entities")
+OPTIONAL_STEP_MODULES = ("archive.gloss", "archive.translate", "archive.entities", "archive.printed_mail")
 
 
 def _load_optional_steps() -> None:

@@ -250,6 +250,13 @@ class Ingester:
             self.finish_file(pending[1], collection, report)
             if progress:
                 progress(pending[0])
+        if report.documents:
+            from .threads import assign_threads
+
+            try:
+                assign_threads(self.archive)  # e-mail threads span files and batches
+            except Exception:  # threading is an extra; never lose an ingest to it
+                log.warning("e-mail threading failed", exc_info=True)
         self.archive.catch_up_index(report)
         return report
 

@@ -132,13 +132,4 @@ def _load_builtin() -> None:
         return
     _loaded = True
     # Importing a module registers its extractors.
-    from . import image, pdf, text  # noqa: F401
-
-    try:
-        from . import mail  # noqa: F401
-    except ImportError:
-        pass
-    try:
-        from . import archives  # noqa: F401
-    except ImportError:
-        pass
+    from . import archives, image, mail, pdf, text  # noqa: F401
