@@ -1,28 +1,33 @@
-"""The JSON API under /api."""
+"""The JSON API under /api, described by the OpenAPI document at /api/openapi.json."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, request
+import csv
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
 
-from archive import SearchQuery
+from flask import Blueprint, Response, abort, current_app, jsonify, request, stream_with_context
 
 from . import archive
+from .ui import query_from_args
 
 bp = Blueprint("api", __name__)
+
+EXPORT_FIELDS = ["document_id", "title", "filename", "collection", "kind", "language", "page", "date", "score",
+                 "matched_fields", "snippet"]
 
 
 @bp.get("/search")
 def api_search():  # type: ignore[no-untyped-def]
-    q = request.args.get("q", "")
-    query = SearchQuery(
-        text=q,
-        raw=request.args.get("mode") == "raw",
-        limit=min(max(request.args.get("limit", 20, type=int), 1), 200),
-        offset=max(request.args.get("offset", 0, type=int), 0),
-        filters={k: request.args.getlist(k) for k in ("lang", "collection", "kind", "sender", "recipient")
-                 if request.args.getlist(k)},
-        facets=tuple(request.args.getlist("facet")),
-    )
+    limit = min(max(request.args.get("limit", 20, type=int), 1), 200)
+    query = query_from_args(request.args, limit=limit)
+    query.raw = request.args.get("mode") == "raw" or query.raw
+    query.offset = max(request.args.get("offset", query.offset, type=int), 0)
+    query.facets = tuple(request.args.getlist("facet"))
+    if request.args.get("cursor"):
+        query.search_after = json.loads(request.args["cursor"])
     return jsonify(archive().search(query).as_dict())
 
 
@@ -34,6 +39,124 @@ def api_document(doc_id: int):  # type: ignore[no-untyped-def]
     return jsonify(doc)
 
 
+@bp.get("/documents/<int:doc_id>/pages/<int:number>")
+def api_page(doc_id: int, number: int):  # type: ignore[no-untyped-def]
+    a = archive()
+    page = a.store.page(doc_id, number)
+    if page is None:
+        abort(404, f"No page {number} in document {doc_id}")
+    page["highlights"] = a.page_highlights(doc_id, number, request.args.get("q", ""))
+    return jsonify(page)
+
+
+@bp.get("/collections")
+def api_collections():  # type: ignore[no-untyped-def]
+    return jsonify({"collections": archive().store.collections()})
+
+
 @bp.get("/status")
 def api_status():  # type: ignore[no-untyped-def]
     return jsonify(archive().status())
+
+
+def _all_hits(args: Any) -> Iterator[dict[str, Any]]:
+    """Every hit of a search, page by page through the backend's cursor (not capped)."""
+    query = query_from_args(args, limit=200)
+    query.facets = ()
+    query.offset = 0
+    a = archive()
+    while True:
+        results = a.search(query)
+        yield from (h.as_dict() for h in results.hits)
+        if not results.next_cursor or not results.hits:
+            return
+        query.search_after = results.next_cursor
+
+
+@bp.get("/export.<fmt>")
+def export(fmt: str):  # type: ignore[no-untyped-def]
+    if fmt not in {"csv", "json"}:
+        abort(404, "Export as csv or json")
+    args = request.args.copy()
+    if not args.get("q") and not any(k in args for k in ("collection", "lang", "kind", "entity", "sender")):
+        abort(400, "An export needs a query or a filter")
+
+    def rows_csv() -> Iterator[str]:
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=EXPORT_FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        for hit in _all_hits(args):
+            hit["matched_fields"] = ";".join(hit["matched_fields"])
+            writer.writerow(hit)
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+        yield buf.getvalue()
+
+    def rows_json() -> Iterator[str]:
+        yield "["
+        for i, hit in enumerate(_all_hits(args)):
+            yield ("," if i else "") + json.dumps(hit, ensure_ascii=False)
+        yield "]"
+
+    body = rows_csv() if fmt == "csv" else rows_json()
+    mimetype = "text/csv" if fmt == "csv" else "application/json"
+    resp = Response(stream_with_context(body), mimetype=mimetype)
+    resp.headers["Content-Disposition"] = f"attachment; filename=foi-export.{fmt}"
+    return resp
+
+
+@bp.get("/openapi.json")
+def openapi():  # type: ignore[no-untyped-def]
+    return jsonify(openapi_document())
+
+
+def _param(name: str, description: str, kind: str = "string", where: str = "query", many: bool = False) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": kind}
+    if many:
+        schema = {"type": "array", "items": schema}
+    return {"name": name, "in": where, "required": where == "path", "description": description, "schema": schema,
+            **({"style": "form", "explode": True} if many else {})}
+
+
+def openapi_document() -> dict[str, Any]:
+    filters = [
+        _param("q", "Query: words (AND), \"phrases\", OR, NOT, -word, prefix*, field:value filters"),
+        _param("mode", "raw: pass engine syntax through unescaped"),
+        _param("collection", "Collection filter", many=True),
+        _param("lang", "Language filter (zh matches zh-Hans and zh-Hant)", many=True),
+        _param("kind", "Kind filter (pdf, image, email ...)", many=True),
+        _param("year", "Year filter", many=True),
+        _param("sender", "Mail sender filter", many=True),
+        _param("recipient", "Mail recipient filter", many=True),
+        _param("entity", "Entity filter (name or alias)", many=True),
+        _param("exemption", "FOI exemption code filter", many=True),
+        _param("from", "Documents dated on or after (YYYY-MM-DD)"),
+        _param("to", "Documents dated on or before (YYYY-MM-DD)"),
+        _param("sort", "relevance, date or -date"),
+    ]
+    doc_id = _param("doc_id", "Document id", "integer", "path")
+    ok = {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}
+    not_found = {"404": {"description": "Not found"}}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "FOI Archive API", "version": current_app.config.get("API_VERSION", "1")},
+        "paths": {
+            "/api/search": {"get": {"summary": "Search pages", "parameters": [
+                *filters, _param("limit", "Hits per page (1-200)", "integer"),
+                _param("offset", "Offset", "integer"), _param("cursor", "next_cursor of the previous page (JSON)"),
+                _param("facet", "Facets to count", many=True)], "responses": {**ok, "400": {"description": "Bad query"}}}},
+            "/api/documents/{doc_id}": {"get": {"summary": "A document with pages, stages and children",
+                                                "parameters": [doc_id], "responses": {**ok, **not_found}}},
+            "/api/documents/{doc_id}/pages/{number}": {"get": {
+                "summary": "One page: text, translation, segments, word boxes, highlight boxes for q",
+                "parameters": [doc_id, _param("number", "Page number (1-based)", "integer", "path"), _param("q", "Query to highlight")],
+                "responses": {**ok, **not_found}}},
+            "/api/collections": {"get": {"summary": "Collections", "responses": ok}},
+            "/api/status": {"get": {"summary": "Counts by status and stage, failures", "responses": ok}},
+            "/api/export.{fmt}": {"get": {"summary": "Every hit of a search as CSV or JSON, streamed",
+                                          "parameters": [_param("fmt", "csv or json", where="path"), *filters],
+                                          "responses": {"200": {"description": "The export"}, "400": {"description": "No query"}}}},
+            "/api/openapi.json": {"get": {"summary": "This document", "responses": ok}},
+        },
+    }
