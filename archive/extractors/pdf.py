@@ -136,7 +136,9 @@ class PdfExtractor:
             pages = self._pages_for_ocr(source, password, f"{type(exc).__name__}: {exc}")
         if not pages:
             pages = self._pages_for_ocr(source, password, "no pages found")
-        title = str(info.get("Title") or "").strip() or source.filename
+        title = str(info.get("Title") or "").strip()
+        if title.lower() in {"", "untitled", "untitled document", "document"}:
+            title = source.filename
         return Extraction(kind="pdf", title=title, pages=pages, metadata={"pdf": info})
 
     @staticmethod
