@@ -214,7 +214,11 @@ class Archive:
             if doc is None or row is None:
                 continue  # deleted since indexing
             fields = {"original": row["text"] or "", "translation": row["translation"] or "", "gloss": row["gloss"] or ""}
-            matched = matched_fields(fields, terms) if terms else []
+            snippet = str(make_snippet(fields["original"], terms))
+            # The snippet already found the hits in the original; only the other fields need a look.
+            matched = (["original"] if "<mark>" in snippet else []) + (
+                matched_fields({k: v for k, v in fields.items() if k != "original"}, terms) if terms else []
+            )
             hits.append(
                 Hit(
                     doc_id=bh.doc_id,
@@ -225,7 +229,7 @@ class Archive:
                     kind=doc["kind"] or "unknown",
                     lang=row["lang"] or "und",
                     score=bh.score,
-                    snippet=str(make_snippet(fields["original"], terms)),
+                    snippet=snippet,
                     translation_snippet=str(make_snippet(fields["translation"], terms))
                     if fields["translation"]
                     else None,

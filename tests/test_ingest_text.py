@@ -175,3 +175,14 @@ def test_cli_search_json_shape(foi):
     assert "[appeal]" in text.lower()
     bad = foi("search", "NOT appeal", ok=False)
     assert bad.exit_code == 3
+
+
+def test_result_cache_sees_new_documents(archive, tmp_path):
+    first = tmp_path / "one.txt"
+    first.write_text("harbour inspection")
+    archive.ingest([first])
+    assert archive.search(SearchQuery("harbour")).total == 1
+    second = tmp_path / "two.txt"
+    second.write_text("another harbour report")
+    archive.ingest([second])
+    assert archive.search(SearchQuery("harbour")).total == 2  # not the cached 1

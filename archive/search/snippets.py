@@ -20,9 +20,15 @@ def _wanted(terms: list[Term | Phrase]) -> tuple[set[str], list[str]]:
     return exact, prefixes
 
 
+def _might_contain(text: str, exact: set[str], prefixes: list[str]) -> bool:
+    """Cheap pre-check: a term can only match if it occurs as a substring of the folded text."""
+    folded = normalize(text).casefold()
+    return any(t in folded for t in exact) or any(p in folded for p in prefixes)
+
+
 def matching_tokens(text: str, terms: list[Term | Phrase]) -> list[Token]:
     exact, prefixes = _wanted(terms)
-    if not exact and not prefixes:
+    if not exact and not prefixes or not _might_contain(text, exact, prefixes):
         return []
     return [
         tok for tok in tokenize(text, for_index=True)
@@ -56,6 +62,22 @@ def mark(text: str, spans: list[tuple[int, int]]) -> Markup:
 def make_snippet(text: str, terms: list[Term | Phrase], width: int = 220) -> Markup:
     """A window of `text` around the densest cluster of hits, hits wrapped in <mark>."""
     text = normalize(text)
+    exact, prefixes = _wanted(terms)
+    folded = text.casefold()
+    positions = [i for i in (folded.find(t) for t in [*exact, *prefixes]) if i >= 0]
+    if len(text) > 2 * width and positions:
+        # Long pages: tokenise only a window around the first occurrence (casefold keeps lengths for
+        # the scripts we meet; the window is re-checked by the tokenizer anyway).
+        first = min(positions)
+        lo = max(0, first - width)
+        lo = text.rfind(" ", 0, lo) + 1 if lo else 0
+        text = text[lo : first + 2 * width]
+        body = _window_snippet(text, terms, width)
+        return body if lo == 0 or body.startswith("…") else Markup("…") + body
+    return _window_snippet(text, terms, width)
+
+
+def _window_snippet(text: str, terms: list[Term | Phrase], width: int) -> Markup:
     spans = highlight_spans(text, terms)
     if not spans:
         chunk = " ".join(text[:width].split())

@@ -6,7 +6,11 @@ there (with diacritics kept: case folding and normalisation already happened in 
 
 from __future__ import annotations
 
+import copy
+import os
 import sqlite3
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -37,7 +41,16 @@ CREATE TABLE IF NOT EXISTS search_keyword (
 );
 CREATE INDEX IF NOT EXISTS search_keyword_page ON search_keyword (page_id);
 CREATE INDEX IF NOT EXISTS search_keyword_value ON search_keyword (name, value);
+CREATE TABLE IF NOT EXISTS search_generation (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
+INSERT OR IGNORE INTO search_generation (id, n) VALUES (1, 0);
 """
+
+# Results of recent queries, shared by every connection of the process (the web app opens one per
+# request); keyed by the index generation, so any write anywhere invalidates them.
+_CACHE: OrderedDict[tuple[str, int, str], BackendResults] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 512
+_CACHE_ENABLED = os.environ.get("FOI_SEARCH_CACHE", "1") != "0"
 
 # Column weights for bm25: the original text counts most, then a translation, then a gloss.
 _WEIGHTS = (1.0, 0.7, 0.4)
@@ -68,6 +81,7 @@ class SqliteBackend:
     name = "sqlite"
 
     def __init__(self, db_path: Path | str):
+        self.path = str(Path(db_path).resolve())
         self.db = sqlite3.connect(db_path, timeout=60, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -102,6 +116,7 @@ class SqliteBackend:
                     "INSERT INTO search_keyword(page_id, name, value) VALUES (?,?,?)",
                     [(r.page_id, name, v) for name, values in r.keywords.items() for v in set(values) if v],
                 )
+            self._bump()
         except BaseException:
             if own_tx:
                 db.execute("ROLLBACK")
@@ -118,11 +133,17 @@ class SqliteBackend:
 
     def delete_document(self, doc_id: int) -> None:
         self._delete(doc_id)
+        self._bump()
 
     def clear(self) -> None:
         self.db.executescript(
             "DELETE FROM search_fts; DELETE FROM search_page; DELETE FROM search_keyword;"
         )
+        self._bump()
+
+    def _bump(self) -> None:
+        """Every change to the index moves the generation, which keys the result cache."""
+        self.db.execute("UPDATE search_generation SET n = n + 1 WHERE id = 1")
 
     def count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM search_page").fetchone()[0])
@@ -170,6 +191,24 @@ class SqliteBackend:
         return where, params
 
     def search(self, q: SearchQuery) -> BackendResults:
+        """Results of a query, from the shared result cache when the index hasn't changed since."""
+        if not _CACHE_ENABLED:
+            return self._search(q)
+        generation = self.db.execute("SELECT n FROM search_generation WHERE id = 1").fetchone()[0]
+        key = (self.path, generation, repr(q))
+        with _CACHE_LOCK:
+            hit = _CACHE.get(key)
+            if hit is not None:
+                _CACHE.move_to_end(key)
+                return copy.deepcopy(hit)
+        result = self._search(q)
+        with _CACHE_LOCK:
+            _CACHE[key] = copy.deepcopy(result)
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
+        return result
+
+    def _search(self, q: SearchQuery) -> BackendResults:
         parsed = parse(q.text) if not q.raw else None
         extra = parsed.filters if parsed else {}
         where, params = self._filters(q, extra)
@@ -203,7 +242,10 @@ class SqliteBackend:
                 (*all_params, q.limit, offset),
             ).fetchall()
             total = int(self.db.execute(f"SELECT count(*) {base}", all_params).fetchone()[0])
-            facets = {name: self._facet(name, base, all_params, q.facet_size) for name in q.facets}
+            column_facets = [n for n in q.facets if n in _COLUMN_FACETS]
+            facets = self._column_facets(column_facets, base, all_params, q.facet_size)
+            facets.update({n: self._facet(n, base, all_params, q.facet_size) for n in q.facets if n not in facets})
+            facets = {n: facets[n] for n in q.facets}
         except sqlite3.OperationalError as exc:
             if q.raw or "fts5" in str(exc).lower() or "syntax" in str(exc).lower():
                 raise QueryError(f"query not understood: {exc}") from exc
@@ -211,6 +253,24 @@ class SqliteBackend:
         hits = [BackendHit(r[0], r[1], r[2], -float(r[3]) if match else 0.0) for r in rows]
         next_cursor = [offset + len(hits)] if offset + len(hits) < total else None
         return BackendResults(total=total, hits=hits, facets=facets, next_cursor=next_cursor)
+
+    def _column_facets(
+        self, names: list[str], base: str, params: list[Any], size: int
+    ) -> dict[str, list[tuple[str, int]]]:
+        """Every column facet in one pass over the matches (grouped by all of them at once),
+        instead of one pass per facet: common terms match most of the archive."""
+        if not names:
+            return {}
+        cols = ", ".join(f"p.{n}" for n in names)
+        counts: dict[str, dict[str, int]] = {n: {} for n in names}
+        for row in self.db.execute(f"SELECT {cols}, count(*) {base} GROUP BY {cols}", params):
+            n = row[-1]
+            for name, value in zip(names, row[:-1], strict=False):
+                if value is not None:
+                    counts[name][value] = counts[name].get(value, 0) + n
+        return {
+            name: sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))[:size] for name, values in counts.items()
+        }
 
     def _facet(self, name: str, base: str, params: Iterable[Any], size: int) -> list[tuple[str, int]]:
         if name in _COLUMN_FACETS:
