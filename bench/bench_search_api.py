@@ -178,8 +178,8 @@ def main() -> None:
     ds = None
     try:
         port = free_port()
-        proc = subprocess.Popen([sys.executable, "-m", "datasette", "serve", str(root / "foi.sqlite3"), "-p",
-                                 str(port), "--setting", "sql_time_limit_ms", "60000", "-i"],
+        proc = subprocess.Popen([sys.executable, "-m", "datasette", "serve", "-i", str(root / "foi.sqlite3"), "-p",
+                                 str(port), "--setting", "sql_time_limit_ms", "60000"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(100):
             try:
