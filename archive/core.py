@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +24,11 @@ from .store import Store, default_archive_dir
 log = logging.getLogger(__name__)
 
 DEFAULT_OCR_LANGUAGES: tuple[str, ...] | None = None  # None: chosen per page by the OCR engine
+
+# Finished search results (snippets included) by (database, index generation, query).
+_RESULTS: OrderedDict[tuple[str, int, str], SearchResults] = OrderedDict()
+_RESULTS_LOCK = threading.Lock()
+_RESULTS_CACHE_ON = os.environ.get("FOI_SEARCH_CACHE", "1") != "0"
 
 
 @dataclass
@@ -200,6 +208,25 @@ class Archive:
     # -- reading ----------------------------------------------------------------------------
 
     def search(self, query: SearchQuery) -> SearchResults:
+        """Ranked hits with snippets. With a backend that reports an index generation (the embedded
+        one), finished results are cached until the index changes."""
+        generation = getattr(self.backend, "generation", None)
+        if generation is None or not _RESULTS_CACHE_ON:
+            return self._search(query)
+        key = (str(self.store.db_path), generation(), repr(query))
+        with _RESULTS_LOCK:
+            cached = _RESULTS.get(key)
+            if cached is not None:
+                _RESULTS.move_to_end(key)
+                return copy.deepcopy(cached)
+        results = self._search(query)
+        with _RESULTS_LOCK:
+            _RESULTS[key] = copy.deepcopy(results)
+            while len(_RESULTS) > 256:
+                _RESULTS.popitem(last=False)
+        return results
+
+    def _search(self, query: SearchQuery) -> SearchResults:
         raw = self.backend.search(query)
         terms: list[Term | Phrase] = [] if query.raw else parse(query.text).positive_terms()
         hits: list[Hit] = []

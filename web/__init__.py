@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +18,28 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
 
+    # Opening an archive (schema checks, connections) costs more than a cached search, so requests
+    # borrow one from a small pool and give it back; each is used by one request at a time.
+    pool: queue.SimpleQueue[Archive] = queue.SimpleQueue()
+
     def get_archive() -> Archive:
         if "archive" not in g:
-            g.archive = Archive(Path(app.config["ARCHIVE_DIR"]))
+            try:
+                g.archive = pool.get_nowait()
+            except queue.Empty:
+                g.archive = Archive(Path(app.config["ARCHIVE_DIR"]))
         return g.archive  # type: ignore[no-any-return]
 
     app.extensions["foi_archive"] = get_archive
 
     @app.teardown_appcontext
-    def _close(_exc: BaseException | None) -> None:
+    def _release(_exc: BaseException | None) -> None:
         archive = g.pop("archive", None)
-        if archive is not None:
+        if archive is None:
+            return
+        if pool.qsize() < 16 and not archive.store.db.in_transaction:
+            pool.put(archive)
+        else:
             archive.close()
 
     @app.after_request

@@ -141,6 +141,10 @@ class SqliteBackend:
         )
         self._bump()
 
+    def generation(self) -> int:
+        """A number that changes whenever the index changes (in any process)."""
+        return int(self.db.execute("SELECT n FROM search_generation WHERE id = 1").fetchone()[0])
+
     def _bump(self) -> None:
         """Every change to the index moves the generation, which keys the result cache."""
         self.db.execute("UPDATE search_generation SET n = n + 1 WHERE id = 1")
@@ -194,8 +198,7 @@ class SqliteBackend:
         """Results of a query, from the shared result cache when the index hasn't changed since."""
         if not _CACHE_ENABLED:
             return self._search(q)
-        generation = self.db.execute("SELECT n FROM search_generation WHERE id = 1").fetchone()[0]
-        key = (self.path, generation, repr(q))
+        key = (self.path, self.generation(), repr(q))
         with _CACHE_LOCK:
             hit = _CACHE.get(key)
             if hit is not None:
