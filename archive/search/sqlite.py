@@ -6,11 +6,7 @@ there (with diacritics kept: case folding and normalisation already happened in 
 
 from __future__ import annotations
 
-import copy
-import os
 import sqlite3
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -44,13 +40,6 @@ CREATE INDEX IF NOT EXISTS search_keyword_value ON search_keyword (name, value);
 CREATE TABLE IF NOT EXISTS search_generation (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
 INSERT OR IGNORE INTO search_generation (id, n) VALUES (1, 0);
 """
-
-# Results of recent queries, shared by every connection of the process (the web app opens one per
-# request); keyed by the index generation, so any write anywhere invalidates them.
-_CACHE: OrderedDict[tuple[str, int, str], BackendResults] = OrderedDict()
-_CACHE_LOCK = threading.Lock()
-_CACHE_SIZE = 512
-_CACHE_ENABLED = os.environ.get("FOI_SEARCH_CACHE", "1") != "0"
 
 # Column weights for bm25: the original text counts most, then a translation, then a gloss.
 _WEIGHTS = (1.0, 0.7, 0.4)
@@ -142,7 +131,8 @@ class SqliteBackend:
         self._bump()
 
     def generation(self) -> int:
-        """A number that changes whenever the index changes (in any process)."""
+        """A number that changes whenever the index changes (in any process); Archive.search keys
+        its result cache on it."""
         return int(self.db.execute("SELECT n FROM search_generation WHERE id = 1").fetchone()[0])
 
     def _bump(self) -> None:
@@ -195,23 +185,6 @@ class SqliteBackend:
         return where, params
 
     def search(self, q: SearchQuery) -> BackendResults:
-        """Results of a query, from the shared result cache when the index hasn't changed since."""
-        if not _CACHE_ENABLED:
-            return self._search(q)
-        key = (self.path, self.generation(), repr(q))
-        with _CACHE_LOCK:
-            hit = _CACHE.get(key)
-            if hit is not None:
-                _CACHE.move_to_end(key)
-                return copy.deepcopy(hit)
-        result = self._search(q)
-        with _CACHE_LOCK:
-            _CACHE[key] = copy.deepcopy(result)
-            while len(_CACHE) > _CACHE_SIZE:
-                _CACHE.popitem(last=False)
-        return result
-
-    def _search(self, q: SearchQuery) -> BackendResults:
         parsed = parse(q.text) if not q.raw else None
         extra = parsed.filters if parsed else {}
         where, params = self._filters(q, extra)
