@@ -249,20 +249,6 @@ def reindex(ctx: Context) -> None:
     click.echo(f"reindexed {n} documents")
 
 
-@cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--debug", is_flag=True)
-@pass_ctx
-def serve(ctx: Context, host: str, port: int, debug: bool) -> None:
-    """Serve the web UI and JSON API."""
-    from web import create_app
-
-    app = create_app({"ARCHIVE_DIR": str(ctx.root)})
-    click.echo(f"Serving {ctx.root} on http://{host}:{port}/", err=True)
-    app.run(host=host, port=port, debug=debug, threaded=True)
-
-
 def _register_command_modules() -> None:
     import importlib
 
@@ -276,6 +262,12 @@ def _register_command_modules() -> None:
                 raise
             continue  # feature not part of this build
         module.register(cli)
+    # Commands of other packages (the web UI's `serve`) come through entry points, so that
+    # `archive` never imports `web`.
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="foi.commands"):
+        entry.load()(cli)
 
 
 _register_command_modules()

@@ -200,6 +200,14 @@ def _recognize_file(path: str, languages: Sequence[str] | None, hint: Sequence[s
         decide = hint is None  # the page that chooses the document's languages
         first = page.ocr(first_langs, 0, None)
         if _reads_well(first):
+            if _looks_sideways(first):
+                # Tesseract reads a page turned by 90 degrees line by line, but its layout and
+                # reading order suffer; turn it upright as OSD says and keep the better reading.
+                rotation, _script = page.osd()
+                if rotation in (90, 270):
+                    upright = page.ocr(first_langs, rotation, None)
+                    if _score(upright) >= 0.9 * _score(first):
+                        first = upright
             return _maybe_traditional(page, first, decide)
         rotation, script = page.osd()
         if script:
@@ -213,6 +221,15 @@ def _recognize_file(path: str, languages: Sequence[str] | None, hint: Sequence[s
         return _maybe_traditional(page, second if _score(second) > _score(first) else first, decide)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _looks_sideways(result: OcrResult) -> bool:
+    """Most longer Latin words are taller than wide: the lines run vertically on the image."""
+    long_words = [w for w in result.words if len(w.text) >= 4 and w.text.isascii()]
+    if len(long_words) < 5:
+        return False
+    tall = sum(1 for w in long_words if w.height > w.width)
+    return tall > 0.6 * len(long_words)
 
 
 def _reads_well(result: OcrResult) -> bool:
@@ -274,6 +291,11 @@ class TesseractEngine:
         self.default_languages = tuple(default_languages)
         self._pool: ProcessPoolExecutor | None = None
         self._available: set[str] | None = None
+        # Jobs in flight by image hash and languages: a page identical to one being read (a
+        # letterhead, a disclaimer, a blank page, common in e-mail dumps) waits for that run.
+        self._inflight: dict[str, Future[OcrResult]] = {}
+        self._inflight_lock = threading.Lock()
+        self.runs = 0  # Tesseract jobs started (tests and benchmarks read it)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -302,13 +324,38 @@ class TesseractEngine:
 
     # -- cache ------------------------------------------------------------------------------
 
-    def _cache_path(self, image: ImageInput, languages: Sequence[str] | None) -> Path | None:
+    @staticmethod
+    def _job_key(image: ImageInput, languages: Sequence[str] | None) -> str:
+        """The image's hash with the language list: equal keys give equal results."""
+        data = image if isinstance(image, bytes) else Path(image).read_bytes()
+        langs = "+".join(languages) if languages else "auto"
+        return f"{hashlib.sha256(data).hexdigest()}-{langs}"
+
+    def _cache_path(self, key: str) -> Path | None:
         if self.cache_dir is None:
             return None
-        data = image if isinstance(image, bytes) else Path(image).read_bytes()
-        key = hashlib.sha256(data).hexdigest()
-        langs = "+".join(languages) if languages else "auto"
-        return self.cache_dir / key[:2] / f"{key}-{langs}-v{CACHE_VERSION}.json"
+        return self.cache_dir / key[:2] / f"{key}-v{CACHE_VERSION}.json"
+
+    def _start_job(
+        self, key: str, image: ImageInput, languages: tuple[str, ...] | None, hint: tuple[str, ...] | None
+    ) -> Future[OcrResult]:
+        """The run for `key`: one already in flight, or a new one in the pool."""
+        with self._inflight_lock:
+            running = self._inflight.get(key)
+            if running is not None:
+                return running
+            future = self._executor().submit(_run_job, image, languages, hint)
+            self.runs += 1
+            self._inflight[key] = future
+        future.add_done_callback(lambda f, k=key: self._job_done(k, f))
+        return future
+
+    def _job_done(self, key: str, future: Future[OcrResult]) -> None:
+        if not future.cancelled() and future.exception() is None:
+            self._save(self._cache_path(key), future.result())
+        with self._inflight_lock:
+            if self._inflight.get(key) is future:
+                del self._inflight[key]
 
     @staticmethod
     def _load(path: Path | None) -> OcrResult | None:
@@ -369,34 +416,42 @@ class TesseractEngine:
 
 
 class OcrBatch:
-    """OCR jobs of one batch in flight in the engine's pool."""
+    """OCR jobs of one batch in flight in the engine's pool.
+
+    Identical images are read once: within the batch, across batches in flight (the engine's
+    table of running jobs) and across runs (the on-disk cache, by image hash and languages).
+    """
 
     def __init__(self, engine: TesseractEngine, images: list[ImageInput], languages: tuple[str, ...] | None):
         self.engine = engine
         self.images = images
         self.languages = languages
-        self.cache_paths = [engine._cache_path(img, languages) for img in images]
+        self.keys = [engine._job_key(img, languages) for img in images]
         self.cached: dict[int, OcrResult] = {}
+        self.futures: dict[int, Future[OcrResult]] = {}
+        self._lock = threading.Lock()
+        self._tail: list[int] = []
+        # The first index of each distinct image; the others take its result.
+        self.first_of: dict[str, int] = {}
         todo = []
-        for i, path in enumerate(self.cache_paths):
-            hit = engine._load(path)
+        for i, key in enumerate(self.keys):
+            if key in self.first_of:
+                continue
+            self.first_of[key] = i
+            hit = engine._load(engine._cache_path(key))
             if hit is not None:
                 self.cached[i] = hit
             else:
                 todo.append(i)
-        self.futures: dict[int, Future[OcrResult]] = {}
-        self._lock = threading.Lock()
-        self._tail: list[int] = []
         if not todo:
             return
-        pool = engine._executor()
         if languages:
             head = todo
         else:
             # One page decides; other cores meanwhile work on the next document's first page.
             head, self._tail = todo[:1], todo[1:]
         for i in head:
-            self.futures[i] = pool.submit(_run_job, images[i], languages, None)
+            self.futures[i] = engine._start_job(self.keys[i], images[i], languages, None)
         if self._tail:
             for i in head:
                 self.futures[i].add_done_callback(self._release_tail)
@@ -413,13 +468,13 @@ class OcrBatch:
             if not self._tail or (hint is None and not heads_done):
                 return
             tail, self._tail = self._tail, []
-        pool = self.engine._executor()
         for i in tail:
-            self.futures[i] = pool.submit(_run_job, self.images[i], None, hint)
+            self.futures[i] = self.engine._start_job(self.keys[i], self.images[i], None, hint)
 
     def results(self) -> list[OcrResult]:
         out: list[OcrResult] = []
-        for i in range(len(self.images)):
+        for key in self.keys:
+            i = self.first_of[key]
             if i in self.cached:
                 out.append(self.cached[i])
                 continue
@@ -431,7 +486,6 @@ class OcrBatch:
                 raise
             except Exception as exc:  # a crashed worker or tesseract: a clear error for this document
                 raise OcrError(f"OCR failed: {type(exc).__name__}: {exc}") from exc
-            self.engine._save(self.cache_paths[i], result)
             out.append(result)
         return out
 

@@ -113,3 +113,30 @@ def test_traditional_chinese_page_is_read_with_chi_tra(engine, tmp_path):
 def test_simplified_book_scan_stays_chi_sim(engine):
     result = engine.recognize(render_pdf_page(corpus_file("pdf-scanned/mineru_small_ocr.pdf"), 0).png)
     assert result.languages == "chi_sim" and "价值" in result.text
+
+
+@pytest.mark.parametrize(
+    ("name", "bound"),
+    # Measured here: 0.023 and 0.075 (the magazine page has two columns and small print).
+    [("tesseract_eurotext", 0.05), ("tesseract_8087_054.3B", 0.11)],
+)
+def test_tiffs_against_their_ground_truth(engine, name, bound):
+    result = engine.recognize(corpus_file(f"images/{name}.tif"))
+    assert cer(corpus_file(f"images/{name}.txt").read_text(), result.text) < bound
+
+
+def test_identical_pages_are_read_once(tmp_path):
+    """Within a batch and across batches in flight, one Tesseract run per distinct image."""
+    eng = TesseractEngine(cache_dir=tmp_path / "cache", workers=2)
+    try:
+        page = corpus_file("images/tesseract_phototest.tif").read_bytes()
+        other = corpus_file("images/ocrmypdf_linn.png")
+        first = eng.submit([page, page, other, page])
+        second = eng.submit([page])  # started while the first batch still runs
+        results = first.results() + second.results()
+        assert eng.runs == 2
+        assert results[0] == results[1] == results[3] == results[4]
+        assert "quick brown dog" in results[0].text and "LinnSequencer" in results[2].text
+        assert eng.recognize(page) == results[0] and eng.runs == 2  # now from the disk cache
+    finally:
+        eng.close()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,22 @@ def _rows(db: Path, sql: str) -> list[tuple]:
         con.close()
 
 
+def _start(archive: Path, release: Path) -> subprocess.Popen:
+    # A session of its own, so that SIGKILL reaches the OCR workers too, as it would for a
+    # killed terminal or container; nothing is left running after the test.
+    return subprocess.Popen(
+        _foi(archive, "ingest", str(release)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
 def test_kill_and_resume(tmp_path: Path) -> None:
     release = tmp_path / "release"
     release.mkdir()
@@ -41,7 +59,7 @@ def test_kill_and_resume(tmp_path: Path) -> None:
     archive = tmp_path / "archive"
     db = archive / "foi.sqlite3"
 
-    proc = subprocess.Popen(_foi(archive, "ingest", str(release)), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = _start(archive, release)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if db.exists():
@@ -54,11 +72,10 @@ def test_kill_and_resume(tmp_path: Path) -> None:
                 break
         time.sleep(0.05)
     else:
-        proc.kill()
+        _kill(proc)
         pytest.fail("the ingest never reached the scanned PDF")
     time.sleep(0.5)  # let it get into OCR
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    _kill(proc)
     before = dict(_rows(db, "SELECT filename, status FROM documents"))
     assert before["a_letter.pdf"] == "done" and before["b_scan.pdf"] == "processing"
     assert "d_appeal.pdf" not in before
@@ -83,3 +100,56 @@ def test_kill_and_resume(tmp_path: Path) -> None:
     assert len([p for p in (archive / "originals").rglob("*") if p.is_file()]) == 4
     hits = subprocess.run(_foi(archive, "search", "使用价值", "--json"), capture_output=True, text=True)
     assert [h["filename"] for h in json.loads(hits.stdout)["hits"]][:1] == ["b_scan.pdf"]
+
+
+def test_kill_between_members_of_a_zip(tmp_path: Path) -> None:
+    """The container stays `processing` until its last member is in, so a rerun finishes it."""
+    release = tmp_path / "release"
+    release.mkdir()
+    members = {
+        "1_letter.pdf": corpus_file("pdf-text/alaveteli_psni.pdf"),
+        "2_scan.pdf": corpus_file("pdf-scanned/mineru_small_ocr.pdf"),
+        "3_news.txt": corpus_file("other/ingest-file_non_utf.txt"),
+        "4_appeal.pdf": corpus_file("pdf-text/alaveteli_tfl.pdf"),
+    }
+    with zipfile.ZipFile(release / "dump.zip", "w") as zf:
+        for name, path in members.items():
+            zf.write(path, name)
+    archive = tmp_path / "archive"
+    db = archive / "foi.sqlite3"
+
+    proc = _start(archive, release)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if db.exists():
+            try:
+                rows = dict(_rows(db, "SELECT filename, status FROM documents"))
+            except sqlite3.OperationalError:
+                rows = {}
+            if rows.get("1_letter.pdf") == "done" and rows.get("2_scan.pdf") == "processing":
+                break
+        time.sleep(0.05)
+    else:
+        _kill(proc)
+        pytest.fail("the ingest never reached the zip's scanned member")
+    _kill(proc)
+    before = dict(_rows(db, "SELECT filename, status FROM documents"))
+    assert before["dump.zip"] == "processing" and "4_appeal.pdf" not in before
+
+    done = subprocess.run(_foi(archive, "ingest", str(release), "--json"), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    docs = _rows(db, "SELECT filename, status, parent_id IS NOT NULL FROM documents ORDER BY filename")
+    assert docs == [
+        ("1_letter.pdf", "done", 1),
+        ("2_scan.pdf", "done", 1),
+        ("3_news.txt", "done", 1),
+        ("4_appeal.pdf", "done", 1),
+        ("dump.zip", "done", 0),
+    ]
+    # Once complete, the zip and all its members are duplicates of what is stored.
+    again = json.loads(
+        subprocess.run(_foi(archive, "ingest", str(release), "--json"), capture_output=True, text=True).stdout
+    )
+    assert again["ingested"] == 0 and again["duplicates"] == 1
+    hits = subprocess.run(_foi(archive, "search", "使用价值", "--json"), capture_output=True, text=True)
+    assert [h["filename"] for h in json.loads(hits.stdout)["hits"]][:1] == ["2_scan.pdf"]
