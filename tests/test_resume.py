@@ -48,6 +48,27 @@ def _kill(proc: subprocess.Popen) -> None:
     proc.wait(timeout=30)
 
 
+def _kill_when(archive: Path, release: Path, statuses: dict[str, str], settle: float = 0.0) -> None:
+    """Start an ingest and SIGKILL it once the documents have the given statuses."""
+    db = archive / "foi.sqlite3"
+    proc = _start(archive, release)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if db.exists():
+            try:
+                rows = dict(_rows(db, "SELECT filename, status FROM documents"))
+            except sqlite3.OperationalError:
+                rows = {}
+            if all(rows.get(name) == status for name, status in statuses.items()):
+                break
+        time.sleep(0.05)
+    else:
+        _kill(proc)
+        pytest.fail(f"the ingest never reached {statuses}")
+    time.sleep(settle)
+    _kill(proc)
+
+
 def test_kill_and_resume(tmp_path: Path) -> None:
     release = tmp_path / "release"
     release.mkdir()
@@ -59,23 +80,8 @@ def test_kill_and_resume(tmp_path: Path) -> None:
     archive = tmp_path / "archive"
     db = archive / "foi.sqlite3"
 
-    proc = _start(archive, release)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if db.exists():
-            try:
-                rows = _rows(db, "SELECT filename, status FROM documents")
-            except sqlite3.OperationalError:
-                rows = []
-            # The ingester starts the next file's OCR before finishing the current one.
-            if ("a_letter.pdf", "done") in rows and ("b_scan.pdf", "processing") in rows:
-                break
-        time.sleep(0.05)
-    else:
-        _kill(proc)
-        pytest.fail("the ingest never reached the scanned PDF")
-    time.sleep(0.5)  # let it get into OCR
-    _kill(proc)
+    # The ingester starts the next file's OCR before finishing the current one.
+    _kill_when(archive, release, {"a_letter.pdf": "done", "b_scan.pdf": "processing"}, settle=0.5)
     before = dict(_rows(db, "SELECT filename, status FROM documents"))
     assert before["a_letter.pdf"] == "done" and before["b_scan.pdf"] == "processing"
     assert "d_appeal.pdf" not in before
@@ -118,21 +124,7 @@ def test_kill_between_members_of_a_zip(tmp_path: Path) -> None:
     archive = tmp_path / "archive"
     db = archive / "foi.sqlite3"
 
-    proc = _start(archive, release)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if db.exists():
-            try:
-                rows = dict(_rows(db, "SELECT filename, status FROM documents"))
-            except sqlite3.OperationalError:
-                rows = {}
-            if rows.get("1_letter.pdf") == "done" and rows.get("2_scan.pdf") == "processing":
-                break
-        time.sleep(0.05)
-    else:
-        _kill(proc)
-        pytest.fail("the ingest never reached the zip's scanned member")
-    _kill(proc)
+    _kill_when(archive, release, {"1_letter.pdf": "done", "2_scan.pdf": "processing"})
     before = dict(_rows(db, "SELECT filename, status FROM documents"))
     assert before["dump.zip"] == "processing" and "4_appeal.pdf" not in before
 
