@@ -101,6 +101,7 @@ def ingest(ctx: Context, paths: tuple[Path, ...], collection: str, passwords: tu
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--offset", default=0, type=click.IntRange(0))
+@click.option("--cursor", help="The next_cursor of a previous --json page, for deep pagination.")
 @click.option("--lang", "langs", multiple=True, help="Only pages in this language (zh matches zh-Hans and zh-Hant).")
 @click.option("--collection", "collections", multiple=True, help="Only this collection (repeatable).")
 @click.option("--kind", "kinds", multiple=True, help="Only this kind of document (pdf, image, email ...).")
@@ -118,6 +119,7 @@ def search(
     as_json: bool,
     limit: int,
     offset: int,
+    cursor: str | None,
     langs: tuple[str, ...],
     collections: tuple[str, ...],
     kinds: tuple[str, ...],
@@ -148,6 +150,14 @@ def search(
         sort=sort,
         facets=("collection", "lang", "kind", "entity", "exemption") if facets else (),
     )
+    if cursor:
+        try:
+            q.search_after = json.loads(cursor)
+            if not isinstance(q.search_after, list):
+                raise ValueError("not a list")
+        except ValueError as exc:
+            click.echo(f"error: --cursor must be the JSON list given as next_cursor ({exc})", err=True)
+            sys.exit(EXIT_QUERY)
     try:
         results = ctx.archive.search(q)
     except QueryError as exc:

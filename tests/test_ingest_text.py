@@ -186,3 +186,19 @@ def test_result_cache_sees_new_documents(archive, tmp_path):
     second.write_text("another harbour report")
     archive.ingest([second])
     assert archive.search(SearchQuery("harbour")).total == 2  # not the cached 1
+
+
+def test_cli_pages_through_results_with_the_cursor(foi, tmp_path):
+    for i in range(5):
+        (tmp_path / f"memo{i}.txt").write_text(f"memo {i} about the harbour survey")
+    foi("ingest", str(tmp_path))
+    seen: list[str] = []
+    args = ["search", "harbour", "--json", "--limit", "2", "--sort", "date"]
+    out = json.loads(foi(*args).output)
+    while True:
+        seen += [h["filename"] for h in out["hits"]]
+        if not out["next_cursor"]:
+            break
+        out = json.loads(foi(*args, "--cursor", json.dumps(out["next_cursor"])).output)
+    assert sorted(seen) == [f"memo{i}.txt" for i in range(5)]
+    assert foi("search", "harbour", "--cursor", "{oops", ok=False).exit_code == 3
