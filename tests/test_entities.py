@@ -317,6 +317,7 @@ def test_patterns(text, type_, norm):
             ["US FOIA (b)(6)", "US FOIA (b)(7)(C)"],
         ),
         ("Withheld under section 40 of the Data Protection Act 2018 (an FOI reply).", []),
+        ("FOIA redaction codes used: (b)(7)(c), (b)(5).", ["US FOIA (b)(7)(C)", "US FOIA (b)(5)"]),
     ],
 )
 def test_exemption_codes(text, codes):
@@ -487,3 +488,13 @@ def test_ocr_page_mentions_carry_word_boxes_end_to_end(tmp_path):
     assert page["text"][email["start"] : email["end"]] == "aspammer@website.com"
     assert email["boxes"] == [words["aspammer@website.com"]]
     assert found["USD 43,456.78"]["boxes"] == [words["$43,456.78"]]
+
+
+def test_starter_watchlist_knows_the_institute_of_the_imperial_case():
+    from archive.entities import PageTexts, extract_page
+    from archive.entities.watchlist import WatchlistExtractor, load_watchlists
+
+    wl = WatchlistExtractor(load_watchlists([]))
+    page = PageTexts(1, "Meeting with JARI (江苏自动化研究所) on the sonar project", lang="en")
+    found = {(m.text, m.entity_id) for m in extract_page(page, [wl])}
+    assert found >= {("JARI", "watchlist:jari"), ("江苏自动化研究所", "watchlist:jari")}

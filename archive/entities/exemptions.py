@@ -119,7 +119,7 @@ _EIR_REG = re.compile(
     + _LIST_TAIL
     + r")"
 )
-_US_B = re.compile(r"(?<![A-Za-z_(])\(?[bB]\)?[ ]?\((?P<num>[1-9])\)(?:[ ]?\((?P<sub>[A-F])\))?(?![\w])")
+_US_B = re.compile(r"(?<![A-Za-z_(])\(?[bB]\)?[ ]?\((?P<num>[1-9])\)(?:[ ]?\((?P<sub>[A-Fa-f])\))?(?![\w])")
 _US_STAMP = re.compile(r"(?<![\w(/.-])[bB](?P<num>[1-9])(?P<sub>[A-Fa-f])?(?![\w/-])(?!\.\w)")
 _US_WORD = re.compile(
     r"(?<![\w])(?:FOIA )?[Ee]xemptions?[ ](?P<num>[1-9])(?:[ ]?\((?P<sub>[A-F])\))?"
