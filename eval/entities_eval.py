@@ -61,6 +61,12 @@ def corpus_pages(corpus: Path) -> list[dict[str, Any]]:
             extractor = choose(source)
             assert extractor is not None, path
             extraction = extractor.extract(source, ExtractContext(workdir=Path(tmp)))
+            if row.get("attachment"):  # a labelled attachment of an e-mail (or member of a zip)
+                child = next(c for c in extraction.children if c.name == row["attachment"])
+                source = make_source(child.path, child.name)
+                extractor = choose(source)
+                assert extractor is not None, child.name
+                extraction = extractor.extract(source, ExtractContext(workdir=Path(tmp)))
             numbers = range(1, len(extraction.pages) + 1) if row["page"] == "all" else [row["page"]]
             for number in numbers:
                 text = extraction.pages[number - 1].text
@@ -78,9 +84,10 @@ def corpus_pages(corpus: Path) -> list[dict[str, Any]]:
                             {"type": ent["type"], "text": ent["text"], "norm": ent.get("norm"), "by": by}
                         )
                 tag = f"@{row['from'][:6]}" if row.get("from") else ""
+                member = f"/{row['attachment']}" if row.get("attachment") else ""
                 out.append(
                     {
-                        "id": f"{row['file']}#p{number}{tag}",
+                        "id": f"{row['file']}{member}#p{number}{tag}",
                         "text": text,
                         "lang": lang,
                         "entities": gold,
