@@ -202,6 +202,16 @@ def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
             raise FileNotFoundError(f"no such file or folder: {path}")
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @dataclass
 class _Started:
     """A document whose steps ran up to an asynchronous one (OCR), waiting to be finished."""
@@ -223,8 +233,52 @@ class Ingester:
         self.store = archive.store
         self.passwords = passwords
         self.steps: list[Step] = archive.steps()
+        self._tmp: Path | None = None
+
+    def _scratch_root(self) -> Path:
+        """This run's folder for scratch files, under the archive folder (never the system temp
+        dir). Folders of earlier runs whose process is gone (killed) are removed first."""
+        if self._tmp is None or not self._tmp.is_dir():
+            base = Path(self.archive.root) / "tmp"
+            base.mkdir(parents=True, exist_ok=True)
+            for old in base.glob("run-*"):
+                try:
+                    pid = int(old.name.split("-")[1])
+                except (IndexError, ValueError):
+                    continue
+                if pid != os.getpid() and not _pid_alive(pid):
+                    shutil.rmtree(old, ignore_errors=True)
+            self._tmp = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=base))
+        return self._tmp
+
+    def _same_as_ancestor(self, digest: str, parent_id: int | None) -> bool:
+        """True when a container holds a copy of itself or of one of its ancestors (a zip that
+        contains itself): reading it again would recurse until the depth limit."""
+        seen = 0
+        while parent_id is not None and seen <= MAX_DEPTH + 1:
+            parent = self.store.document(parent_id)
+            if parent is None:
+                return False
+            if parent["sha256"] == digest:
+                return True
+            parent_id = parent["parent_id"]
+            seen += 1
+        return False
 
     def ingest_paths(
+        self,
+        paths: Iterable[Path],
+        collection: str,
+        progress: Callable[[Path], None] | None = None,
+    ) -> IngestReport:
+        try:
+            return self._ingest_paths(paths, collection, progress)
+        finally:
+            if self._tmp is not None:
+                shutil.rmtree(self._tmp, ignore_errors=True)
+                self._tmp = None
+
+    def _ingest_paths(
         self,
         paths: Iterable[Path],
         collection: str,
@@ -296,6 +350,22 @@ class Ingester:
             report.failed["store"] += 1
             report.failures.append({"path": str(path), "stage": "store", "reason": str(exc)})
             return None
+        if parent_id is not None and self._same_as_ancestor(digest, parent_id):
+            existing = store.find_document(collection, digest, parent_id, name)
+            if existing is not None:
+                return int(existing["id"])
+            reason = "same content as a containing document (an archive that contains itself): not read"
+            doc_id = store.create_document(
+                collection=collection, parent_id=parent_id, path_in_parent=name, sha256=digest,
+                filename=filename, source_path=None, mime=make_source(store.blob_path(digest), filename).mime,
+                size=size, status="failed", error_stage="extract", error_reason=reason,
+                metadata=child_meta or {},
+            )
+            store.set_stage(doc_id, "store", "ok")
+            store.set_stage(doc_id, "extract", "failed", reason)
+            report.failed["extract"] += 1
+            report.failures.append({"document": doc_id, "path": filename, "stage": "extract", "reason": reason})
+            return doc_id
         existing = store.find_document(collection, digest, parent_id, name if parent_id else None)
         if existing is not None and existing["status"] in {"done", "failed"}:
             report.duplicates += 1
@@ -319,7 +389,7 @@ class Ingester:
                 metadata=child_meta or {},
             )
         store.set_stage(doc_id, "store", "ok")
-        workdir = Path(tempfile.mkdtemp(prefix="foi-doc-"))
+        workdir = Path(tempfile.mkdtemp(prefix="doc-", dir=self._scratch_root()))
         work = DocWork(doc_id, source, ExtractContext(workdir=workdir, passwords=self.passwords, depth=depth))
         started = _Started(work, workdir, [], child_meta or {}, filename, depth, 0)
         try:
@@ -333,7 +403,12 @@ class Ingester:
         work, errors = started.work, started.errors
         try:
             self._run_steps(work, errors, started.next_step, stop_at_async=False)
-            self._persist(work, errors, started.child_meta)
+            # A container stays `processing` until all its members are in: an ingest killed
+            # between two members resumes the container, and members already stored count as
+            # duplicates, so none is lost and none is doubled.
+            has_children = bool(work.extraction and work.extraction.children)
+            final_status = "failed" if errors else "done"
+            self._persist(work, errors, started.child_meta, status="processing" if has_children else None)
             report.documents.append(work.doc_id)
             if errors:
                 stage, reason = errors[0]
@@ -344,6 +419,8 @@ class Ingester:
             else:
                 report.ingested += 1
             self._ingest_children(work, collection, report, started.depth)
+            if has_children:
+                self.store.update_document(work.doc_id, status=final_status)
         finally:
             shutil.rmtree(started.workdir, ignore_errors=True)
         return work.doc_id
@@ -360,7 +437,8 @@ class Ingester:
                 if step.name in work.pending:
                     pass  # started before: `run` collects it
                 elif not step.needed(work):
-                    self.store.set_stage(work.doc_id, step.name, "skipped")
+                    # A step may say why it skipped itself (e.g. translate: "no model installed").
+                    self.store.set_stage(work.doc_id, step.name, "skipped", getattr(step, "skip_reason", None))
                     continue
                 elif stop_at_async and hasattr(step, "start"):
                     step.start(work)
@@ -379,10 +457,12 @@ class Ingester:
                 return len(self.steps)
         return len(self.steps)
 
-    def _persist(self, work: DocWork, errors: list[tuple[str, str]], child_meta: dict[str, Any]) -> None:
+    def _persist(
+        self, work: DocWork, errors: list[tuple[str, str]], child_meta: dict[str, Any], status: str | None = None
+    ) -> None:
         store = self.store
         ex = work.extraction
-        fields: dict[str, Any] = {"status": "failed" if errors else "done"}
+        fields: dict[str, Any] = {"status": status or ("failed" if errors else "done")}
         if errors:
             fields["error_stage"], fields["error_reason"] = errors[0]
         if ex is not None:

@@ -35,9 +35,10 @@ def _participants(mail: dict[str, Any]) -> set[str]:
     people = set()
     for entry in [mail.get("from")] + list(mail.get("to") or []) + list(mail.get("cc") or []):
         if entry:
-            key = (entry.get("address") or entry.get("name") or "").casefold()
-            if key:
-                people.add(key)
+            # Both the address and the name: printed messages often give only a name.
+            for key in (entry.get("address"), entry.get("name")):
+                if key and key.strip():
+                    people.add(key.strip().casefold())
     return people
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -123,3 +125,167 @@ def test_utf8_flag_respected():
     info = zipfile.ZipInfo("数据.txt")
     info.flag_bits |= 0x800
     assert member_name(info) == "数据.txt"
+
+
+# -- member names: CP437, GBK, UTF-8 flag, Info-ZIP Unicode Path field --------------------------
+
+
+class _RawNameInfo(zipfile.ZipInfo):
+    """Writes the name as CP437 bytes without the UTF-8 flag, as DOS and Windows tools do
+    (zipfile itself writes any non-ASCII name as flagged UTF-8)."""
+
+    def _encodeFilenameFlags(self):
+        return self.filename.encode("cp437"), self.flag_bits & ~0x800
+
+
+def _raw_name_zip(path, raw_names, extra=b""):
+    """A zip whose member names are the given raw bytes with the UTF-8 flag unset."""
+    with zipfile.ZipFile(path, "w") as zf:
+        for raw in raw_names:
+            info = _RawNameInfo(raw.decode("cp437"))
+            info.extra = extra
+            zf.writestr(info, b"x")
+    with zipfile.ZipFile(path) as zf:
+        return zf.infolist()
+
+
+def test_cp437_gbk_and_big5_names(tmp_path):
+    infos = _raw_name_zip(
+        tmp_path / "names.zip",
+        ["Müller.txt".encode("cp437"), "Æble Café Größe.txt".encode("cp437"), "审计报告.doc".encode("gbk"),
+         "會議記錄.txt".encode("big5")],
+    )
+    assert all(not i.flag_bits & 0x800 for i in infos)
+    assert [member_name(i) for i in infos] == ["Müller.txt", "Æble Café Größe.txt", "审计报告.doc", "會議記錄.txt"]
+
+
+def test_unicode_path_extra_field(tmp_path):
+    import struct
+    import zlib
+
+    raw = "Zurich.txt".encode("cp437")
+    utf8 = "Zürich ünd 北京.txt".encode()
+    field = struct.pack("<BI", 1, zlib.crc32(raw)) + utf8
+    [info] = _raw_name_zip(tmp_path / "u.zip", [raw], struct.pack("<HH", 0x7075, len(field)) + field)
+    assert member_name(info) == "Zürich ünd 北京.txt"
+    stale = struct.pack("<BI", 1, zlib.crc32(b"other")) + utf8  # written for another name: ignored
+    [info] = _raw_name_zip(tmp_path / "s.zip", [raw], struct.pack("<HH", 0x7075, len(stale)) + stale)
+    assert member_name(info) == "Zurich.txt"
+
+
+def test_utf8_names_written_by_zipfile(tmp_path):
+    path = tmp_path / "utf8.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("报告/Müller.txt", b"x")
+    ex = ZipExtractor().extract(make_source(path), ExtractContext(workdir=tmp_path / "w"))
+    assert [c.name for c in ex.children] == ["报告/Müller.txt"]
+
+
+# -- limits ----------------------------------------------------------------------------------------
+
+
+def test_member_count_limit(tmp_path, monkeypatch):
+    from archive.extractors import archives
+
+    path = tmp_path / "many.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        for i in range(6):
+            zf.writestr(f"f{i}.txt", b"x")
+    monkeypatch.setattr(archives, "MAX_MEMBERS", 5)
+    with pytest.raises(StageError, match="6 members"):
+        ZipExtractor().extract(make_source(path), ExtractContext(workdir=tmp_path / "w"))
+
+
+def test_total_size_limit_shared_by_nested_archives(tmp_path, monkeypatch):
+    from archive import Archive
+    from archive.extractors import archives
+
+    inner = tmp_path / "inner.zip"
+    with zipfile.ZipFile(inner, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("b.txt", b"b" * 600)
+    outer = tmp_path / "outer.zip"
+    with zipfile.ZipFile(outer, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("a.txt", b"a" * 600)
+        zf.write(inner, "inner.zip")
+    monkeypatch.setattr(archives, "MAX_TOTAL_UNCOMPRESSED", 1600)
+    # On its own the inner zip fits easily; inside the outer one, the tree's budget is spent.
+    alone = ZipExtractor().extract(make_source(inner), ExtractContext(workdir=tmp_path / "w"))
+    assert [c.name for c in alone.children] == ["b.txt"]
+    with Archive(tmp_path / "archive") as a:
+        report = a.ingest([outer])
+        doc = a.document(report.documents[0])
+        assert doc["status"] == "done"
+        nested = a.document(next(c["id"] for c in doc["children"] if c["filename"] == "inner.zip"))
+    assert nested["status"] == "failed"
+    assert "limit 1600" in nested["error_reason"]
+    with pytest.raises(StageError, match="would expand"):
+        monkeypatch.setattr(archives, "MAX_TOTAL_UNCOMPRESSED", 500)
+        ZipExtractor().extract(make_source(outer), ExtractContext(workdir=tmp_path / "w2"))
+
+
+def test_self_containing_zip_refused(tmp_path, monkeypatch):
+    """A zip whose member is the zip itself (droste.zip style): the copy is recorded as failed and
+    not opened again, instead of recursing to the depth limit."""
+    import shutil
+
+    from archive import Archive
+    from archive.extractors import archives
+    from archive.models import ChildFile
+
+    path = tmp_path / "droste.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("readme.txt", b"look inside")
+    original = archives.ZipExtractor.extract
+
+    def extract_with_self(self, source, ctx):
+        ex = original(self, source, ctx)
+        copy = Path(ctx.workdir) / "self.zip"
+        shutil.copyfile(source.path, copy)  # a member byte-identical to its archive
+        ex.children.append(ChildFile(name="droste.zip", path=copy))
+        return ex
+
+    monkeypatch.setattr(archives.ZipExtractor, "extract", extract_with_self)
+    with Archive(tmp_path / "archive") as a:
+        report = a.ingest([path])
+        top = a.document(report.documents[0])
+        assert sorted(c["filename"] for c in top["children"]) == ["droste.zip", "readme.txt"]
+        loop = next(c for c in top["children"] if c["filename"] == "droste.zip")
+        assert loop["status"] == "failed"
+        assert "contains itself" in loop["error_reason"]
+        assert loop["children"] == []
+        assert a.store.documents("filename='droste.zip'").__len__() == 2  # the file and its one copy
+    assert report.failed["extract"] == 1
+
+
+@pytest.mark.skipif(shutil.which("zip") is None, reason="needs Info-ZIP's zip to write an encrypted member")
+def test_encrypted_member_opened_with_password(tmp_path):
+    import subprocess
+
+    (tmp_path / "secret.txt").write_text("the minutes of the meeting")
+    path = tmp_path / "enc.zip"
+    subprocess.run(["zip", "-q", "-P", "s3cret", str(path), "secret.txt"], cwd=tmp_path, check=True)
+    src = make_source(path)
+    ex = ZipExtractor().extract(src, ExtractContext(workdir=tmp_path / "w1", passwords=("wrong", "s3cret")))
+    assert [c.name for c in ex.children] == ["secret.txt"]
+    assert ex.children[0].path.read_text() == "the minutes of the meeting"
+    assert ex.children[0].meta["archive"]["decrypted"] is True
+    ex = ZipExtractor().extract(src, ExtractContext(workdir=tmp_path / "w2", passwords=("wrong",)))
+    assert ex.children == []
+    assert any("none of the passwords" in w for w in ex.warnings)
+
+
+def test_scratch_files_stay_in_archive_folder(tmp_path, monkeypatch):
+    import tempfile
+
+    from archive import Archive
+
+    systmp = tmp_path / "systmp"
+    systmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(systmp))
+    root = tmp_path / "archive"
+    (root / "tmp" / "run-999999999-dead").mkdir(parents=True)  # left by a killed run
+    with Archive(root) as a:
+        report = a.ingest([corpus_file("archives/tika_test-zip-of-zip.zip"), corpus_file("email-msg/tika_testMSG_att_msg.msg")])
+    assert report.failed.get("extract", 0) == 0
+    assert list(systmp.iterdir()) == []
+    assert list((root / "tmp").iterdir()) == []

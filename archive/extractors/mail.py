@@ -171,15 +171,31 @@ def _decode_raw_text(text: str) -> str:
     return decode_bytes(raw)[0]
 
 
+# Mailman/pipermail archives write "andy at example.com (Andy Grunwald)".
+_OBFUSCATED = re.compile(r"(?<![\w.@+-])([\w.+-]+)\s+at\s+([\w-]+(?:\.[\w-]+)+)(?![\w@-])", re.I)
+
+
+def _deobfuscate(value: str) -> str:
+    if "@" in value:
+        return value
+    return _OBFUSCATED.sub(r"\1@\2", value)
+
+
 def _addresses(values: list[str]) -> list[dict[str, str]]:
     result = []
-    for name, addr in getaddresses([re.sub(r"\r?\n[ \t]+", " ", str(v)) for v in values if v]):
+    cleaned = [_deobfuscate(re.sub(r"\r?\n[ \t]+", " ", str(v).replace("\x00", ""))) for v in values if v]
+    for name, addr in getaddresses(cleaned):
         name = decode_header_value(name).strip().strip('"').strip()
         addr = _decode_raw_text(addr).strip()
         if not name and not addr:
             continue
         result.append({"name": name, "address": addr.lower() if "@" in addr else addr})
     return result
+
+
+def parse_address_list(values: list[str]) -> list[dict[str, str]]:
+    """[{"name", "address"}] from address header values (RFC 2047 names decoded, NULs dropped)."""
+    return _addresses(values)
 
 
 def _utc(dt: datetime | None) -> str | None:
@@ -215,6 +231,10 @@ def header_block(mail: dict[str, Any]) -> str:
     if mail.get("date"):
         lines.append("Date: " + mail["date"])
     lines.append("Subject: " + (mail.get("subject") or ""))
+    if mail.get("printed") and mail.get("pages"):
+        first, last = mail["pages"]
+        where = f"page {first}" if first == last else f"pages {first}-{last}"
+        lines.append(f"Printed: {where} of the parent document")
     return "\n".join(lines)
 
 
@@ -348,6 +368,84 @@ def _message_bytes(msg: Message) -> bytes:
         return msg.as_string(policy=email.policy.compat32).encode("utf-8", "surrogateescape")
 
 
+# -- TNEF (winmail.dat) ----------------------------------------------------------------------------
+
+TNEF_SIGNATURE = b"\x78\x9f\x3e\x22"
+_TNEF_TYPES = {"application/ms-tnef", "application/vnd.ms-tnef", "application/x-tnef"}
+
+
+def is_tnef(ctype: str, filename: str | None, payload: bytes) -> bool:
+    return payload.startswith(TNEF_SIGNATURE) and (
+        ctype in _TNEF_TYPES or (filename or "").lower().endswith(".dat") or ctype == "application/octet-stream"
+    )
+
+
+def unpack_tnef(data: bytes, warnings: list[str]) -> tuple[str, list[tuple[str, bytes]]] | None:
+    """(body text, [(file name, bytes)]) from an Outlook TNEF blob, or None when it cannot be read
+    (it is then kept as an opaque attachment)."""
+    try:
+        from tnefparse import TNEF
+    except ImportError:
+        warnings.append("TNEF attachment kept unopened: tnefparse is not installed")
+        return None
+    try:
+        tnef = TNEF(data, do_checksum=False)
+    except Exception as exc:
+        warnings.append(f"TNEF attachment unreadable: {type(exc).__name__}: {exc}")
+        return None
+    files: list[tuple[str, bytes]] = []
+    for i, att in enumerate(tnef.attachments[:MAX_ATTACHMENTS], 1):
+        try:
+            name = att.long_filename() or ""
+        except Exception:
+            name = ""
+        name = _clean(name or getattr(att, "name", "") or f"attachment-{i}")
+        payload = getattr(att, "data", b"") or b""
+        if isinstance(payload, bytes) and payload:
+            files.append((name, payload))
+    body: Any = tnef.body
+    if not body and tnef.htmlbody:
+        html = tnef.htmlbody
+        body = html_to_text(html if isinstance(html, str) else decode_bytes(html)[0])[0]
+    if isinstance(body, bytes):
+        body = decode_bytes(body)[0]
+    return _clean(body), files
+
+
+class TnefExtractor:
+    """A winmail.dat saved on its own: its files become children."""
+
+    name = "tnef"
+
+    def score(self, source: Source) -> int | None:
+        return 85 if source.head.startswith(TNEF_SIGNATURE) else None
+
+    def extract(self, source: Source, ctx: ExtractContext) -> Extraction:
+        size = source.path.stat().st_size
+        if size > MAX_MESSAGE_BYTES:
+            raise StageError("extract", f"TNEF file too large: {size} bytes (limit {MAX_MESSAGE_BYTES})")
+        warnings: list[str] = []
+        unpacked = unpack_tnef(source.path.read_bytes(), warnings)
+        if unpacked is None:
+            raise StageError("extract", warnings[0] if warnings else "unreadable TNEF file")
+        body, files = unpacked
+        writer = _ChildWriter(ctx)
+        children = [
+            writer.write(safe_filename(n, f"attachment-{i}"), d, {"attachment": {"tnef": source.filename}})
+            for i, (n, d) in enumerate(files, 1)
+        ]
+        listing = "\n".join(c.name for c in children)
+        text = f"{len(children)} files\n\n{listing}\n\n{body}".strip()
+        return Extraction(
+            kind="tnef",
+            title=source.filename,
+            pages=[PageResult(number=1, text=text)],
+            metadata={"tnef": {"attachments": len(children)}},
+            children=children,
+            warnings=warnings,
+        )
+
+
 def extract_rfc822(data: bytes, ctx: ExtractContext, extra: dict[str, Any] | None = None) -> Extraction:
     msg = parse_rfc822(data)
     mail = mail_headers(msg)
@@ -407,6 +505,20 @@ def extract_rfc822(data: bytes, ctx: ExtractContext, extra: dict[str, Any] | Non
             if filename:
                 warnings.append(f"attachment {filename} is empty")
             return
+        if is_tnef(ctype, filename, payload):
+            unpacked = unpack_tnef(payload, warnings)
+            if unpacked is not None:
+                tnef_body, files = unpacked
+                if tnef_body and not plain and not html:
+                    plain.append(tnef_body)
+                container = filename or "winmail.dat"
+                for i, (att_name, att_data) in enumerate(files, 1):
+                    add_child(
+                        safe_filename(att_name, f"attachment-{len(children) + 1}"),
+                        att_data,
+                        {"attachment": {"content_type": None, "tnef": container, "index": i}},
+                    )
+                return
         ext = {"application/pdf": ".pdf", "text/plain": ".txt", "text/html": ".html"}.get(ctype, "")
         name = safe_filename(filename or "", f"attachment-{len(children) + 1}{ext}")
         add_child(name, payload, {"attachment": {"content_type": ctype, "disposition": disposition or None}})
@@ -542,13 +654,85 @@ def _msg_address_list(value: str | None) -> list[dict[str, str]]:
     return _addresses([value.replace(";", ",")])
 
 
-def _recipients(msg: Any, kind: int) -> list[dict[str, str]]:
+def _name_key(name: str) -> str:
+    return re.sub(r"\W+", "", name or "").casefold()
+
+
+_BODY_NAME_ADDR = re.compile(
+    r"([^\n<>:;\[\]]{2,80}?)\s*[<\[](?:mailto:)?([\w.+-]+@[\w-]+(?:\.[\w-]+)+)[>\]]", re.I
+)
+
+
+def _smtp_directory(msg: Any, headers: Message | None) -> dict[str, str]:
+    """Display name -> SMTP address, from everything in a .msg that pairs them: the transport
+    headers, recipients' PR_SMTP_ADDRESS, extract-msg's To/Cc strings and "Name <address>" in the
+    body (quoted earlier messages). Used for Exchange DN addresses ("/O=ORG/OU=.../CN=NAME")."""
+    found: dict[str, str] = {}
+
+    def add(name: str, address: str) -> None:
+        key = _name_key(name)
+        if key and "@" in address and key not in found:
+            found[key] = address.strip().lower()
+
+    if headers is not None:
+        for h in ("from", "sender", "to", "cc", "bcc", "reply-to"):
+            for a in _addresses(_raw_header(headers, h)):
+                add(a["name"], a["address"])
+    with contextlib.suppress(Exception):
+        for r in msg.recipients:
+            add(_clean(r.name), _recipient_smtp(r))
+    for value in (getattr(msg, "to", None), getattr(msg, "cc", None)):
+        with contextlib.suppress(Exception):
+            for part in re.split(r"(?<=>)\s*[;,]\s*", _clean(value)):
+                m = re.match(r'^\s*"?(.*?)"?\s*<([^<>]+)>\s*$', part)
+                if m:
+                    add(m.group(1), m.group(2))
+    with contextlib.suppress(Exception):
+        for m in _BODY_NAME_ADDR.finditer(_clean(msg.body)[:200_000]):
+            add(m.group(1).strip().strip('"').strip(), m.group(2))
+    return found
+
+
+def _recipient_smtp(r: Any) -> str:
+    """A recipient's SMTP address: PR_SMTP_ADDRESS, else its e-mail address when it has an '@'."""
+    for getter in (
+        lambda: r.getStringStream("__substg1.0_39FE"),
+        lambda: r.email,
+        lambda: r.getStringStream("__substg1.0_3003"),
+    ):
+        try:
+            value = _clean(getter())
+        except Exception:
+            value = ""
+        if "@" in value and not value.startswith("/"):
+            return value.lower()
+    return ""
+
+
+def _resolve(entry: dict[str, str], directory: dict[str, str]) -> dict[str, str]:
+    """An address without '@' (an Exchange DN) replaced by the SMTP address of the same name."""
+    address = entry.get("address", "")
+    if "@" in address:
+        return entry
+    smtp = directory.get(_name_key(entry.get("name", "")))
+    out = dict(entry)
+    if smtp:
+        out["address"] = smtp
+    elif address:
+        out["address"] = ""
+        out["exchange_dn"] = address
+    return out
+
+
+def _recipients(msg: Any, kind: int, directory: dict[str, str]) -> list[dict[str, str]]:
     out = []
     try:
         for r in msg.recipients:
             rtype = int(getattr(r.type, "value", r.type) or 1)
             if rtype == kind:
-                out.append({"name": (r.name or "").strip(), "address": (r.email or "").strip().lower()})
+                name = _clean(r.name).strip("'\"")
+                entry = {"name": name, "address": _recipient_smtp(r) or _clean(r.email)}
+                out.append(_resolve(entry, directory))
     except Exception:
         return []
     return out
@@ -605,7 +789,7 @@ def _msg_sender(msg: Any, headers: Message | None) -> list[dict[str, str]]:
             return found
     value = _clean(msg.sender)
     address = ""
-    for stream in ("__substg1.0_5D01", "__substg1.0_0C1F", "__substg1.0_0065"):
+    for stream in ("__substg1.0_5D01", "__substg1.0_5D02", "__substg1.0_0C1F", "__substg1.0_0065"):
         try:
             candidate = _clean(msg.getStringStream(stream))
         except Exception:
@@ -637,10 +821,11 @@ def extract_outlook(msg: Any, ctx: ExtractContext) -> Extraction:
     except Exception:
         header_text = ""
     headers = parse_rfc822(header_text.encode("utf-8", "surrogateescape") + b"\n\n") if header_text else None
-    sender = _msg_sender(msg, headers)
-    to = _recipients(msg, 1) or _msg_address_list(_clean(msg.to))
-    cc = _recipients(msg, 2) or _msg_address_list(_clean(msg.cc))
-    bcc = _recipients(msg, 3) or _msg_address_list(_clean(getattr(msg, "bcc", "")))
+    directory = _smtp_directory(msg, headers)
+    sender = [_resolve(a, directory) for a in _msg_sender(msg, headers)]
+    to = _recipients(msg, 1, directory) or _msg_address_list(_clean(msg.to))
+    cc = _recipients(msg, 2, directory) or _msg_address_list(_clean(msg.cc))
+    bcc = _recipients(msg, 3, directory) or _msg_address_list(_clean(getattr(msg, "bcc", "")))
     date_raw = ""
     date_utc = None
     try:
@@ -746,6 +931,71 @@ class MsgExtractor:
                 msg.close()
 
 
+# -- messages split out of printed e-mail chains ----------------------------------------------------
+
+MAX_PRINTED_RECORD_BYTES = 5 * 1024 * 1024
+
+
+def _clean_address_entries(value: Any) -> list[dict[str, str]]:
+    out = []
+    for entry in value if isinstance(value, list) else []:
+        if isinstance(entry, dict):
+            name, addr = str(entry.get("name") or "").strip(), str(entry.get("address") or "").strip()
+            if name or addr:
+                out.append({"name": name, "address": addr})
+    return out
+
+
+class PrintedMessageExtractor:
+    """The JSON record that archive/printed_mail.py writes for each message of a printed chain:
+    read back as an e-mail document (kind "email", metadata["mail"] like a native message's)."""
+
+    name = "printed_mail"
+
+    def score(self, source: Source) -> int | None:
+        from ..printed_mail import PRINTED_MAGIC
+
+        if source.head.startswith(PRINTED_MAGIC.encode()):
+            return 100
+        return None
+
+    def extract(self, source: Source, ctx: ExtractContext) -> Extraction:
+        import json
+
+        size = source.path.stat().st_size
+        if size > MAX_PRINTED_RECORD_BYTES:
+            raise StageError("extract", f"printed message record too large: {size} bytes")
+        try:
+            record = json.loads(source.path.read_text(encoding="utf-8"))
+            raw_mail = record["mail"]
+            if not isinstance(raw_mail, dict):
+                raise TypeError("mail is not an object")
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StageError("extract", f"unreadable printed message record: {exc}") from exc
+        sender = _clean_address_entries([raw_mail.get("from")])
+        pages = raw_mail.get("pages")
+        if not (isinstance(pages, list) and len(pages) == 2 and all(isinstance(p, int) for p in pages)):
+            pages = None
+        mail: dict[str, Any] = {
+            "from": sender[0] if sender else None,
+            "to": _clean_address_entries(raw_mail.get("to")),
+            "cc": _clean_address_entries(raw_mail.get("cc")),
+            "bcc": _clean_address_entries(raw_mail.get("bcc")),
+            "subject": str(raw_mail.get("subject") or ""),
+            "date": str(raw_mail["date"]) if raw_mail.get("date") else None,
+            "date_utc": str(raw_mail["date_utc"]) if raw_mail.get("date_utc") else None,
+            "date_has_zone": bool(raw_mail.get("date_has_zone")),
+            "message_id": None,
+            "in_reply_to": None,
+            "references": [],
+            "printed": True,
+            "pages": pages,
+        }
+        return _mail_document(mail, str(record.get("body") or ""), [], [])
+
+
+register(PrintedMessageExtractor())
+register(TnefExtractor())
 register(EmlExtractor())
 register(MboxExtractor())
 register(MsgExtractor())
