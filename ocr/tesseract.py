@@ -8,6 +8,7 @@ Images are handed to Tesseract as files, never as PIL objects (re-encoding costs
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -259,8 +260,14 @@ def _maybe_traditional(page: _Page, result: OcrResult, decide: bool = False) -> 
     return alt if alt.confidence > result.confidence + (0 if decide else 2) else result
 
 
-def _init_worker() -> None:
+def _init_worker(tmp_dir: str | None = None) -> None:
     os.environ["OMP_THREAD_LIMIT"] = "1"
+    if tmp_dir:
+        # Page copies, deskewed images and pytesseract's own files go where the caller said
+        # (the archive folder), not the system temp dir.
+        os.makedirs(tmp_dir, exist_ok=True)
+        os.environ["TMPDIR"] = tmp_dir
+        tempfile.tempdir = tmp_dir
 
 
 def _run_job(image: ImageInput, languages: tuple[str, ...] | None, hint: tuple[str, ...] | None) -> OcrResult:
@@ -283,10 +290,12 @@ class TesseractEngine:
         cache_dir: str | os.PathLike[str] | None = None,
         workers: int | None = None,
         default_languages: Sequence[str] = ("eng", "chi_sim"),
+        tmp_dir: str | os.PathLike[str] | None = None,
     ):
         if shutil.which(pytesseract.pytesseract.tesseract_cmd) is None:
             raise OcrError("tesseract is not installed (Debian: apt-get install tesseract-ocr)")
         self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.tmp_dir = os.fspath(tmp_dir) if tmp_dir else None  # workers' scratch files
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.default_languages = tuple(default_languages)
         self._pool: ProcessPoolExecutor | None = None
@@ -347,7 +356,7 @@ class TesseractEngine:
             future = self._executor().submit(_run_job, image, languages, hint)
             self.runs += 1
             self._inflight[key] = future
-        future.add_done_callback(lambda f, k=key: self._job_done(k, f))
+        future.add_done_callback(functools.partial(self._job_done, key))
         return future
 
     def _job_done(self, key: str, future: Future[OcrResult]) -> None:
@@ -384,7 +393,9 @@ class TesseractEngine:
             import multiprocessing
 
             self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("forkserver"), initializer=_init_worker
+                self.workers, mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_init_worker,
+                initargs=(self.tmp_dir,),
             )
         return self._pool
 

@@ -282,10 +282,20 @@ def test_scratch_files_stay_in_archive_folder(tmp_path, monkeypatch):
     systmp = tmp_path / "systmp"
     systmp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(systmp))
+    monkeypatch.setenv("TMPDIR", str(systmp))  # what OCR workers would inherit
     root = tmp_path / "archive"
     (root / "tmp" / "run-999999999-dead").mkdir(parents=True)  # left by a killed run
     with Archive(root) as a:
-        report = a.ingest([corpus_file("archives/tika_test-zip-of-zip.zip"), corpus_file("email-msg/tika_testMSG_att_msg.msg")])
+        report = a.ingest(
+            [
+                corpus_file("archives/tika_test-zip-of-zip.zip"),
+                corpus_file("email-msg/tika_testMSG_att_msg.msg"),
+                corpus_file("images/ocrmypdf_linn.png"),  # OCR'd: Tesseract's files too
+            ]
+        )
+        assert "LinnSequencer" in a.store.pages(report.documents[-1])[0]["text"].replace(" ", "")
     assert report.failed.get("extract", 0) == 0
-    assert list(systmp.iterdir()) == []
-    assert list((root / "tmp").iterdir()) == []
+    # multiprocessing keeps its forkserver socket in a `pymp-*` folder of its own: no document data.
+    assert [p for p in systmp.iterdir() if not p.name.startswith("pymp-")] == []
+    leftovers = [p for p in (root / "tmp").rglob("*") if not p.is_dir()]
+    assert leftovers == [] and {p.name for p in (root / "tmp").iterdir()} <= {"ocr"}
