@@ -372,6 +372,7 @@ MORE_FILES = [
     "email-msg/demisto_utf_subject.msg",
     "email-msg/ingest-file_piste.msg",
     "email-msg/tika_test-outlook2003.msg",
+    "email-eml/alaveteli_russian.eml",
 ]
 
 
@@ -600,3 +601,22 @@ def test_msg_manifest_facts(more_mail):
     assert welcome["metadata"]["mail"]["from"]["name"] == "Microsoft Outlook 2003 Team"
     names = sorted(c["filename"] for c in welcome["children"])
     assert names == sorted(f"{i}.jpg" for i in range(1, 13) if i != 11)
+
+
+def test_cyrillic_body_stored_as_double_mojibake_is_repaired(more_mail):
+    archive, _ = more_mail
+    doc = _doc(archive, "alaveteli_russian.eml")
+    assert doc["title"] == "Re: Ваш сайт"
+    assert doc["metadata"]["mail"]["from"]["address"] == "xx@xx.com"
+    text = _all_text(doc)
+    # MANIFEST: a naive decode starts "ÃÂ£ÃÂ²ÃÂ°"; one of its no-break spaces was lost too (Р = D0 A0).
+    assert "\nУважаемая Оксана Позднякова,\n" in text and "РосОтвет" in text
+    assert "Ã" not in text and doc["pages"][0]["lang"] == "ru"
+
+
+def test_mojibake_repair_leaves_real_accents_alone():
+    from archive.extractors.mail import repair_utf8_mojibake
+
+    for text in ("Café crème brûlée, naïve façade — Müller Straße", "Ã is a letter; Â too", "日本語 ÃÂ"):
+        assert repair_utf8_mojibake(text) == text
+    assert repair_utf8_mojibake("rÃ©sumÃ© franÃ§ais Ã©tÃ©") == "résumé français été"

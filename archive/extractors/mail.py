@@ -358,7 +358,63 @@ def _part_text(part: Message) -> str:
     except Exception:
         charset = None
     text, _ = decode_bytes(data, charset)
-    return text
+    return repair_utf8_mojibake(text)
+
+
+# Characters that UTF-8 read as cp1252 or Latin-1 is made of: lead bytes (Ã, Â, Ð, Ñ, ...) then
+# continuation bytes (0x80-0xBF, some shown as cp1252 punctuation).
+_MOJIBAKE_PAIR = re.compile(r"[\u00c2-\u00f4][\u0080-\u00bf\u2018-\u203a\u0152-\u02dc\u20ac\u2122]")
+
+
+def _to_single_bytes(text: str) -> bytes | None:
+    """Each character back to the byte it was read from: cp1252 where it defines the byte,
+    Latin-1 for the five bytes cp1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D)."""
+    out = bytearray()
+    for ch in text:
+        try:
+            out += ch.encode("cp1252")
+        except UnicodeEncodeError:
+            if ord(ch) > 0xFF:
+                return None
+            out.append(ord(ch))
+    return bytes(out)
+
+
+def _decode_utf8_mending_nbsp(raw: bytes) -> str | None:
+    """Strict UTF-8, except that a lead byte followed by a plain space is tried with 0xA0 there:
+    mojibake passed through tools that turn the no-break space (0xA0) into a space loses that
+    continuation byte (Cyrillic Р is D0 A0). None when the bytes are not UTF-8 even so."""
+    buf = bytearray(raw)
+    for _ in range(max(8, len(buf) // 50)):
+        try:
+            return buf.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            at = exc.start
+            if 0xC2 <= buf[at] <= 0xF4 and at + 1 < len(buf) and buf[at + 1] == 0x20:
+                buf[at + 1] = 0xA0
+                continue
+            return None
+    return None
+
+
+def repair_utf8_mojibake(text: str) -> str:
+    """Undo UTF-8 text read as cp1252/Latin-1 once, twice or three times (the corpus has a
+    Cyrillic body stored so). Only text dense with the telltale pairs is tried, and a repair is
+    kept only when every round decodes as strict UTF-8, which random accented text never does."""
+    if len(_MOJIBAKE_PAIR.findall(text)) < 3:
+        return text
+    current = text
+    for _ in range(3):
+        raw = _to_single_bytes(current)
+        if raw is None or raw.isascii():
+            break
+        decoded = _decode_utf8_mending_nbsp(raw)
+        if decoded is None:
+            break
+        current = decoded
+        if len(_MOJIBAKE_PAIR.findall(current)) < 3:
+            return current
+    return current if current != text and not _MOJIBAKE_PAIR.search(current) else text
 
 
 def _message_bytes(msg: Message) -> bytes:
