@@ -12,6 +12,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request, str
 
 from . import archive
 from .ui import query_from_args
+from archive import QueryError, SearchQuery
 
 bp = Blueprint("api", __name__)
 
@@ -27,8 +28,27 @@ def api_search():  # type: ignore[no-untyped-def]
     query.offset = max(request.args.get("offset", query.offset, type=int), 0)
     query.facets = tuple(request.args.getlist("facet"))
     if request.args.get("cursor"):
-        query.search_after = json.loads(request.args["cursor"])
+        query.search_after = parse_cursor(request.args["cursor"])
+        try:
+            return jsonify(archive().search(query).as_dict())
+        except QueryError:
+            raise
+        except (ValueError, TypeError, IndexError) as exc:  # a cursor this backend cannot use
+            abort(400, f"Bad cursor: {exc}")
     return jsonify(archive().search(query).as_dict())
+
+
+def parse_cursor(raw: str) -> list[Any]:
+    """A `next_cursor` echoed back: a non-empty JSON array of scalars; anything else is a 400."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        abort(400, "Bad cursor: not JSON (pass next_cursor from the previous page)")
+    if not isinstance(value, list) or not value or not all(
+        v is None or isinstance(v, str | int | float | bool) for v in value
+    ):
+        abort(400, "Bad cursor: expected the next_cursor array of the previous page")
+    return value
 
 
 @bp.get("/documents/<int:doc_id>")
@@ -59,11 +79,26 @@ def api_status():  # type: ignore[no-untyped-def]
     return jsonify(archive().status())
 
 
-def _all_hits(args: Any) -> Iterator[dict[str, Any]]:
-    """Every hit of a search, page by page through the backend's cursor (not capped)."""
+def _export_query(args: Any) -> SearchQuery:
     query = query_from_args(args, limit=200)
+    query.raw = args.get("mode") == "raw" or query.raw
     query.facets = ()
     query.offset = 0
+    return query
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _all_hits(query: SearchQuery) -> Iterator[dict[str, Any]]:
+    """Every hit of a search, page by page through the backend's cursor (not capped)."""
     a = archive()
     while True:
         results = a.search(query)
@@ -77,17 +112,25 @@ def _all_hits(args: Any) -> Iterator[dict[str, Any]]:
 def export(fmt: str):  # type: ignore[no-untyped-def]
     if fmt not in {"csv", "json"}:
         abort(404, "Export as csv or json")
-    args = request.args.copy()
-    if not args.get("q") and not any(k in args for k in ("collection", "lang", "kind", "entity", "sender")):
+    query = _export_query(request.args)
+    if not (query.text or query.filters or query.date_from or query.date_to):
         abort(400, "An export needs a query or a filter")
+    # Run the first page now, so a bad query is a 400 rather than a broken stream.
+    hits = _all_hits(query)
+    first = next(hits, None)
+
+    def every_hit() -> Iterator[dict[str, Any]]:
+        if first is not None:
+            yield first
+            yield from hits
 
     def rows_csv() -> Iterator[str]:
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=EXPORT_FIELDS, extrasaction="ignore")
         writer.writeheader()
-        for hit in _all_hits(args):
+        for hit in every_hit():
             hit["matched_fields"] = ";".join(hit["matched_fields"])
-            writer.writerow(hit)
+            writer.writerow({k: csv_safe(v) for k, v in hit.items()})
             yield buf.getvalue()
             buf.seek(0)
             buf.truncate()
@@ -95,7 +138,7 @@ def export(fmt: str):  # type: ignore[no-untyped-def]
 
     def rows_json() -> Iterator[str]:
         yield "["
-        for i, hit in enumerate(_all_hits(args)):
+        for i, hit in enumerate(every_hit()):
             yield ("," if i else "") + json.dumps(hit, ensure_ascii=False)
         yield "]"
 
@@ -123,6 +166,7 @@ def openapi_document() -> dict[str, Any]:
     filters = [
         _param("q", "Query: words (AND), \"phrases\", OR, NOT, -word, prefix*, field:value filters"),
         _param("mode", "raw: pass engine syntax through unescaped"),
+        _param("raw", "1: pass engine syntax through unescaped (same as mode=raw)"),
         _param("collection", "Collection filter", many=True),
         _param("lang", "Language filter (zh matches zh-Hans and zh-Hant)", many=True),
         _param("kind", "Kind filter (pdf, image, email ...)", many=True),
@@ -144,8 +188,11 @@ def openapi_document() -> dict[str, Any]:
         "paths": {
             "/api/search": {"get": {"summary": "Search pages", "parameters": [
                 *filters, _param("limit", "Hits per page (1-200)", "integer"),
-                _param("offset", "Offset", "integer"), _param("cursor", "next_cursor of the previous page (JSON)"),
-                _param("facet", "Facets to count", many=True)], "responses": {**ok, "400": {"description": "Bad query"}}}},
+                _param("page", "Page of results (1-based; offset = (page - 1) * limit)", "integer"),
+                _param("offset", "Offset (overrides page)", "integer"),
+                _param("cursor", "next_cursor of the previous page (JSON array)"),
+                _param("facet", "Facets to count", many=True)],
+                "responses": {**ok, "400": {"description": "Bad query or cursor"}}}},
             "/api/documents/{doc_id}": {"get": {"summary": "A document with pages, stages and children",
                                                 "parameters": [doc_id], "responses": {**ok, **not_found}}},
             "/api/documents/{doc_id}/pages/{number}": {"get": {
@@ -156,7 +203,11 @@ def openapi_document() -> dict[str, Any]:
             "/api/status": {"get": {"summary": "Counts by status and stage, failures", "responses": ok}},
             "/api/export.{fmt}": {"get": {"summary": "Every hit of a search as CSV or JSON, streamed",
                                           "parameters": [_param("fmt", "csv or json", where="path"), *filters],
-                                          "responses": {"200": {"description": "The export"}, "400": {"description": "No query"}}}},
+                                          "responses": {"200": {"description": "The export", "content": {
+                                              "text/csv": {"schema": {"type": "string"}},
+                                              "application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}},
+                                              "400": {"description": "No query or filter, or a bad query"},
+                                              "404": {"description": "Unknown format"}}}},
             "/api/openapi.json": {"get": {"summary": "This document", "responses": ok}},
         },
     }

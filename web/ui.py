@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from dataclasses import replace
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -11,12 +14,15 @@ from flask import Blueprint, abort, render_template, request, send_file
 from markupsafe import Markup
 
 from . import archive
-from archive import SearchQuery
+from .markup import css_name, locate, render_text
+from archive import QueryError, SearchQuery
+from archive.search.query import parse
 
 bp = Blueprint("ui", __name__)
 
 FACET_NAMES = ("collection", "lang", "kind", "year", "sender", "entity", "exemption")
 PAGE_SIZE = 20
+COLLECTION_PAGE_SIZE = 100
 
 
 def query_from_args(args: Any, limit: int = PAGE_SIZE) -> SearchQuery:
@@ -34,6 +40,27 @@ def query_from_args(args: Any, limit: int = PAGE_SIZE) -> SearchQuery:
         offset=(page - 1) * limit,
         facets=FACET_NAMES,
     )
+
+
+# Facets whose values exclude each other (a page has one collection): choosing several means any of
+# them, so the other values stay on offer with their counts. Sender, entity and exemption values
+# combine (a page from A that names B), so their counts come from the filtered results.
+EITHER_FACETS = ("collection", "lang", "kind", "year")
+
+
+def _disjunctive_facets(query: SearchQuery, facets: dict[str, list[tuple[str, int]]]) -> dict[str, list[tuple[str, int]]]:
+    """For each chosen either-or facet, its counts without its own filter (all values selectable)."""
+    out = {}
+    for name in EITHER_FACETS:
+        chosen = query.filters.get(name)
+        if not chosen or name not in query.facets:
+            continue
+        others = {k: v for k, v in query.filters.items() if k != name}
+        counts = archive().search(replace(query, filters=others, facets=(name,), limit=1, offset=0)).facets.get(name, [])
+        listed = {v for v, _ in counts}
+        current = dict(facets.get(name, []))
+        out[name] = counts + [(v, current.get(v, 0)) for v in chosen if v not in listed]
+    return out
 
 
 def url_with(args: Any, **changes: Any) -> str:
@@ -57,8 +84,9 @@ def url_with(args: Any, **changes: Any) -> str:
 def search_page():  # type: ignore[no-untyped-def]
     query = query_from_args(request.args)
     results = None
-    if query.text or query.filters:
+    if query.text or query.filters or query.date_from or query.date_to:
         results = archive().search(query)
+        results.facets.update(_disjunctive_facets(query, results.facets))
         for hit in results.hits:
             # Built by archive.search.snippets: escaped document text plus our own <mark> tags.
             hit.snippet = Markup(hit.snippet)  # type: ignore[assignment]
@@ -78,6 +106,57 @@ def search_page():  # type: ignore[no-untyped-def]
     )
 
 
+ENTITY_LABELS = {
+    "person": "person",
+    "org": "organisation",
+    "place": "place",
+    "email": "e-mail address",
+    "phone": "phone number",
+    "url": "web address",
+    "money": "amount of money",
+    "date": "date",
+    "foi_ref": "FOI reference",
+    "postcode": "postcode",
+    "id": "identifier",
+    "exemption": "FOI exemption",
+}
+
+
+def entity_legend(types_present: set[str]) -> list[tuple[str, str, bool]]:
+    """(css type, label, present on this document) for every type the entity step produces."""
+    produced: tuple[str, ...]
+    try:
+        from archive.entities import TYPES as produced
+    except ModuleNotFoundError:  # the entity step is optional
+        produced = tuple(ENTITY_LABELS)
+    names = list(dict.fromkeys([*produced, *ENTITY_LABELS, *sorted(types_present)]))
+    return [(css_name(t), ENTITY_LABELS.get(t, t), t in types_present) for t in names]
+
+
+def page_view(page: dict[str, Any], terms: list[Any]) -> dict[str, Any]:
+    """What the template shows of one page: the original (and the translation) as safe markup,
+    sentence-aligned when the translation step left segments."""
+    text = page["text"] or ""
+    translation = page.get("translation") or ""
+    mentions = page["meta"].get("entities") or []
+    gloss = page["meta"].get("gloss_words") or []
+    rows: list[tuple[Markup, Markup]] = []
+    segments = [s for s in page.get("segments") or [] if isinstance(s, list | tuple) and len(s) >= 2]
+    if segments:
+        src_at = locate([str(s[0]) for s in segments], text)
+        tgt_at = locate([str(s[1]) for s in segments], translation)
+        for (src, tgt, *_), sb, tb in zip(segments, src_at, tgt_at, strict=True):
+            rows.append((
+                render_text(str(src), terms, mentions, "original", gloss, sb),
+                render_text(str(tgt), terms, mentions, "translation", (), tb),
+            ))
+    return {
+        "rows": rows,
+        "original": render_text(text, terms, mentions, "original", gloss) if not rows else None,
+        "translation": render_text(translation, terms, mentions, "translation") if translation and not rows else None,
+    }
+
+
 @bp.get("/documents/<int:doc_id>")
 def document_page(doc_id: int):  # type: ignore[no-untyped-def]
     a = archive()
@@ -85,19 +164,30 @@ def document_page(doc_id: int):  # type: ignore[no-untyped-def]
     if doc is None:
         abort(404, f"No document {doc_id}")
     q = request.args.get("q", "")
+    try:
+        terms = parse(q).positive_terms() if q.strip() and request.args.get("raw") != "1" else []
+    except QueryError:
+        terms = []
     highlights = {p["number"]: a.page_highlights(doc_id, p["number"], q) for p in doc["pages"]}
+    views = {p["number"]: page_view(p, terms) for p in doc["pages"]}
     parent = a.store.document(doc["parent_id"]) if doc["parent_id"] else None
     thread = []
     mail = doc["metadata"].get("mail") or {}
-    if mail.get("thread"):
-        tid = mail["thread"]["id"]
-        thread = [
-            d for d in a.store.documents("kind='email'")
-            if ((d["metadata"].get("mail") or {}).get("thread") or {}).get("id") == tid
-        ]
-        thread.sort(key=lambda d: d["metadata"]["mail"]["thread"]["position"])
+    if (mail.get("thread") or {}).get("id") is not None:
+        tid = int(mail["thread"]["id"])
+        # The thread id is the smallest document id in the thread: only later rows can belong to it.
+        thread = a.store.documents(
+            "kind='email' AND id >= ? AND json_extract(metadata, '$.mail.thread.id') = ?", (tid, tid)
+        )
+        thread.sort(key=lambda d: ((d["metadata"].get("mail") or {}).get("thread") or {}).get("position") or 0)
+    ents = doc["metadata"].get("entities") or []
+    watched = {
+        m.get("entity_id") for p in doc["pages"] for m in p["meta"].get("entities") or [] if m.get("source") == "watchlist"
+    }
+    types_present = {str(e.get("type")) for e in ents if e.get("type")}
     return render_template(
-        "document.html", doc=doc, q=q, highlights=highlights, parent=parent, mail=mail, thread=thread
+        "document.html", doc=doc, q=q, highlights=highlights, views=views, parent=parent, mail=mail,
+        thread=thread, entities=ents, watched=watched, legend=entity_legend(types_present), css_name=css_name,
     )
 
 
@@ -107,14 +197,17 @@ def _page_png(doc: dict[str, Any], number: int) -> bytes:
     page = a.store.page(doc["id"], number)
     if page is None:
         abort(404, "No such page")
-    cache = a.root / "cache" / "pages" / f"{doc['sha256']}-{number}-{int(page['dpi'] or 0)}.png"
-    if cache.exists():
+    dpi = page["dpi"] or 100
+    cache = a.root / "cache" / "pages" / f"{doc['sha256']}-{number}-{int(dpi)}.png"
+    try:
         return cache.read_bytes()
+    except FileNotFoundError:
+        pass
     original = a.store.blob_path(doc["sha256"])
     if doc["kind"] == "pdf":
         from ocr import render_pdf_page
 
-        data = render_pdf_page(original, number - 1, dpi=page["dpi"] or 100).png
+        data = render_pdf_page(original, number - 1, dpi=dpi).png
     elif doc["kind"] == "image":
         from PIL import Image
 
@@ -125,8 +218,16 @@ def _page_png(doc: dict[str, Any], number: int) -> bytes:
             data = buf.getvalue()
     else:
         abort(404, "This document has no page images")
+    # Written to a temporary file and renamed: a concurrent reader never sees half an image.
     cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_bytes(data)
+    fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=".tmp-", suffix=".png")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, cache)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return data
 
 
@@ -147,7 +248,7 @@ def download(doc_id: int):  # type: ignore[no-untyped-def]
         abort(404, f"No document {doc_id}")
     # The path comes from the stored digest (validated hex), never from the request.
     path = a.store.blob_path(doc["sha256"])
-    if not path.is_file() or a.root not in path.resolve().parents:
+    if not path.is_file() or not path.resolve().is_relative_to(a.root.resolve()):
         abort(404, "Original missing")
     return send_file(path, mimetype=doc["mime"] or "application/octet-stream", as_attachment=True,
                      download_name=Path(doc["filename"]).name or f"document-{doc_id}")
@@ -166,7 +267,13 @@ def collections_page():  # type: ignore[no-untyped-def]
 @bp.get("/collections/<name>")
 def collection_page(name: str):  # type: ignore[no-untyped-def]
     a = archive()
-    if name not in {c["name"] for c in a.store.collections()}:
+    info = next((c for c in a.store.collections() if c["name"] == name), None)
+    if info is None:
         abort(404, "No such collection")
-    docs = a.store.documents("collection=? AND parent_id IS NULL", (name,))
-    return render_template("collection.html", name=name, docs=docs)
+    page = max(1, request.args.get("page", 1, type=int))
+    docs = a.store.documents(
+        "id IN (SELECT id FROM documents WHERE collection=? AND parent_id IS NULL ORDER BY id LIMIT ? OFFSET ?)",
+        (name, COLLECTION_PAGE_SIZE, (page - 1) * COLLECTION_PAGE_SIZE),
+    )
+    pages = max(1, -(-info["documents"] // COLLECTION_PAGE_SIZE))
+    return render_template("collection.html", name=name, info=info, docs=docs, page=page, pages=pages)

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pdfminer.high_level import extract_pages
-from pdfminer.layout import LAParams, LTFigure, LTImage, LTPage, LTTextContainer
+from pdfminer.converter import PDFPageAggregator
+from pdfminer.layout import LAParams, LTAnno, LTChar, LTFigure, LTImage, LTPage, LTTextContainer
 from pdfminer.pdfdocument import PDFDocument, PDFEncryptionError, PDFPasswordIncorrect
+from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
+from pdfminer.pdfpage import PDFPage
 from pdfminer.pdfparser import PDFParser, PDFSyntaxError
 from pdfminer.psparser import PSException
+from pdfminer.utils import apply_matrix_pt
 
-from ..models import Extraction, OcrRequest, PageResult, Source, StageError
+from ..models import Extraction, OcrRequest, PageResult, Source, StageError, Word
 from . import ExtractContext, register
 
 # A page needs OCR when its text layer has fewer letters than this.
@@ -20,7 +25,12 @@ MIN_TEXT_LETTERS = 20
 # An image covering this share of the page means it is a scan; a text layer on it is someone's OCR.
 SCAN_COVERAGE = 0.8
 
+# Word boxes of text-layer pages are stored in pixels of the page rendered at this resolution (what
+# the web UI renders a page without OCR at), so they are used exactly like OCR word boxes.
+TEXT_LAYER_DPI = 100.0
+
 _CID = re.compile(r"\(cid:\d+\)")
+_HAN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\U00020000-\U0002ffff]")
 _LETTER = re.compile(r"[^\W\d_]")
 
 
@@ -67,6 +77,84 @@ def _page_text(page: LTPage) -> str:
     walk(page)
     # Soft hyphens split words (e.g. inside dates) without being visible.
     return "".join(parts).replace("\u00ad", "").strip()
+
+
+def _layouts(path: Path, password: str, laparams: LAParams, page_numbers: list[int] | None = None) -> Iterator[tuple[PDFPage, LTPage]]:
+    """pdfminer's extract_pages, keeping each page object (its crop box and rotation)."""
+    with open(path, "rb") as fh:
+        manager = PDFResourceManager(caching=True)
+        device = PDFPageAggregator(manager, laparams=laparams)
+        interpreter = PDFPageInterpreter(manager, device)
+        for page in PDFPage.get_pages(fh, page_numbers, password=password, caching=True):
+            interpreter.process_page(page)
+            yield page, device.get_result()
+
+
+def _visible_box(page: PDFPage) -> tuple[float, float, float, float]:
+    """The crop box (what a renderer draws) in the layout's coordinates (pdfminer moves the media
+    box's corner to the origin and applies /Rotate, exactly as below)."""
+    x0, y0, x1, y1 = page.mediabox
+    rotate = page.rotate % 360
+    if rotate == 90:
+        ctm = (0, -1, 1, 0, -y0, x1)
+    elif rotate == 180:
+        ctm = (-1, 0, 0, -1, x1, y1)
+    elif rotate == 270:
+        ctm = (0, 1, -1, 0, y1, -x0)
+    else:
+        ctm = (1, 0, 0, 1, -x0, -y0)
+    cx0, cy0, cx1, cy1 = page.cropbox
+    points = [apply_matrix_pt(ctm, (x, y)) for x in (cx0, cx1) for y in (cy0, cy1)]  # type: ignore[arg-type]
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _page_words(page: PDFPage, layout: LTPage, dpi: float = TEXT_LAYER_DPI) -> tuple[list[Word], int, int]:
+    """Word boxes of a text layer, in pixels of the page image at `dpi` (top-left origin), with the
+    image's width and height. Words are runs of non-space characters in text order (the order of
+    the page text, so they can be found in it); each Chinese or Japanese character is a word."""
+    bx0, by0, bx1, by1 = _visible_box(page)
+    scale = dpi / 72.0
+    # As pdfium sizes the bitmap: a partial pixel is a pixel.
+    width, height = math.ceil((bx1 - bx0) * scale - 1e-6), math.ceil((by1 - by0) * scale - 1e-6)
+    words: list[Word] = []
+    run: list[LTChar] = []
+
+    def flush() -> None:
+        if not run:
+            return
+        text = "".join(c.get_text() for c in run).replace("\u00ad", "")
+        x0, y0 = min(c.x0 for c in run), min(c.y0 for c in run)
+        x1, y1 = max(c.x1 for c in run), max(c.y1 for c in run)
+        run.clear()
+        left, top = max(0.0, (x0 - bx0) * scale), max(0.0, (by1 - y1) * scale)
+        right, bottom = min(float(width), (x1 - bx0) * scale), min(float(height), (by1 - y0) * scale)
+        if text.strip() and right > left and bottom > top:
+            words.append(Word(text, round(left), round(top), max(1, round(right - left)), max(1, round(bottom - top)), 100.0))
+
+    def walk(obj: Any) -> None:
+        for el in obj:
+            if isinstance(el, LTChar):
+                ch = el.get_text()
+                if not ch.strip():
+                    flush()
+                elif _HAN.match(ch):
+                    flush()
+                    run.append(el)
+                    flush()
+                else:
+                    run.append(el)
+            elif isinstance(el, LTAnno):
+                if not el.get_text().strip():
+                    flush()
+            elif isinstance(el, LTTextContainer | LTFigure):
+                walk(el)
+                if isinstance(el, LTTextContainer):
+                    flush()
+
+    walk(layout)
+    flush()
+    return words, width, height
 
 
 def _one_char_per_line(text: str) -> bool:
@@ -116,17 +204,21 @@ class PdfExtractor:
         info = _pdf_info(source.path, password)
         pages: list[PageResult] = []
         try:
-            layouts = extract_pages(source.path, password=password, laparams=LAParams(all_texts=True))
-            for number, layout in enumerate(layouts, start=1):
+            layouts = _layouts(source.path, password, LAParams(all_texts=True))
+            for number, (pdfpage, layout) in enumerate(layouts, start=1):
                 text = _page_text(layout)
                 if _one_char_per_line(text):
                     # Rotated pages come out a character per line; vertical grouping reads them.
-                    text = self._vertical_text(source.path, password, number - 1) or text
+                    vertical = self._vertical_layout(source.path, password, number - 1)
+                    if vertical is not None and _page_text(vertical):
+                        text, layout = _page_text(vertical), vertical
                 coverage = _image_coverage(layout)
                 request = OcrRequest("pdf", source.path, number - 1, password or None)
                 meta: dict[str, Any] = {"image_coverage": round(coverage, 3)}
                 if usable_text(text, coverage) and coverage < SCAN_COVERAGE:
-                    pages.append(PageResult(number=number, text=text, meta=meta))
+                    words, width, height = _page_words(pdfpage, layout)
+                    pages.append(PageResult(number=number, text=text, meta=meta, words=words, width=width,
+                                            height=height, dpi=TEXT_LAYER_DPI))
                 else:
                     if text:
                         # Keep the old layer (often a poor OCR by the scanner software) for reference.
@@ -163,11 +255,11 @@ class PdfExtractor:
         ]
 
     @staticmethod
-    def _vertical_text(path: Path, password: str, index: int) -> str:
+    def _vertical_layout(path: Path, password: str, index: int) -> LTPage | None:
         params = LAParams(all_texts=True, detect_vertical=True)
-        for layout in extract_pages(path, password=password, page_numbers=[index], laparams=params):
-            return _page_text(layout)
-        return ""
+        for _page, layout in _layouts(path, password, params, page_numbers=[index]):
+            return layout
+        return None
 
     def _find_password(self, path: Path, ctx: ExtractContext) -> str:
         for candidate in ("", *ctx.passwords):
