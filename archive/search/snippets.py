@@ -77,8 +77,41 @@ def make_snippet(text: str, terms: list[Term | Phrase], width: int = 220) -> Mar
     return _window_snippet(text, terms, width)
 
 
-def _window_snippet(text: str, terms: list[Term | Phrase], width: int) -> Markup:
-    spans = highlight_spans(text, terms)
+def gloss_spans(text: str, gloss_words: list[list[object]], terms: list[Term | Phrase]) -> list[tuple[int, int]]:
+    """Spans of `normalize(text)` holding the Chinese words whose dictionary gloss matches a query
+    term (`gloss_words`: [[word, start, end, pinyin, definition], ...] with offsets into `text`)."""
+    norm = normalize(text)
+    spans: list[tuple[int, int]] = []
+    for rec in gloss_words:
+        if len(rec) < 5 or not matching_tokens(str(rec[4]), terms):
+            continue
+        word, start = str(rec[0]), int(rec[1])  # type: ignore[call-overload]
+        if norm[start : start + len(word)] != word:  # NFKC moved it: look for it nearby
+            found = norm.find(word, max(0, start - 16))
+            if found < 0:
+                continue
+            start = found
+        spans.append((start, start + len(word)))
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for s, e in spans:
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def snippet_at(text: str, spans: list[tuple[int, int]], width: int = 220) -> Markup:
+    """A snippet of `text` around given spans of `normalize(text)`, each wrapped in <mark>."""
+    return _window_snippet(normalize(text), [], width, spans)
+
+
+def _window_snippet(
+    text: str, terms: list[Term | Phrase], width: int, spans: list[tuple[int, int]] | None = None
+) -> Markup:
+    if spans is None:
+        spans = highlight_spans(text, terms)
     if not spans:
         chunk = " ".join(text[:width].split())
         return escape(chunk + ("…" if len(text) > width else ""))
