@@ -106,6 +106,9 @@ def test_tfl_letter_emails_postcodes_urls(loaded):
     doc = _doc(archive, "alaveteli_tfl.pdf")
     assert _norms(doc, "email") == {"foi@tfl.gov.uk"}
     assert _norms(doc, "postcode") == {"SW1H 0TL", "SK9 5AF"}
+    # Text-layer pages have word boxes too, so mentions can be drawn on the page image.
+    (email,) = [m for _, m in _mentions(doc, "email") if m["field"] == "original"][:1]
+    assert email["boxes"] and all(b[2] > 0 and b[3] > 0 for b in email["boxes"])
     assert {"http://www.tfl.gov.uk/foi", "http://www.ico.gov.uk"} <= _norms(doc, "url")
     # "sections 29 and 30" of the Copyright, Designs and Patents Act are no FOI exemptions.
     assert _mentions(doc, "exemption") == []

@@ -71,7 +71,7 @@ def test_rotated_pages_are_turned_upright(scanned):
     assert doc["page_count"] == 4
     rotations = []
     for page in doc["pages"]:
-        assert "LinnSequencer32TrackMIDISequenceRecorder" in page["text"].replace(" ", "")
+        assert "LinnSequencer32TrackMIDISequenceRecorder" in "".join(page["text"].split())
         rotations.append(page["meta"]["ocr"]["rotation"])
     # MANIFEST: OSD orientations 0, 90, 180, 270; ours is the clockwise turn that makes each upright.
     assert rotations == [0, 270, 180, 90]

@@ -237,7 +237,7 @@ def extract_page(
         for m in mentions:
             m.field = name
             m.text = text[m.start : m.end]
-        if name == "original" and page.ocr and page.words:
+        if name == "original" and page.words:  # OCR words, or a text layer's word boxes
             attach_boxes(mentions, text, page.words)
         out.extend(mentions)
     return out
