@@ -19,8 +19,6 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .language import is_chinese
-
 if TYPE_CHECKING:
     from .core import Archive
     from .pipeline import DocWork
@@ -32,7 +30,8 @@ _SKIP_SENSE = re.compile(
     r"\(old\)|\(archaic\)|\(literary\)|\(bound form\)|\(onom\.\))",
     re.I,
 )
-_HAN = re.compile(r"[\u3400-\u9fff]")
+# Runs of CJK ideographs (Extension A, the unified block, compatibility ideographs, Ext. B on).
+_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+")
 _HANREF = re.compile(r"[\u3400-\u9fff|]+(\[[^\]]*\])?")
 MAX_WORD = 8
 
@@ -115,7 +114,7 @@ def gloss_text(text: str) -> tuple[str, list[list[Any]]]:
     tokenizer = _jieba()
     senses: list[str] = []
     records: list[list[Any]] = []
-    for run in re.finditer(r"[\u3400-\u9fff]+", text):
+    for run in _HAN_RUN.finditer(text):
         for word, start, _end in tokenizer.tokenize(run.group()):
             for piece, a, b in _lookup_span(word, table):
                 entries = table[piece]
@@ -131,19 +130,23 @@ def gloss_text(text: str) -> tuple[str, list[list[Any]]]:
 
 
 class GlossStep:
-    """Gloss Chinese pages; needs no model, so it always runs on them."""
+    """Gloss every run of Chinese characters on every page, whatever the page's detected language
+    (an English letter that names the 海洋 survey is glossed too); needs no model."""
 
     name = "gloss"
 
     def __init__(self, archive: Archive):
         self.archive = archive
+        self.skip_reason: str | None = None
 
     def needed(self, work: DocWork) -> bool:
-        return any(is_chinese(p.lang) and _HAN.search(p.text) for p in work.pages)
+        found = any(_HAN_RUN.search(p.text or "") for p in work.pages)
+        self.skip_reason = None if found else "no Chinese text"
+        return found
 
     def run(self, work: DocWork) -> None:
         for page in work.pages:
-            if is_chinese(page.lang) and _HAN.search(page.text):
+            if _HAN_RUN.search(page.text or ""):
                 gloss, words = gloss_text(page.text)
                 page.meta["gloss"] = gloss
                 page.meta["gloss_words"] = words

@@ -46,3 +46,30 @@ def test_english_query_finds_chinese_page_through_the_gloss(archive, tmp_path):
     assert [h.filename for h in zh_only] == ["note.txt"]
     # The Chinese query still finds the original text.
     assert archive.search(SearchQuery("基地")).hits[0].matched == ["original"]
+
+
+def test_chinese_inside_an_english_page_is_glossed(archive, tmp_path):
+    memo = tmp_path / "memo.txt"
+    text = ("Dear Alice, the 海洋 survey is costed separately and the budget for next year is attached. "
+            "Please see the note on 军事基地 access, which the board approved in March.")
+    memo.write_text(text, encoding="utf-8")
+    archive.ingest([memo])
+    doc = archive.store.documents()[0]
+    page = archive.document(doc["id"])["pages"][0]
+    assert page["lang"] == "en"
+    assert "ocean" in page["gloss"] and "military base" in page["gloss"]
+    spans = {w[0]: (w[1], w[2]) for w in page["meta"]["gloss_words"]}
+    assert text[slice(*spans["海洋"])] == "海洋" and text[slice(*spans["军事基地"])] == "军事基地"
+    assert archive.store.stages(doc["id"])["gloss"]["status"] == "ok"
+    hits = archive.search(SearchQuery('"military base"')).hits
+    assert [h.filename for h in hits] == ["memo.txt"] and hits[0].matched == ["gloss"]
+
+
+def test_gloss_step_skips_pages_without_chinese(archive, tmp_path):
+    letter = tmp_path / "letter.txt"
+    letter.write_text("An English letter with no Chinese in it.", encoding="utf-8")
+    archive.ingest([letter])
+    doc = archive.store.documents()[0]
+    stage = archive.store.stages(doc["id"])["gloss"]
+    assert (stage["status"], stage["reason"]) == ("skipped", "no Chinese text")
+    assert archive.document(doc["id"])["pages"][0]["gloss"] is None

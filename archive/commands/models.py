@@ -20,8 +20,9 @@ def register(cli: click.Group) -> None:
                   help="Install an .argosmodel file (offline).")
     @click.pass_obj
     def install(ctx, codes: tuple[str, ...], path: Path | None) -> None:  # type: ignore[no-untyped-def]
-        """Install a model: `foi models install zh en` from the Argos index (online) or
-        `foi models install --file PATH.argosmodel`."""
+        """Install a model: `foi models install zh en` from the Argos index (online; the
+        ARGOS_PACKAGE_INDEX variable points at another index, e.g. a file:// mirror) or
+        `foi models install --file PATH.argosmodel` (offline)."""
         from archive.translate import TranslationError, install_from_file, install_from_index
 
         try:
@@ -60,12 +61,10 @@ def register(cli: click.Group) -> None:
     @click.pass_obj
     def translate(ctx) -> None:  # type: ignore[no-untyped-def]
         """Translate Chinese pages left pending (ingested before a model was installed)."""
-        from archive.translate import TranslationError, backfill
+        from archive.translate import TranslationError, backfill, pending_count
 
         archive = ctx.archive
-        pending = archive.store.db.execute(
-            "SELECT count(*) FROM pages WHERE translation_status='pending' OR (lang LIKE 'zh%' AND translation IS NULL)"
-        ).fetchone()[0]
+        pending = pending_count(archive)
         try:
             with click.progressbar(length=pending, label="Translating", file=sys.stderr,
                                    hidden=not sys.stderr.isatty()) as bar:
