@@ -626,12 +626,30 @@ def backfill(
                 # document to `catch_up_index`).
                 store.update_document(doc_id, index_pending=1)
         for doc_id in changed:
-            archive.index_document(doc_id)
+            refresh(doc_id)
         totals["documents"] += len(changed)
         totals["pages"] += len(job.todo)
         if progress:
             progress(sum(len(doc_rows) for _, doc_rows in job.chunk))
         return fresh
+
+    entity_extractors: list[Any] | None = None
+
+    def refresh(doc_id: int) -> None:
+        """Entities read the new translation too (the entity step ran before it existed); that
+        re-indexes the document, else re-index it here."""
+        nonlocal entity_extractors
+        try:
+            from .entities import archive_watchlists, default_extractors, rescan_document
+        except ModuleNotFoundError:
+            archive.index_document(doc_id)
+            return
+        if entity_extractors is None:
+            opts = archive.config.get("entities") or {}
+            entity_extractors = default_extractors(
+                archive_watchlists(archive.root), builtin_watchlist=opts.get("builtin_watchlist", True)
+            )
+        rescan_document(archive, doc_id, entity_extractors)
 
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="foi-translate")
     try:

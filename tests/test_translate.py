@@ -127,6 +127,9 @@ def test_pending_then_install_from_file_and_backfill(foi, archive_dir, tmp_path,
     ]
     hits = json.loads(foi("search", "协议", "--json").output)["hits"]
     assert set(hits[0]["matched_fields"]) == {"original", "translation"}
+    # Entities are read again once the translation exists (the copy model copies the watchlisted name).
+    fields = {m["field"] for m in page["meta"]["entities"] if m["entity_id"] == "watchlist:jari"}
+    assert fields == {"original", "translation"}
     assert "translated 0 pages in 0 documents" in foi("translate").output
 
 
