@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import bisect
 import copy
+import json
 import logging
 import os
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .analysis import index_text
+from .analysis import _HAN, _WORD, index_text, normalize
 from .models import STAGES
 from .pipeline import ExtractStep, Ingester, IngestReport, LanguageStep, OcrStep, Step
-from .search import SearchBackend, SearchError, SearchQuery, get_backend
+from .search import SearchBackend, SearchError, SearchQuery, SearchUnavailable, get_backend
 from .search.base import IndexRecord
 from .search.query import Phrase, Term, parse
 from .search.snippets import make_snippet, matched_fields
-from .store import Store, default_archive_dir
+from .store import Store, default_archive_dir, now
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +92,7 @@ class Archive:
 
     def __init__(self, root: Path | str | None = None, config: dict[str, Any] | None = None):
         self.config = dict(config or {})
-        self.root = Path(root) if root is not None else default_archive_dir()
+        self.root = (Path(root) if root is not None else default_archive_dir()).resolve()
         self.store = Store(self.root)
         self.backend: SearchBackend = get_backend(self.store.db_path, self.config)
         self.ocr_languages: tuple[str, ...] | None = self.config.get("ocr_languages", DEFAULT_OCR_LANGUAGES)
@@ -114,7 +118,9 @@ class Archive:
             from ocr import TesseractEngine
 
             workers = self.config.get("ocr_workers") or int(os.environ.get("FOI_OCR_WORKERS", "0") or 0) or None
-            self._ocr = TesseractEngine(cache_dir=self.root / "cache" / "ocr", workers=workers)
+            self._ocr = TesseractEngine(
+                cache_dir=self.root / "cache" / "ocr", workers=workers, tmp_dir=self.root / "tmp" / "ocr"
+            )
         return self._ocr
 
     def steps(self) -> list[Step]:
@@ -138,15 +144,26 @@ class Archive:
     # -- indexing ---------------------------------------------------------------------------
 
     def index_records(self, doc_id: int) -> list[IndexRecord]:
+        return self._records_for(doc_id)[1]
+
+    def _records_for(self, doc_id: int) -> tuple[dict[str, Any] | None, list[IndexRecord]]:
+        """The document row and its pages as the backend indexes them (store reads + analysis)."""
         doc = self.store.document(doc_id)
         if doc is None:
-            return []
-        meta = doc["metadata"]
-        doc_keywords = _document_keywords(meta)
+            return None, []
+        doc_keywords = _document_keywords(doc["metadata"])
+        title = doc["title"] or doc["filename"]
+        kind = doc["kind"] or "unknown"
+        # Only the columns indexing needs: Store.pages() would also parse every OCR word box.
+        rows = self.store.db.execute(
+            "SELECT id, number, lang, text, translation, gloss, meta FROM pages "
+            "WHERE document_id=? ORDER BY number",
+            (doc_id,),
+        ).fetchall()
         records = []
-        for page in self.store.pages(doc_id):
+        for page in rows:
             keywords = {k: list(v) for k, v in doc_keywords.items()}
-            for name, values in _page_keywords(page["meta"]).items():
+            for name, values in _page_keywords(json.loads(page["meta"] or "{}")).items():
                 keywords.setdefault(name, []).extend(values)
             records.append(
                 IndexRecord(
@@ -154,56 +171,207 @@ class Archive:
                     doc_id=doc_id,
                     number=page["number"],
                     collection=doc["collection"],
-                    kind=doc["kind"] or "unknown",
+                    kind=kind,
                     lang=page["lang"] or "und",
-                    title=doc["title"] or doc["filename"],
-                    body=index_text(page["text"] or ""),
-                    translation=index_text(page["translation"] or ""),
-                    gloss=index_text(page["gloss"] or ""),
+                    title=title,
+                    body=_analysed(page["text"]),
+                    translation=_analysed(page["translation"]),
+                    gloss=_analysed(page["gloss"]),
                     date=doc["date"],
                     keywords=keywords,
                 )
             )
-        return records
+        return doc, records
 
     def index_document(self, doc_id: int) -> bool:
-        """Index one document; on a backend failure it stays index-pending and nothing is lost."""
-        try:
-            self.backend.index(self.index_records(doc_id))
-        except SearchError as exc:
-            self.store.set_stage(doc_id, "index", "pending", str(exc))
+        """Index one document (ingest calls this after storing each one).
+
+        With a backend that takes batches (Elasticsearch) the document joins a queue that is sent
+        in one bulk request when it holds `index_batch_pages` pages (500), when its oldest entry
+        waits `index_batch_seconds` (2 s), before any read through the backend, at
+        `catch_up_index` (the end of an ingest) and on close. The document stays `index_pending=1`
+        until the engine has acknowledged all its pages, so a crash or kill loses nothing.
+
+        Returns False when the document is left index-pending (engine down or refusing); on True
+        it is indexed or queued. Nothing else is lost either way."""
+        queue = self._index_queue()
+        if queue is not None and queue.paused():
+            # The node was unreachable moments ago: don't stall on it again for every document.
+            queue.leave_pending(doc_id, self.store.document(doc_id))
             return False
-        self.store.update_document(doc_id, index_pending=0)
-        self.store.set_stage(doc_id, "index", "ok")
+        doc, records = self._records_for(doc_id)
+        if doc is None:
+            return True  # deleted meanwhile: nothing to index
+        if queue is not None:
+            return queue.add(doc, records)
+        try:
+            self.backend.index(records)
+        except SearchError as exc:
+            self._note_index_error(str(exc), isinstance(exc, SearchUnavailable))
+            with _transaction(self.store):
+                self.store.update_document(doc_id, index_pending=1)
+                self.store.set_stage(doc_id, "index", "pending", str(exc))
+            return False
+        self._index_state().unreachable = None
+        with _transaction(self.store):
+            self.store.update_document(doc_id, index_pending=0)
+            self.store.set_stage(doc_id, "index", "ok")
         return True
 
+    def flush_index(self) -> None:
+        """Send the documents queued for the search index now (failures stay index-pending)."""
+        queue = self._index_queue()
+        if queue is not None:
+            queue.flush()
+
     def catch_up_index(self, report: IngestReport | None = None) -> int:
-        """Index documents left pending by a backend outage or a kill; returns how many remain."""
-        pending = [d["id"] for d in self.store.documents("index_pending=1 AND status IN ('done','failed')")]
-        remaining = 0
-        for doc_id in pending:
-            if not self.index_document(doc_id):
-                remaining += 1
+        """Index documents left pending (queued by this ingest, or by an outage or a kill before);
+        returns how many remain pending. Stops at the first connection failure: a dead or hanging
+        node costs one timeout, not one per document. With a report, sets `report.index_pending`
+        and `report.index_error` (the first indexing error since the last catch-up, or None)."""
+        pending = [
+            int(r[0])
+            for r in self.store.db.execute(
+                "SELECT id FROM documents WHERE index_pending=1 AND status IN ('done','failed') ORDER BY id"
+            )
+        ]
+        queue = self._index_queue()
+        if queue is None:
+            for doc_id in pending:
+                if not self.index_document(doc_id) and self._index_state().unreachable:
+                    break
+        else:
+            queue.resume()  # a catch-up always makes one attempt
+            queue.flush()  # what this ingest queued first: tells at once whether the node is there
+            for doc_id in pending:
+                if queue.paused():
+                    break
+                if doc_id in queue.docs:
+                    continue  # queued by this ingest: already analysed
+                doc, records = self._records_for(doc_id)
+                if doc is not None:
+                    queue.add(doc, records, by_time=False)
+            queue.flush()
+        remaining = int(
+            self.store.db.execute(
+                "SELECT count(*) FROM documents WHERE index_pending=1 AND status IN ('done','failed')"
+            ).fetchone()[0]
+        )
+        state = self._index_state()
+        error, state.first_error = state.first_error, None
+        if not remaining:
+            state.unreachable = None
         if report is not None:
             report.index_pending = remaining
+            # `IngestReport.index_error`: what to tell the user when documents stay pending.
+            report.index_error = error if remaining else None  # type: ignore[attr-defined]
         return remaining
 
+    def last_index_error(self) -> str | None:
+        """The most recent reason a document is index-pending (for `foi status`), or None."""
+        row = self.store.db.execute(
+            "SELECT s.reason FROM stages s JOIN documents d ON d.id = s.document_id "
+            "WHERE s.stage='index' AND s.status='pending' AND d.index_pending=1 AND s.reason IS NOT NULL "
+            "ORDER BY s.updated DESC, s.document_id DESC LIMIT 1"
+        ).fetchone()
+        return str(row[0]) if row else None
+
     def reindex(self, progress: Callable[[int], None] | None = None) -> int:
-        """Rebuild the search index from the store."""
+        """Rebuild the search index from the store.
+
+        With a versioned backend (Elasticsearch) the rebuild fills a new index and swaps it in.
+        An ingest (or translation, entity pass) running meanwhile writes to the old version, which
+        the swap drops: so every document whose `updated` time is not older than the moment the
+        rebuild read it (or that the rebuild did not read) is indexed again after the swap, and
+        only the others are marked indexed by the rebuild."""
         rebuild = getattr(self.backend, "rebuild", None)
-        ids = [d["id"] for d in self.store.documents("status IN ('done','failed') AND page_count > 0")]
         if rebuild is not None:
-            rebuild((self.index_records(i) for i in ids), len(ids))
+            self.flush_index()  # queued documents are in the rebuild anyway: send, don't hold them
+        started = now()  # before listing: a document finished after the listing is newer
+        ids = [
+            int(r[0])
+            for r in self.store.db.execute(
+                "SELECT id FROM documents WHERE status IN ('done','failed') AND page_count > 0 ORDER BY id"
+            )
+        ]
+        if rebuild is None:
+            self.backend.clear()
             for doc_id in ids:
-                self.store.update_document(doc_id, index_pending=0)
-                self.store.set_stage(doc_id, "index", "ok")
+                self.index_document(doc_id)
+                if progress:
+                    progress(doc_id)
             return len(ids)
-        self.backend.clear()
-        for doc_id in ids:
-            self.index_document(doc_id)
-            if progress:
-                progress(doc_id)
+        # When each document was read for the rebuild (`updated` has second resolution, so a
+        # document updated in the second it was read counts as changed): the seconds at which
+        # the id-ordered read moved on, as (first id read in that second, second).
+        read_marks: list[tuple[int, str]] = []
+
+        def records() -> Iterator[list[IndexRecord]]:
+            for doc_id in ids:
+                stamp = now()
+                if not read_marks or read_marks[-1][1] != stamp:
+                    read_marks.append((doc_id, stamp))
+                yield self._records_for(doc_id)[1]
+                if progress:
+                    progress(doc_id)
+
+        rebuild(records(), len(ids))
+        db = self.store.db
+        firsts = [m[0] for m in read_marks]
+
+        def read_at(doc_id: int) -> str:
+            return read_marks[bisect.bisect_right(firsts, doc_id) - 1][1]
+
+        in_rebuild = set(ids)
+        changed = [
+            int(r[0])
+            for r in db.execute(
+                "SELECT id, updated FROM documents WHERE updated >= ? AND status IN ('done','failed') ORDER BY id",
+                (started,),
+            )
+            if int(r[0]) not in in_rebuild or r[1] >= read_at(int(r[0]))
+        ]
+        unchanged = sorted(in_rebuild - set(changed))
+        stamp = now()
+        with _transaction(self.store):
+            # Not `update_document`: that would move `updated` and hide changes made meanwhile.
+            db.executemany(
+                "UPDATE documents SET index_pending=0 WHERE id=? AND updated < ?",
+                [(i, read_at(i)) for i in unchanged],
+            )
+            db.executemany(
+                "INSERT INTO stages(document_id, stage, status, reason, updated) VALUES (?,'index','ok',NULL,?) "
+                "ON CONFLICT(document_id, stage) DO UPDATE SET status='ok', reason=NULL, updated=excluded.updated",
+                [(i, stamp) for i in unchanged],
+            )
+        for doc_id in changed:
+            self.index_document(doc_id)  # re-read from the store, into the new version
+        self.catch_up_index()
         return len(ids)
+
+    def _index_queue(self) -> _IndexQueue | None:
+        """The write queue, for backends that take batches (`index_batch`); None for the others."""
+        queue: _IndexQueue | None = self.__dict__.get("_index_q")
+        if queue is None and hasattr(self.backend, "index_batch"):
+            pages = int(self.config.get("index_batch_pages") or 500)
+            seconds = float(self.config.get("index_batch_seconds") or 2.0)
+            queue = _IndexQueue(self, max(1, pages), seconds)
+            self.__dict__["_index_q"] = queue
+            self.backend.before_read = queue.flush  # type: ignore[attr-defined]
+        return queue
+
+    def _index_state(self) -> _IndexState:
+        state: _IndexState | None = self.__dict__.get("_index_st")
+        if state is None:
+            state = self.__dict__["_index_st"] = _IndexState()
+        return state
+
+    def _note_index_error(self, message: str, unreachable: bool = False) -> None:
+        state = self._index_state()
+        if state.first_error is None:
+            state.first_error = message
+        if unreachable:
+            state.unreachable = message
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -230,14 +398,20 @@ class Archive:
         raw = self.backend.search(query)
         terms: list[Term | Phrase] = [] if query.raw else parse(query.text).positive_terms()
         hits: list[Hit] = []
-        docs: dict[int, dict[str, Any] | None] = {}
+        db = self.store.db
+        # Two reads for the whole page of hits (not two per hit), without the metadata JSON.
+        docs = {
+            r["id"]: r
+            for r in _rows_by_id(db, "SELECT id, title, filename, collection, kind, date FROM documents",
+                                 {bh.doc_id for bh in raw.hits})
+        }
+        rows = {
+            r["id"]: r
+            for r in _rows_by_id(db, "SELECT id, text, translation, gloss, lang FROM pages",
+                                 {bh.page_id for bh in raw.hits})
+        }
         for bh in raw.hits:
-            if bh.doc_id not in docs:
-                docs[bh.doc_id] = self.store.document(bh.doc_id)
-            doc = docs[bh.doc_id]
-            row = self.store.db.execute(
-                "SELECT text, translation, gloss, lang FROM pages WHERE id=?", (bh.page_id,)
-            ).fetchone()
+            doc, row = docs.get(bh.doc_id), rows.get(bh.page_id)
             if doc is None or row is None:
                 continue  # deleted since indexing
             fields = {"original": row["text"] or "", "translation": row["translation"] or "", "gloss": row["gloss"] or ""}
@@ -246,6 +420,9 @@ class Archive:
             matched = (["original"] if "<mark>" in snippet else []) + (
                 matched_fields({k: v for k, v in fields.items() if k != "original"}, terms) if terms else []
             )
+            if "gloss" in matched and "original" not in matched:
+                # Found through the English gloss: mark the Chinese words whose gloss matched.
+                snippet = self._gloss_snippet(bh.page_id, fields["original"], terms) or snippet
             hits.append(
                 Hit(
                     doc_id=bh.doc_id,
@@ -273,6 +450,20 @@ class Archive:
             backend=self.backend.name,
         )
 
+    def _gloss_snippet(self, page_id: int, text: str, terms: list[Term | Phrase]) -> str | None:
+        """The original's snippet with the words marked whose per-word gloss matches the query."""
+        import json
+
+        from .search.snippets import gloss_spans, snippet_at
+
+        row = self.store.db.execute("SELECT meta FROM pages WHERE id=?", (page_id,)).fetchone()
+        try:
+            words = (json.loads(row["meta"] or "{}") if row else {}).get("gloss_words") or []
+        except ValueError:
+            return None
+        spans = gloss_spans(text, words, terms)
+        return str(snippet_at(text, spans)) if spans else None
+
     def document(self, doc_id: int, with_words: bool = False) -> dict[str, Any] | None:
         doc = self.store.document(doc_id)
         if doc is None:
@@ -294,8 +485,17 @@ class Archive:
         }
 
     def page_highlights(self, doc_id: int, number: int, query: str = "") -> dict[str, Any] | None:
-        """Boxes to draw over a page image, in percent of the image: OCR words that match the
-        query's terms, and entities that carry word boxes. None when the page doesn't exist."""
+        """Boxes to draw over a page image, in percent of the image: the words (OCR or text layer)
+        under each query hit, one box per hit and line, and entities that carry word boxes. None
+        when the page doesn't exist.
+
+        Hits are found in the page text (so phrases, prefixes and Chinese words spanning several
+        OCR words or characters match) and mapped to the words whose text spans they overlap."""
+        import unicodedata
+
+        from .search.query import QueryError
+        from .search.snippets import highlight_spans, matching_tokens
+
         page = self.store.page(doc_id, number)
         if page is None:
             return None
@@ -312,16 +512,75 @@ class Archive:
                 "height": round(100 * h / height, 3),
             }
 
-        terms = parse(query).positive_terms() if query.strip() else []
-        if terms:
-            from .search.snippets import matching_tokens
+        def word_spans(text: str, words: list[Any]) -> list[tuple[int, int, list[float]]]:
+            # Words in order in the text they were joined into; one not found nearby is left out.
+            spans: list[tuple[int, int, list[float]]] = []
+            cursor = 0
+            for w in words:
+                token = str(w[0]).strip()
+                if not token:
+                    continue
+                pos = text.find(token, cursor)
+                if pos < 0 or pos - cursor > 40 + len(token):
+                    continue
+                spans.append((pos, pos + len(token), [float(v) for v in w[1:5]]))
+                cursor = pos + len(token)
+            return spans
 
-            for text, left, top, w, h, _conf in page.get("words") or []:
-                if matching_tokens(str(text), terms):
-                    out["hits"].append({**pct(left, top, w, h), "text": text})
+        def text_hits(text: str) -> list[tuple[int, int]]:
+            # highlight_spans gives offsets into the NFKC text; map them back when NFKC changed lengths.
+            if len(unicodedata.normalize("NFKC", text)) == len(text):
+                return highlight_spans(text, terms)
+            starts = [i for i, ch in enumerate(text) for _ in unicodedata.normalize("NFKC", ch)]
+            joined = "".join(unicodedata.normalize("NFKC", ch) for ch in text)
+            if unicodedata.normalize("NFKC", joined) != joined:
+                return []
+            return [(starts[s], starts[e - 1] + 1) for s, e in highlight_spans(joined, terms) if e > s]
+
+        def merge_lines(boxes: list[list[float]]) -> list[list[float]]:
+            # Neighbouring boxes on one line (the characters of a Chinese word, the words of a phrase)
+            # become one box; a hit that wraps gives one box per line.
+            merged: list[list[float]] = []
+            for left, top, w, h in boxes:
+                if merged:
+                    ml, mt, mw, mh = merged[-1]
+                    overlap = min(mt + mh, top + h) - max(mt, top)
+                    gap = left - (ml + mw)
+                    if overlap > 0.5 * min(mh, h) and -0.5 * h <= gap <= 1.5 * max(mh, h):
+                        nl, nt = min(ml, left), min(mt, top)
+                        merged[-1] = [nl, nt, max(ml + mw, left + w) - nl, max(mt + mh, top + h) - nt]
+                        continue
+                merged.append([left, top, w, h])
+            return merged
+
+        try:
+            terms = parse(query).positive_terms() if query.strip() else []
+        except QueryError:
+            terms = []
+        words = page.get("words") or []
+        if terms and words:
+            text = page["text"] or ""
+            located = word_spans(text, words)
+            if located:
+                spans: list[tuple[int, int]] = []
+                for s, e in text_hits(text):
+                    # Hits separated by spaces only (the words of a phrase) are one hit.
+                    if spans and text[spans[-1][1] : s].isspace() and s - spans[-1][1] <= 3:
+                        spans[-1] = (spans[-1][0], e)
+                    else:
+                        spans.append((s, e))
+                for s, e in spans:
+                    covered = [box for ws, we, box in located if ws < e and s < we]
+                    for box in merge_lines(covered):
+                        out["hits"].append({**pct(*box), "text": text[s:e]})
+            else:  # the text was rebuilt after OCR: match word by word
+                for w in words:
+                    if matching_tokens(str(w[0]), terms):
+                        out["hits"].append({**pct(*[float(v) for v in w[1:5]]), "text": w[0]})
         for ent in page["meta"].get("entities") or []:
-            for box in ent.get("boxes") or []:
-                out["entities"].append({**pct(*box[:4]), "type": ent.get("type"), "text": ent.get("text")})
+            boxes = [[float(v) for v in box[:4]] for box in ent.get("boxes") or [] if len(box) >= 4]
+            for box in merge_lines(boxes):
+                out["entities"].append({**pct(*box), "type": ent.get("type"), "text": ent.get("text")})
         return out
 
     def status(self) -> dict[str, Any]:
@@ -334,6 +593,177 @@ class Archive:
             summary["indexed_pages"] = None
             summary["search_error"] = str(exc)
         return summary
+
+
+def _analysed(text: str | None) -> str:
+    """`index_text(text)`: for text without Han characters its terms are just the case-folded
+    words, so they are made here without the per-token bookkeeping (4x faster; the same output,
+    checked in tests/test_elasticsearch.py)."""
+    if not text:
+        return ""
+    norm = normalize(text)
+    if _HAN.search(norm) is None:
+        return " ".join([w.casefold() for w in _WORD.findall(norm)])
+    return index_text(text)
+
+
+@contextmanager
+def _transaction(store: Store) -> Iterator[None]:
+    """A store transaction, or the caller's if one is open."""
+    if store.db.in_transaction:
+        yield
+    else:
+        with store.transaction():
+            yield
+
+
+@dataclass
+class _IndexState:
+    first_error: str | None = None  # since the last catch-up: goes into the ingest report
+    unreachable: str | None = None  # the last connection failure, while it lasts
+
+
+class _IndexQueue:
+    """Documents on their way to a backend that indexes in batches (`index_batch`).
+
+    A queued document is `index_pending=1` in the store until the engine has acknowledged every
+    page of it; only then is it marked indexed. After a connection failure the queue pauses (30 s,
+    doubling to 10 min while failures go on): documents meanwhile stay pending without a try, so
+    a dead or hanging node costs one timeout, not one per document.
+
+    (Sending from a second thread while the caller analyses the next batch was tried: with the
+    GIL it was slower, since analysis and bulk serialisation are both Python.)"""
+
+    PAUSE = (30.0, 600.0)
+
+    def __init__(self, archive: Archive, batch_pages: int, batch_seconds: float):
+        self.archive = archive
+        self.batch_pages = batch_pages
+        self.batch_seconds = batch_seconds
+        self.docs: dict[int, list[IndexRecord]] = {}
+        self.pages = 0
+        self.since = 0.0
+        self.lock = threading.RLock()
+        self.flushing = False
+        self.paused_until = 0.0
+        self.pause = self.PAUSE[0]
+
+    @property
+    def store(self) -> Store:
+        return self.archive.store
+
+    def paused(self) -> bool:
+        return time.monotonic() < self.paused_until
+
+    def resume(self) -> None:
+        self.paused_until = 0.0
+
+    def leave_pending(self, doc_id: int, doc: dict[str, Any] | None) -> None:
+        if doc is None:
+            return
+        reason = f"not sent while the search engine is unreachable: {self.archive._index_state().unreachable}"
+        with _transaction(self.store):
+            if not doc["index_pending"]:
+                self.store.update_document(doc_id, index_pending=1)
+            self.store.set_stage(doc_id, "index", "pending", reason)
+
+    def add(self, doc: dict[str, Any], records: list[IndexRecord], by_time: bool = True) -> bool:
+        """Queue a document (replacing an earlier entry of it); flush when the batch is full or,
+        with `by_time`, old. False when a flush this caused left the document pending."""
+        doc_id = int(doc["id"])
+        if not doc["index_pending"]:
+            # Already indexed (re-indexed after translation, entities...): pending again until the
+            # new version is in, so a crash before the flush leaves it for the next catch-up.
+            self.store.update_document(doc_id, index_pending=1)
+        with self.lock:
+            if doc_id in self.docs:
+                self.pages -= len(self.docs.pop(doc_id))
+            if not self.docs:
+                self.since = time.monotonic()
+            self.docs[doc_id] = records
+            self.pages += len(records)
+            due = self.pages >= self.batch_pages or (
+                by_time and time.monotonic() - self.since >= self.batch_seconds
+            )
+        if due:
+            return doc_id not in self.flush()
+        return True
+
+    def flush(self) -> set[int]:
+        """Send everything queued; returns the documents left pending."""
+        with self.lock:
+            if self.flushing or not self.docs:
+                return set()  # (re-entered: a read during our own flush)
+            batch, self.docs, self.pages = self.docs, {}, 0
+            self.flushing = True
+        try:
+            if self.paused():
+                for doc_id in batch:
+                    self.leave_pending(doc_id, {"index_pending": True})
+                return set(batch)
+            return self._send(batch)
+        finally:
+            self.flushing = False
+
+    def _send(self, batch: dict[int, list[IndexRecord]]) -> set[int]:
+        db = self.store.db
+        ids = list(batch)
+        seen: set[int] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            seen.update(
+                int(r[0])
+                for r in db.execute(
+                    f"SELECT document_id FROM stages WHERE stage='index' AND document_id IN ({marks})", chunk
+                )
+            )
+        # A document with no index stage was never sent: nothing of it can be in the index, so the
+        # backend skips the look-up for its stale pages (and an empty one needs no request at all).
+        send = {d: recs for d, recs in batch.items() if recs or d in seen}
+        fresh = [d for d in send if d not in seen]
+        if fresh:
+            stamp = now()
+            with _transaction(self.store):  # from here on, a crash leaves them "seen"
+                db.executemany(
+                    "INSERT OR IGNORE INTO stages(document_id, stage, status, reason, updated) "
+                    "VALUES (?, 'index', 'pending', 'sent to the search index', ?)",
+                    [(d, stamp) for d in fresh],
+                )
+        try:
+            refused: dict[int, str] = (
+                self.archive.backend.index_batch(send, fresh) if send else {}  # type: ignore[attr-defined]
+            )
+        except SearchError as exc:
+            unreachable = isinstance(exc, SearchUnavailable)
+            self.archive._note_index_error(str(exc), unreachable)
+            if unreachable:
+                self.paused_until = time.monotonic() + self.pause
+                self.pause = min(self.pause * 2, self.PAUSE[1])
+            self._mark(batch, {d: str(exc) for d in batch})
+            return set(batch)
+        self.pause = self.PAUSE[0]
+        self.archive._index_state().unreachable = None
+        if refused:
+            self.archive._note_index_error(next(iter(refused.values())))
+        self._mark(batch, refused)
+        return set(refused)
+
+    def _mark(self, batch: dict[int, list[IndexRecord]], refused: dict[int, str]) -> None:
+        """Record the outcome of a batch in one transaction (statements batched: this runs for
+        every document an ingest indexes)."""
+        stamp = now()
+        done = [d for d in batch if d not in refused]
+        stages = [(d, "ok", None, stamp) for d in done] + [(d, "pending", r, stamp) for d, r in refused.items()]
+        with _transaction(self.store):
+            db = self.store.db
+            db.executemany("UPDATE documents SET index_pending=0, updated=? WHERE id=?", [(stamp, d) for d in done])
+            db.executemany(
+                "INSERT INTO stages(document_id, stage, status, reason, updated) VALUES (?, 'index', ?, ?, ?) "
+                "ON CONFLICT(document_id, stage) DO UPDATE SET status=excluded.status, "
+                "reason=excluded.reason, updated=excluded.updated",
+                stages,
+            )
 
 
 def _document_keywords(meta: dict[str, Any]) -> dict[str, list[str]]:
@@ -387,3 +817,10 @@ def _load_optional_steps() -> None:
         except ModuleNotFoundError as exc:
             if exc.name != name:
                 raise
+
+
+def _rows_by_id(db: Any, select: str, ids: set[int]) -> list[Any]:
+    """`select` (a SELECT ... FROM table) for the rows with these ids, in one statement."""
+    if not ids:
+        return []
+    return list(db.execute(f"{select} WHERE id IN ({','.join('?' * len(ids))})", tuple(ids)))

@@ -4,6 +4,8 @@
 #   scripts/elasticsearch.sh start    download (cached), unpack and start a single node in the background
 #   scripts/elasticsearch.sh wait     block until _cluster/health is yellow or green (or fail after a timeout)
 #   scripts/elasticsearch.sh stop     stop the node and delete its data directory
+#   scripts/elasticsearch.sh kill     kill the node at once (SIGKILL, as a crash would) and keep its
+#                                     data: the next `start` restarts it on the same data
 #   scripts/elasticsearch.sh status   say whether the node runs, with its health
 #
 # Every subcommand is idempotent: `start` on a running node, or `stop` on a stopped one, succeeds.
@@ -111,8 +113,15 @@ cmd_start() {
   install
   local java dir
   java="$(pick_java)"
-  # A stale work dir from a crashed run: clear it.
   dir="$(work_dir)"
+  if [ -n "$dir" ] && [ -f "$dir/keep-data" ]; then
+    # Killed by `kill`: restart on the same data and config.
+    log "restarting on the data kept in $dir"
+    rm -f "$dir/keep-data" "$dir/es.pid"
+    launch "$java" "$dir"
+    return
+  fi
+  # A stale work dir from a crashed run: clear it.
   if [ -n "$dir" ] && [ -d "$dir" ]; then rm -rf "$dir"; fi
   dir="$(mktemp -d "${TMPDIR:-/tmp}/foi-es-$PORT.XXXXXX")"
   mkdir -p "$dir/data" "$dir/logs" "$dir/tmp"
@@ -134,6 +143,11 @@ action.destructive_requires_name: false
 $xpack
 EOF
   echo "$dir" >"$STATE"
+  launch "$java" "$dir"
+}
+
+launch() {
+  local java="$1" dir="$2"
   local run=()
   if [ "$(id -u)" -eq 0 ]; then
     ensure_user
@@ -193,6 +207,22 @@ cmd_stop() {
   rm -f "$STATE"
 }
 
+cmd_kill() {
+  local pid dir
+  dir="$(work_dir)"
+  if pid="$(node_pid)"; then
+    log "killing pid $pid (data kept for the next start)"
+    kill -KILL "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+  else
+    log "not running (port $PORT)"
+  fi
+  if [ -n "$dir" ] && [ -d "$dir" ]; then touch "$dir/keep-data"; fi
+}
+
 cmd_status() {
   local pid body
   if pid="$(node_pid)"; then
@@ -212,9 +242,10 @@ case "${1:-}" in
   start) cmd_start ;;
   wait) cmd_wait ;;
   stop) cmd_stop ;;
+  kill) cmd_kill ;;
   status) cmd_status ;;
   *)
-    echo "usage: $0 start|wait|stop|status" >&2
+    echo "usage: $0 start|wait|stop|kill|status" >&2
     exit 2
     ;;
 esac

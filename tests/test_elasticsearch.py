@@ -8,7 +8,10 @@ index name and deletes it afterwards.
 from __future__ import annotations
 
 import contextlib
+import os
+import random
 import socket
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -17,12 +20,14 @@ import es_fixtures
 import pytest
 
 from archive.analysis import index_text
+from archive.core import _analysed
 from archive.search import IndexRecord, QueryError, SearchError, SearchQuery, get_backend
 from archive.search import elastic as elastic_module
 from archive.search.elastic import ElasticBackend
 from conftest import corpus_file
 
 pytestmark = pytest.mark.elasticsearch
+ROOT = Path(__file__).resolve().parents[1]
 es_url = es_fixtures.es_url  # fixtures: the node's URL, a fresh index name per test
 es_index = es_fixtures.es_index
 
@@ -449,37 +454,260 @@ class _Outage:
                     s.shutdown(socket.SHUT_RDWR)
 
 
-def test_node_going_down_mid_ingest_loses_nothing(es_url, es_index, tmp_path):
+class _Node:
+    """A second real node run by scripts/elasticsearch.sh on its own port (its transport port is
+    the HTTP port + 100), to be killed (SIGKILL, data kept) and restarted on the same data."""
+
+    def __init__(self) -> None:
+        self.port = _free_port_pair()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "FOI_ES_PORT": str(self.port),
+            "FOI_ES_HEAP": "256m",
+            "FOI_ES_TIMEOUT": "90",
+        }
+
+    def run(self, command: str) -> None:
+        result = subprocess.run(
+            [str(ROOT / "scripts" / "elasticsearch.sh"), command],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=150,
+        )
+        assert result.returncode == 0, f"elasticsearch.sh {command} failed:\n{result.stderr[-3000:]}"
+
+    def start(self) -> None:
+        self.run("start")
+        self.run("wait")
+
+
+def _free_port_pair() -> int:
+    """A port free for HTTP with port + 100 free for the node's transport."""
+    rnd = random.Random()
+    for _ in range(200):
+        port = rnd.randrange(20000, 29000)
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.1", port))
+                b.bind(("127.0.0.1", port + 100))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port pair")
+
+
+@pytest.fixture
+def spare_node(es_url):  # es_url: only where the node can run (and required in CI)
+    node = _Node()
+    node.start()
+    try:
+        yield node
+    finally:
+        node.run("stop")
+
+
+def test_node_killed_mid_ingest_loses_nothing(spare_node, tmp_path):
+    """A real node killed (SIGKILL) after the first document: the rest are stored and pending
+    with a clear error; after a restart on the same data, catch-up and reindex find everything."""
     from archive import Archive
 
-    outage = _Outage(es_url)
-    outage.up()
     files = _write_files(tmp_path / "files")
+    index = es_fixtures.new_index_name("kill")
+    # One page per batch, so the first document is sent before the node dies.
+    config = {**_es_config(spare_node.url, index), "index_batch_pages": 1}
     done: list[str] = []
 
     def after_each_file(path: Path) -> None:
         done.append(path.name)
         if len(done) == 1:
-            outage.down()  # the node dies after the first document was indexed
+            spare_node.run("kill")
+
+    with Archive(tmp_path / "archive", config) as a:
+        report = a.ingest(files, collection="release", progress=after_each_file)
+        assert report.ingested == 3 and report.index_pending == 2
+        assert report.index_error and "unreachable" in report.index_error
+        assert spare_node.url in report.index_error
+        pending = {d["filename"] for d in a.store.documents("index_pending=1")}
+        assert pending == {"minutes.txt", "alaveteli_psni.pdf"}
+        assert all(d["status"] == "done" and d["page_count"] for d in a.store.documents())
+        psni = next(d for d in a.store.documents() if d["filename"] == "alaveteli_psni.pdf")
+        assert "F-2010-00325" in a.document(psni["id"])["pages"][0]["text"]
+        assert a.store.stages(psni["id"])["index"]["status"] == "pending"
+        assert "unreachable" in (a.last_index_error() or "")
+
+        spare_node.start()  # the same data: the first document is still indexed
+        assert a.catch_up_index() == 0
+        everything = "harbour OR 海洋 OR F-2010-00325"
+        expected = {("survey-zh.txt", 1), ("minutes.txt", 1), ("alaveteli_psni.pdf", 1)}
+        assert _names(a.search(SearchQuery(everything))) == expected
+        assert a.backend.count() == 4
+        assert a.reindex() == 3
+        assert _names(a.search(SearchQuery(everything))) == expected
+        assert a.backend.count() == 4 and a.last_index_error() is None
+
+
+class _Blackhole:
+    """Accepts connections and never answers: a hanging node."""
+
+    def __init__(self) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.connections = 0
+        self._held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            self._held.append(conn)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
+        for c in self._held:
+            c.close()
+
+
+def test_hanging_node_costs_one_timeout_not_one_per_document(tmp_path):
+    from archive import Archive
+
+    hole = _Blackhole()
+    try:
+        with Archive(tmp_path / "archive", _es_config(hole.url, "foi-test-hang")) as a:
+            a.backend.close()
+            a.backend = ElasticBackend(hole.url, "foi-test-hang", request_timeout=1, max_retries=0)
+            a.config["index_batch_pages"] = 1  # every document would be its own request
+            started = time.monotonic()
+            report = a.ingest(_write_files(tmp_path / "files"), collection="release")
+            elapsed = time.monotonic() - started
+            assert report.ingested == 3 and report.index_pending == 3
+            assert "unreachable" in report.index_error and "timed out" in report.index_error.lower()
+            # One timed-out request during the ingest, one more at its catch-up: then it stops.
+            assert hole.connections <= 2
+            assert elapsed < 8
+            assert all(d["index_pending"] for d in a.store.documents())
+    finally:
+        hole.close()
+
+
+def test_reindex_during_an_ingest_loses_nothing(es_url, es_index, tmp_path):
+    """Another process ingests while `foi reindex` rebuilds: its pages go to the old version, which
+    the swap drops, so reindex indexes documents changed since it read them again."""
+    from archive import Archive
 
     root = tmp_path / "archive"
-    try:
-        with Archive(root, _es_config(outage.url, es_index)) as a:
-            report = a.ingest(files, collection="release", progress=after_each_file)
-            assert report.ingested == 3 and report.index_pending == 2
-            pending = {d["filename"] for d in a.store.documents("index_pending=1")}
-            assert pending == {"minutes.txt", "alaveteli_psni.pdf"}
-            assert all(d["status"] == "done" and d["page_count"] for d in a.store.documents())
-            outage.up()  # the node is back on the same address
-            assert a.catch_up_index() == 0
-            assert _names(a.search(SearchQuery("harbour OR 海洋 OR F-2010-00325"))) == {
-                ("survey-zh.txt", 1),
-                ("minutes.txt", 1),
-                ("alaveteli_psni.pdf", 1),
-            }
-            assert a.backend.count() == 4
-    finally:
-        outage.down()
+    config = _es_config(es_url, es_index)
+    files = _write_files(tmp_path / "files")
+    with Archive(root, config) as a:
+        a.ingest(files[:2], collection="release")
+    late = tmp_path / "late.txt"
+    late.write_text("A late memo about the lighthouse.", encoding="utf-8")
+    with Archive(root, config) as rebuilder, Archive(root, config) as ingester:
+        read = rebuilder._records_for
+        seen: list[int] = []
+
+        def records_for(doc_id: int):
+            if not seen:
+                seen.append(doc_id)
+                # Half-way through the rebuild: an ingest indexes into the old version and marks
+                # its document indexed.
+                before = rebuilder.backend._alias_targets()
+                report = ingester.ingest([late], collection="release")
+                assert report.index_pending == 0
+                assert ingester.backend._alias_targets() == before
+            return read(doc_id)
+
+        rebuilder._records_for = records_for  # type: ignore[method-assign]
+        assert rebuilder.reindex() == 2
+        assert _names(rebuilder.search(SearchQuery("lighthouse"))) == {("late.txt", 1)}
+        assert _names(ingester.search(SearchQuery("lighthouse OR harbour OR 海洋"))) == {
+            ("late.txt", 1),
+            ("minutes.txt", 1),
+            ("survey-zh.txt", 1),
+        }
+        assert not rebuilder.store.documents("index_pending=1")
+
+
+def test_queued_documents_stay_pending_until_the_node_has_them(es_url, es_index, tmp_path):
+    from archive import Archive
+
+    root = tmp_path / "archive"
+    config = _es_config(es_url, es_index)
+    with Archive(root, config) as a:
+        a.ingest(_write_files(tmp_path / "files")[:2], collection="release")
+        ids = [d["id"] for d in a.store.documents()]
+        a.reindex()
+        a.backend.clear()
+        for doc_id in ids:
+            a.store.update_document(doc_id, index_pending=0)
+        # Re-indexed (as after translation): queued, pending again until sent.
+        assert all(a.index_document(i) for i in ids)
+        assert all(d["index_pending"] for d in a.store.documents())
+        assert a.backend.es.count(index=es_index)["count"] == 0  # not sent yet
+        # A read through the backend sends the queue first: the archive reads its own writes.
+        assert _names(a.search(SearchQuery("harbour OR 海洋"))) == {("minutes.txt", 1), ("survey-zh.txt", 1)}
+        assert not any(d["index_pending"] for d in a.store.documents())
+        # Queued, then the process dies before the flush: the documents stay pending...
+        for doc_id in ids:
+            a.index_document(doc_id)
+        a._index_queue().docs.clear()
+        a.backend.before_read = None
+    with Archive(root, config) as b:
+        assert {d["id"] for d in b.store.documents("index_pending=1")} == set(ids)
+        assert b.catch_up_index() == 0  # ... and the next catch-up sends them
+
+
+def test_a_document_reindexed_with_fewer_pages_loses_the_old_ones(es_url, es_index, tmp_path):
+    """Documents sent before get the stale-page look-up in a batch; new ones skip it."""
+    from archive import Archive
+    from archive.models import PageResult
+
+    with Archive(tmp_path / "archive", _es_config(es_url, es_index)) as a:
+        a.ingest(_write_files(tmp_path / "files"), collection="release")
+        psni = next(d for d in a.store.documents() if d["filename"] == "alaveteli_psni.pdf")
+        assert a.backend.count() == 4
+        with a.store.transaction():
+            a.store.replace_pages(
+                psni["id"], [PageResult(number=1, text="re-extracted lighthouse", lang="en")]
+            )
+            a.store.update_document(psni["id"], page_count=1, index_pending=1)
+        assert a.catch_up_index() == 0
+        assert a.backend.count() == 3
+        assert _names(a.search(SearchQuery("lighthouse"))) == {("alaveteli_psni.pdf", 1)}
+        assert a.search(SearchQuery("F-2010-00325")).total == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Minutes: the Naval BASE at Portsmouth, 3rd_floor; e-mail foo@example.org",
+        "Straße ΟΔΟΣ İstanbul ﬁnance Ⅻ ｆｕｌｌｗｉｄｔｈ ①②",
+        "南海海洋研究所在军事基地附近进行海洋调查。",
+        "mixed 军事基地 and English, 國防部 traditional",
+        "compatibility ideographs ㈱ ㍿ 丽",
+        "",
+        "   \n\t  ",
+    ],
+)
+def test_fast_analysis_matches_index_text(text):
+    assert _analysed(text) == index_text(text)
+
+
+def test_fast_analysis_matches_index_text_on_the_corpus_texts(corpus):
+    paths = sorted(corpus.rglob("*.txt")) + sorted(corpus.rglob("*.eml"))
+    assert len(paths) > 10
+    for path in paths:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        assert _analysed(text) == index_text(text), path.name
 
 
 def test_node_going_down_mid_rebuild_keeps_the_old_version(es_url, es_index):

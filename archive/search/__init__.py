@@ -1,6 +1,6 @@
 """Search: a small public API over interchangeable backends.
 
-    get_backend(config, db_path)  -> SearchBackend   (sqlite by default, or elasticsearch)
+get_backend(config, db_path)  -> SearchBackend   (sqlite by default, or elasticsearch)
 """
 
 from __future__ import annotations
@@ -20,6 +20,12 @@ from .base import (
 )
 from .query import QueryError, parse
 
+
+class SearchUnavailable(SearchError):
+    """The engine cannot be reached at all (connection refused or timed out, 5xx): unlike a
+    refused request, the next one will fail the same way, so a batch stops trying."""
+
+
 __all__ = [
     "FACETS",
     "BackendHit",
@@ -29,6 +35,7 @@ __all__ = [
     "SearchBackend",
     "SearchError",
     "SearchQuery",
+    "SearchUnavailable",
     "get_backend",
     "parse",
 ]
@@ -46,7 +53,9 @@ def get_backend(db_path: Path | str, config: dict[str, Any] | None = None) -> Se
     if kind in {"elasticsearch", "es"}:
         from .elastic import ElasticBackend
 
-        url = config.get("elasticsearch_url") or os.environ.get("FOI_ELASTICSEARCH_URL", "http://127.0.0.1:9200")
+        url = config.get("elasticsearch_url") or os.environ.get(
+            "FOI_ELASTICSEARCH_URL", "http://127.0.0.1:9200"
+        )
         index = config.get("elasticsearch_index") or os.environ.get("FOI_ELASTICSEARCH_INDEX", "foi")
         return ElasticBackend(url, index)
     raise ValueError(f"unknown search backend {kind!r} (use sqlite or elasticsearch)")

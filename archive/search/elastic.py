@@ -8,7 +8,12 @@ see the same tokens.
 Layout: pages are documents (`_id` = page id) in a versioned index `<name>-v<ns>` behind the alias
 `<name>`. `rebuild` fills a new version and swaps the alias atomically, so `foi reindex` never
 leaves searchers without an index. Every engine failure surfaces as `SearchError` (so ingest marks
-documents index-pending and carries on); queries the engine rejects in raw mode as `QueryError`.
+documents index-pending and carries on), `SearchUnavailable` when the node cannot be reached at
+all (so a batch stops trying); queries the engine rejects in raw mode as `QueryError`.
+
+Writes: `index_batch` sends many documents in one bulk stream and reports which ones the node
+refused; `Archive` queues documents and flushes through it. `before_read` (set by `Archive`) runs
+before every read and on close, so queued documents are sent before anyone looks for them.
 """
 
 from __future__ import annotations
@@ -18,13 +23,14 @@ import logging
 import re
 import time
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import Any
 
 from elastic_transport import Transport
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
 from elasticsearch.helpers import streaming_bulk
 
+from . import SearchUnavailable
 from .base import BackendHit, BackendResults, IndexRecord, SearchError, SearchQuery
 from .query import And, Node, Not, Or, Phrase, QueryError, Term, check_runnable, parse
 
@@ -185,7 +191,10 @@ def filter_clauses(
             out.extend(
                 {
                     "bool": {
-                        "should": [{"term": {f"{KEYWORDS}.{name}": v}}, {"term": {f"{KEYWORDS}.{name}_alias": v}}],
+                        "should": [
+                            {"term": {f"{KEYWORDS}.{name}": v}},
+                            {"term": {f"{KEYWORDS}.{name}_alias": v}},
+                        ],
                         "minimum_should_match": 1,
                     }
                 }
@@ -272,17 +281,32 @@ class ElasticBackend:
         # writes as it does with SQLite (bulk writes themselves never wait for a refresh).
         self._dirty = False
         self._unrefreshed_docs: set[int] = set()
+        # Called before every read and on close; never from a write (no re-entry from a flush).
+        self.before_read: Callable[[], None] | None = None
 
     def close(self) -> None:
+        hook, self.before_read = self.before_read, None
+        if hook is not None:
+            try:
+                hook()
+            except Exception:  # closing must not fail; queued documents stay index-pending
+                log.warning("could not send queued documents before closing", exc_info=True)
         self.es.close()
+
+    def _before_read(self) -> None:
+        if self.before_read is not None:
+            self.before_read()
 
     # -- plumbing ---------------------------------------------------------------------------
 
     def _fail(self, action: str, exc: Exception) -> SearchError:
         if isinstance(exc, ApiError):
             reason = _api_reason(exc)
-            return SearchError(f"Elasticsearch at {self.url} refused to {action}: {reason}")
-        return SearchError(f"Elasticsearch at {self.url} is unreachable ({action}): {exc}")
+            # 5xx: the node is there but cannot serve (starting, no master, overloaded).
+            status = exc.status_code if isinstance(exc.status_code, int) else 0
+            cls = SearchUnavailable if status >= 500 else SearchError
+            return cls(f"Elasticsearch at {self.url} refused to {action}: {reason}")
+        return SearchUnavailable(f"Elasticsearch at {self.url} is unreachable ({action}): {exc}")
 
     def _new_index_name(self) -> str:
         return f"{self.alias}-v{time.time_ns()}"
@@ -337,20 +361,23 @@ class ElasticBackend:
         if self._dirty:
             self.refresh()
 
-    def _bulk(self, actions: Iterable[dict[str, Any]], index: str) -> int:
+    def _bulk_items(
+        self, actions: Iterable[dict[str, Any]], index: str, chunk_size: int | None = None
+    ) -> tuple[int, list[tuple[str, str]]]:
         """Send actions in chunks; items rejected with 429 are retried with exponential back-off.
 
-        Returns how many actions succeeded; raises SearchError naming the first rejected item.
+        Returns how many actions succeeded and (id, reason) of each item the node refused in the
+        end. Raises SearchUnavailable/SearchError when a whole request fails (node down, ...).
         """
         done = 0
-        failed: list[dict[str, Any]] = []
+        failed: list[tuple[str, str]] = []
         try:
             # raise_on_error=False: with True the helper raises on the first 429 instead of retrying.
             for ok, info in streaming_bulk(
                 self.es,
                 actions,
                 index=index,
-                chunk_size=self.chunk_size,
+                chunk_size=chunk_size or self.chunk_size,
                 max_retries=self.bulk_retries,
                 initial_backoff=self.initial_backoff,
                 max_backoff=self.max_backoff,
@@ -363,26 +390,32 @@ class ElasticBackend:
                 if ok or (op == "delete" and item.get("status") == 404):
                     done += 1
                 else:
-                    failed.append(item)
+                    failed.append((str(item.get("_id")), _item_reason(item)))
         except (ApiError, TransportError) as exc:
             self._ready = False
             raise self._fail("index pages", exc) from exc
         finally:
             self._dirty = True
         if failed:
-            self._ready = False
-            first = failed[0]
-            reason = first.get("error", first)
-            if isinstance(reason, dict):
-                reason = f"{first.get('status')} {reason.get('type', '')}: {reason.get('reason', '')}"
+            self._ready = False  # a lost index shows as rejected items: check it on the next write
+        return done, failed
+
+    def _bulk(self, actions: Iterable[dict[str, Any]], index: str) -> int:
+        """`_bulk_items`, raising SearchError naming the first rejected item."""
+        done, failed = self._bulk_items(actions, index)
+        if failed:
             raise SearchError(
-                f"Elasticsearch at {self.url} rejected {len(failed)} page(s) of a bulk request: {reason}"
+                f"Elasticsearch at {self.url} rejected {len(failed)} page(s) of a bulk request: {failed[0][1]}"
             )
         return done
 
     def _page_ids(self, query: dict[str, Any]) -> list[str]:
         """Ids of every indexed page matching `query`, paged with search_after."""
-        ids: list[str] = []
+        return [pid for pid, _doc in self._pages(query)]
+
+    def _pages(self, query: dict[str, Any]) -> list[tuple[str, int]]:
+        """(page id, document id) of every indexed page matching `query`, paged with search_after."""
+        ids: list[tuple[str, int]] = []
         after: list[Any] | None = None
         while True:
             size = min(_ID_PAGE, MAX_WINDOW)
@@ -390,13 +423,13 @@ class ElasticBackend:
                 "query": query,
                 "size": size,
                 "sort": [{"page_id": "asc"}],
-                "_source": False,
+                "_source": ["doc_id"],
             }
             if after is not None:
                 body["search_after"] = after
             resp = self.es.search(index=self.alias, **body)
             hits = resp["hits"]["hits"]
-            ids += [h["_id"] for h in hits]
+            ids += [(h["_id"], int(h["_source"]["doc_id"])) for h in hits]
             if len(hits) < size:
                 return ids
             after = hits[-1]["sort"]
@@ -411,33 +444,80 @@ class ElasticBackend:
         rejects pages after the 429 back-off; the caller keeps the document index-pending."""
         if not records:
             return
+        docs: dict[int, list[IndexRecord]] = {}
+        for r in records:
+            docs.setdefault(r.doc_id, []).append(r)
+        failed = self.index_batch(docs)
+        if failed:
+            first = next(iter(failed.values()))
+            raise SearchError(f"{first} ({len(failed)} of {len(docs)} document(s) not indexed)")
+
+    def index_batch(
+        self, docs: Mapping[int, list[IndexRecord]], fresh: Collection[int] = ()
+    ) -> dict[int, str]:
+        """Index many documents in one bulk stream (chunks of `chunk_size` actions).
+
+        `docs` maps each document to all its pages (an empty list deletes its indexed pages):
+        pages of a document that its list does not hold are deleted, after one look-up for the
+        whole batch. Documents in `fresh` were never indexed, so they need no look-up.
+
+        Returns {document id: reason} for documents with a page the node refused (after the 429
+        back-off); every other document is indexed. Raises SearchUnavailable when the node cannot
+        be reached and SearchError when it refuses a whole request: then nothing counts as indexed.
+        """
+        if not docs:
+            return {}
         self.ensure_index()
-        doc_ids = sorted({r.doc_id for r in records})
-        keep = [str(r.page_id) for r in records]
-        try:
-            if self._unrefreshed_docs.intersection(doc_ids):
-                self.refresh()  # the lookup below must see this process's recent writes
-            # Pages of these documents that the new records do not overwrite (a re-extraction
-            # with fewer pages or new page ids) go, as SQLite deletes them.
-            stale = self._page_ids(
-                {
-                    "bool": {
-                        "filter": [{"terms": {"doc_id": doc_ids}}],
-                        "must_not": [{"ids": {"values": keep}}],
-                    }
-                }
-            )
-        except (ApiError, TransportError) as exc:
-            self._ready = False  # check (and re-create) the index on the next write
-            raise self._fail("look up indexed pages", exc) from exc
+        fresh_set = set(fresh)
+        owner: dict[str, int] = {}  # page id -> document, to pin a refused item on its document
+        for doc_id, recs in docs.items():
+            for r in recs:
+                owner[str(r.page_id)] = doc_id
+        check = sorted(d for d in docs if d not in fresh_set)
+        stale: list[tuple[str, int]] = []
+        if check:
+            keep = [str(r.page_id) for d in check for r in docs[d]]
+            try:
+                if self._unrefreshed_docs.intersection(check):
+                    self.refresh()  # the look-up must see this process's recent writes
+                # Pages of these documents that the new records do not overwrite (a re-extraction
+                # with fewer pages or new page ids) go, as SQLite deletes them.
+                query: dict[str, Any] = {"bool": {"filter": [{"terms": {"doc_id": check}}]}}
+                if keep:
+                    query["bool"]["must_not"] = [{"ids": {"values": keep}}]
+                stale = self._pages(query)
+            except (ApiError, TransportError) as exc:
+                self._ready = False  # check (and re-create) the index on the next write
+                raise self._fail("look up indexed pages", exc) from exc
+        for pid, doc_id in stale:
+            owner[pid] = doc_id
         actions: Iterator[dict[str, Any]] = itertools.chain(
-            ({"_op_type": "delete", "_id": pid} for pid in stale),
-            ({"_op_type": "index", "_id": str(r.page_id), "_source": _source(r)} for r in records),
+            ({"_op_type": "delete", "_id": pid} for pid, _ in stale),
+            (
+                {"_op_type": "index", "_id": str(r.page_id), "_source": _source(r)}
+                for recs in docs.values()
+                for r in recs
+            ),
         )
-        self._unrefreshed_docs.update(doc_ids)
-        self._bulk(actions, self.alias)
+        self._unrefreshed_docs.update(docs)
+        # A batch of whole documents slightly over `chunk_size` goes as one request, not as a
+        # full one and a tiny one (up to twice the size; max_chunk_bytes still caps the body).
+        chunk = max(self.chunk_size, min(len(owner), 2 * self.chunk_size))  # owner: every action's id
+        _done, refused = self._bulk_items(actions, self.alias, chunk)
+        per_doc: dict[int, list[str]] = {}
+        for pid, reason in refused:
+            per_doc.setdefault(owner.get(pid, -1), []).append(reason)
+        if -1 in per_doc:  # cannot happen (every id is ours), but never report success for it
+            lost = per_doc.pop(-1)
+            for doc_id in docs:
+                per_doc.setdefault(doc_id, lost)
+        return {
+            doc_id: f"Elasticsearch at {self.url} rejected {len(reasons)} page(s) of a bulk request: {reasons[0]}"
+            for doc_id, reasons in per_doc.items()
+        }
 
     def delete_document(self, doc_id: int) -> None:
+        self._before_read()
         try:
             if not self.es.indices.exists(index=self.alias):
                 return
@@ -541,6 +621,7 @@ class ElasticBackend:
         self._ready = False
 
     def count(self) -> int:
+        self._before_read()
         try:
             self._refresh_if_dirty()
             return int(self.es.count(index=self.alias)["count"])
@@ -619,6 +700,7 @@ class ElasticBackend:
         body = self.build_request(q)
         if not q.search_after and q.offset + q.limit + 1 > MAX_WINDOW:
             raise QueryError(f"results beyond {MAX_WINDOW} need the next_cursor of the previous page")
+        self._before_read()
         try:
             self._refresh_if_dirty()
             resp = self.es.search(index=self.alias, **body)
@@ -670,6 +752,14 @@ def _label(bucket: dict[str, Any]) -> str:
         if str(candidate["key"]).lower() == key:
             return str(candidate["key"])
     return key
+
+
+def _item_reason(item: dict[str, Any]) -> str:
+    """`429 es_rejected_execution_exception: ...` for a bulk response item."""
+    reason = item.get("error", item)
+    if isinstance(reason, dict):
+        return f"{item.get('status')} {reason.get('type', '')}: {reason.get('reason', '')}"
+    return f"{item.get('status')} {reason}"
 
 
 def _api_type(exc: ApiError) -> str:
