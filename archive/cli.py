@@ -92,6 +92,8 @@ def ingest(ctx: Context, paths: tuple[Path, ...], collection: str, passwords: tu
             click.echo(f"  ! {f.get('path')}: {f['stage']}: {f['reason']}")
         if data["index_pending"]:
             click.echo(f"  {data['index_pending']} documents wait for the search index (run `foi reindex`)")
+            if data.get("index_error"):
+                click.echo(f"  search index: {data['index_error']}", err=True)
     if data["failed"]:
         sys.exit(EXIT_DOCUMENT_FAILURES)
 
@@ -241,8 +243,12 @@ def status(ctx: Context, as_json: bool) -> None:
                f" ({data['ocr_pages']} OCR'd), indexed pages: {data['indexed_pages']} [{data['search_backend']}]")
     click.echo("by status: " + ", ".join(f"{k} {v}" for k, v in sorted(data["by_status"].items())))
     click.echo("languages: " + ", ".join(f"{k} {v}" for k, v in data["languages"].items()))
+    if data.get("search_error"):
+        click.echo(f"search engine: {data['search_error']}")
     if data["index_pending"]:
         click.echo(f"index pending: {data['index_pending']}")
+        if data.get("index_error"):
+            click.echo(f"  last indexing error: {data['index_error']}")
     for f in data["failures"]:
         click.echo(f"  failed at {f['stage']}: {f['reason']} ({f['count']})")
 

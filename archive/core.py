@@ -264,7 +264,7 @@ class Archive:
         if report is not None:
             report.index_pending = remaining
             # `IngestReport.index_error`: what to tell the user when documents stay pending.
-            report.index_error = error if remaining else None  # type: ignore[attr-defined]
+            report.index_error = error if remaining else None
         return remaining
 
     def last_index_error(self) -> str | None:
@@ -592,6 +592,7 @@ class Archive:
         except SearchError as exc:
             summary["indexed_pages"] = None
             summary["search_error"] = str(exc)
+        summary["index_error"] = self.last_index_error() if summary.get("index_pending") else None
         return summary
 
 

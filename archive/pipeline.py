@@ -173,6 +173,7 @@ class IngestReport:
     failures: list[dict[str, Any]] = field(default_factory=list)
     documents: list[int] = field(default_factory=list)
     index_pending: int = 0
+    index_error: str | None = None  # why documents wait for the search index, when they do
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -184,6 +185,7 @@ class IngestReport:
             "failures": self.failures,
             "documents": self.documents,
             "index_pending": self.index_pending,
+            "index_error": self.index_error,
         }
 
 

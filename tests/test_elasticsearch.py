@@ -8,6 +8,7 @@ index name and deletes it afterwards.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import socket
@@ -737,3 +738,24 @@ def test_node_going_down_mid_rebuild_keeps_the_old_version(es_url, es_index):
     finally:
         outage.down()
         backend.close()
+
+
+def test_cli_says_why_documents_wait_for_the_index(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from archive.cli import cli
+
+    dead = f"http://127.0.0.1:{_free_port()}"
+    monkeypatch.setenv("FOI_SEARCH", "elasticsearch")
+    monkeypatch.setenv("FOI_ELASTICSEARCH_URL", dead)
+    files = _write_files(tmp_path / "files")
+    root = str(tmp_path / "archive")
+    runner = CliRunner()
+    out = runner.invoke(cli, ["--archive", root, "ingest", *map(str, files[:2])])
+    assert out.exit_code == 0, out.output
+    assert "2 documents wait for the search index" in out.output
+    assert "search index: " in out.output and dead in out.output and "unreachable" in out.output
+    data = json.loads(runner.invoke(cli, ["--archive", root, "ingest", str(files[2]), "--json"]).output)
+    assert data["index_pending"] == 3 and dead in data["index_error"]
+    status = runner.invoke(cli, ["--archive", root, "status"]).output
+    assert "index pending: 3" in status and "last indexing error" in status and dead in status
