@@ -333,6 +333,8 @@ def test_deep_pagination_uses_search_after(es_url, es_index, monkeypatch):
             if cursor is None:
                 break
         assert sorted(seen) == list(range(1, 131)) and len(seen) == 130
+        with pytest.raises(QueryError, match="cursor"):  # a cursor from another search, or made up
+            backend.search(SearchQuery("harbour", search_after=["made-up"]))
     finally:
         backend.close()
 

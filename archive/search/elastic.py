@@ -711,6 +711,8 @@ class ElasticBackend:
         except ApiError as exc:
             if exc.status_code == 400 and q.raw:
                 raise QueryError(f"query not understood: {_api_reason(exc)}") from exc
+            if exc.status_code == 400 and q.search_after:
+                raise QueryError(f"the cursor does not fit this search: {_api_reason(exc)}") from exc
             raise self._fail("search", exc) from exc
         except TransportError as exc:
             raise self._fail("search", exc) from exc
