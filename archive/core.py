@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import copy
+import hashlib
 import json
 import logging
 import os
@@ -15,6 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import jieba
 
 from .analysis import _HAN, _WORD, index_text, normalize
 from .models import STAGES
@@ -156,15 +159,19 @@ class Archive:
         kind = doc["kind"] or "unknown"
         # Only the columns indexing needs: Store.pages() would also parse every OCR word box.
         rows = self.store.db.execute(
-            "SELECT id, number, lang, text, translation, gloss, meta FROM pages "
+            "SELECT id, number, lang, text, translation, gloss, meta, analysed FROM pages "
             "WHERE document_id=? ORDER BY number",
             (doc_id,),
         ).fetchall()
         records = []
+        fresh: list[tuple[str, int]] = []
         for page in rows:
             keywords = {k: list(v) for k, v in doc_keywords.items()}
             for name, values in _page_keywords(json.loads(page["meta"] or "{}")).items():
                 keywords.setdefault(name, []).extend(values)
+            body, translation, gloss, stored = _page_analysis(page)
+            if stored is not None:
+                fresh.append((stored, page["id"]))
             records.append(
                 IndexRecord(
                     page_id=page["id"],
@@ -174,13 +181,17 @@ class Archive:
                     kind=kind,
                     lang=page["lang"] or "und",
                     title=title,
-                    body=_analysed(page["text"]),
-                    translation=_analysed(page["translation"]),
-                    gloss=_analysed(page["gloss"]),
+                    body=body,
+                    translation=translation,
+                    gloss=gloss,
                     date=doc["date"],
                     keywords=keywords,
                 )
             )
+        if fresh:
+            # Kept for the next (re)index: jieba costs more than sending a page to the engine.
+            # Outside a transaction this is one small autocommit; inside, part of the caller's.
+            self.store.db.executemany("UPDATE pages SET analysed=? WHERE id=?", fresh)
         return doc, records
 
     def index_document(self, doc_id: int) -> bool:
@@ -594,6 +605,32 @@ class Archive:
             summary["search_error"] = str(exc)
         summary["index_error"] = self.last_index_error() if summary.get("index_pending") else None
         return summary
+
+
+# Changes whenever the token streams would: our analysis code or jieba's version.
+_ANALYSIS_VERSION = f"1/jieba-{getattr(jieba, '__version__', '?')}"
+
+
+def _page_analysis(page: Any) -> tuple[str, str, str, str | None]:
+    """The token streams of a page's original, translation and gloss: the stored ones when they
+    were made from the same texts by the same analysis, else made now. The fourth value is the
+    JSON to store (None when the stored one is still good)."""
+    texts = (page["text"] or "", page["translation"] or "", page["gloss"] or "")
+    digest = hashlib.blake2b("\x00".join(texts).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    raw = page["analysed"]
+    if raw:
+        try:
+            kept = json.loads(raw)
+            if kept.get("v") == _ANALYSIS_VERSION and kept.get("h") == digest:
+                return kept["body"], kept["translation"], kept["gloss"], None
+        except (ValueError, KeyError, TypeError, AttributeError):
+            pass  # damaged: made again below
+    body, translation, gloss = (_analysed(t) for t in texts)
+    stored = json.dumps(
+        {"v": _ANALYSIS_VERSION, "h": digest, "body": body, "translation": translation, "gloss": gloss},
+        ensure_ascii=False,
+    )
+    return body, translation, gloss, stored
 
 
 def _analysed(text: str | None) -> str:

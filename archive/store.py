@@ -77,6 +77,7 @@ CREATE TABLE IF NOT EXISTS pages (
     segments TEXT,                            -- JSON aligned [source, target] pairs
     gloss TEXT,
     meta TEXT NOT NULL DEFAULT '{}',
+    analysed TEXT,                            -- JSON: the indexed token streams and what they came from
     UNIQUE (document_id, number)
 );
 CREATE TABLE IF NOT EXISTS stages (
@@ -121,6 +122,9 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(_SCHEMA)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(pages)")}
+        if "analysed" not in columns:  # archives made before the analysis was kept
+            self.db.execute("ALTER TABLE pages ADD COLUMN analysed TEXT")
         self.db.execute(
             "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
@@ -333,6 +337,7 @@ def _doc_dict(row: sqlite3.Row) -> dict[str, Any]:
 
 def _page_dict(row: sqlite3.Row, with_words: bool) -> dict[str, Any]:
     d = dict(row)
+    d.pop("analysed", None)  # the index's token streams: internal, not part of a page
     d["ocr"] = bool(d["ocr"])
     d["meta"] = json.loads(d["meta"] or "{}")
     d["segments"] = json.loads(d["segments"]) if d["segments"] else []

@@ -761,3 +761,26 @@ def test_cli_says_why_documents_wait_for_the_index(tmp_path, monkeypatch):
     assert data["index_pending"] == 3 and dead in data["index_error"]
     status = runner.invoke(cli, ["--archive", root, "status"]).output
     assert "index pending: 3" in status and "last indexing error" in status and dead in status
+
+
+def test_analysis_is_kept_and_reused_until_the_text_changes(tmp_path, monkeypatch):
+    """Re-indexing reads the stored token streams instead of running jieba again."""
+    import archive.core as core
+    from archive import Archive
+
+    files = _write_files(tmp_path / "files")
+    with Archive(tmp_path / "archive") as a:
+        a.ingest(files[:1], collection="release")
+        doc_id = a.store.documents()[0]["id"]
+        first = a.index_records(doc_id)
+        calls: list[str] = []
+        real = core._analysed
+        monkeypatch.setattr(core, "_analysed", lambda text: calls.append(text or "") or real(text))
+        again = a.index_records(doc_id)
+        assert again == first and calls == []  # from the store
+        page = a.store.pages(doc_id)[0]
+        assert "analysed" not in page  # internal to indexing
+        a.store.update_page(page["id"], translation="A survey near the naval base.")
+        changed = a.index_records(doc_id)
+        assert len(calls) == 3 and "naval" in changed[0].translation.split()
+        assert changed[0].body == first[0].body
