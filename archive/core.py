@@ -146,6 +146,17 @@ class Archive:
 
     # -- indexing ---------------------------------------------------------------------------
 
+    def store_analysis(self, doc_id: int) -> int:
+        """Make and keep the token streams of a document's pages (ingest does this as it stores
+        them, so indexing only reads them). Returns the number of pages analysed now."""
+        rows = self.store.db.execute(
+            "SELECT id, text, translation, gloss, analysed FROM pages WHERE document_id=?", (doc_id,)
+        ).fetchall()
+        fresh = [(stored, row["id"]) for row in rows if (stored := _page_analysis(row)[3]) is not None]
+        if fresh:
+            self.store.db.executemany("UPDATE pages SET analysed=? WHERE id=?", fresh)
+        return len(fresh)
+
     def index_records(self, doc_id: int) -> list[IndexRecord]:
         return self._records_for(doc_id)[1]
 

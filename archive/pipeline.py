@@ -483,6 +483,9 @@ class Ingester:
         with store.transaction():
             if ex is not None:
                 store.replace_pages(work.doc_id, ex.pages)
+                # The search analysis (jieba for Chinese) is made once, here; indexing and any
+                # later reindex read it.
+                self.archive.store_analysis(work.doc_id)
             store.update_document(work.doc_id, **fields)
         if ex is not None:
             self.archive.index_document(work.doc_id)
