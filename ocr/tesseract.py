@@ -25,11 +25,13 @@ from pathlib import Path
 import pytesseract
 from PIL import Image, UnidentifiedImageError
 
-from .geometry import MIN_SKEW, deskew, estimate_skew, map_point_back, unrotate_box
+from .geometry import MIN_SKEW, deskew, estimate_skew, map_point_back, sideways_score, unrotate_box
 
 CACHE_VERSION = "1"
 # Below this mean word confidence a first pass is suspect: check orientation and script.
 GOOD_CONFIDENCE = 60.0
+# Above this ink-profile score a page is turned by 90 degrees (see geometry.sideways_score).
+SIDEWAYS_SCORE = 4.0
 # Characters that only Traditional Chinese writes (frequent ones); many of them mean chi_tra.
 _TRADITIONAL_MARKERS = set("們這個說國來時會對於學與為無發經點體關開長門問間電話實現還進過頭見親覺讓論語請議讀變")
 
@@ -152,6 +154,13 @@ class _Page:
         text, words, conf = _parse_data(data, rotation, skew_used, self.size, upright_size)
         return OcrResult(text, conf, words, langs, rotation, skew_used, *self.size)
 
+    def looks_sideways(self) -> bool:
+        try:
+            with Image.open(self.path) as im:
+                return sideways_score(im) > SIDEWAYS_SCORE
+        except (OSError, ValueError):
+            return False
+
     def osd(self) -> tuple[int, str]:
         """(clockwise rotation to upright, script) from Tesseract's OSD; (0, '') when it can't tell."""
         try:
@@ -199,9 +208,15 @@ def _recognize_file(path: str, languages: Sequence[str] | None, hint: Sequence[s
             return page.ocr("+".join(languages), 0, None)
         first_langs = "+".join(hint) if hint else "eng"
         decide = hint is None  # the page that chooses the document's languages
-        first = page.ocr(first_langs, 0, None)
+        rotation = 0
+        if page.looks_sideways():
+            # Turned by 90 degrees (seen from the ink profiles, no OCR needed): OSD says which
+            # way, and the one full pass runs on the upright page.
+            rotation, _script = page.osd()
+            rotation = rotation if rotation in (90, 270) else 0
+        first = page.ocr(first_langs, rotation, None)
         if _reads_well(first):
-            if _looks_sideways(first):
+            if rotation == 0 and _looks_sideways(first):
                 # Tesseract reads a page turned by 90 degrees line by line, but its layout and
                 # reading order suffer; turn it upright as OSD says and keep the better reading.
                 rotation, _script = page.osd()

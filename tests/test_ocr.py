@@ -140,3 +140,16 @@ def test_identical_pages_are_read_once(tmp_path):
         assert eng.recognize(page) == results[0] and eng.runs == 2  # now from the disk cache
     finally:
         eng.close()
+
+
+def test_sideways_pages_are_seen_before_ocr():
+    from ocr.geometry import sideways_score
+
+    cardinal = corpus_file("pdf-scanned/ocrmypdf_cardinal.pdf")
+    scores = [sideways_score(Image.open(BytesIO(render_pdf_page(cardinal, i).png))) for i in range(4)]
+    assert [s > 4 for s in scores] == [False, True, False, True]
+    # Upright pages with columns, tables, skew or Chinese stay well below.
+    for rel in ("images/tesseract_8087_054.3B.tif", "images/tesseract_eurotext.tif", "images/pix2text_zh6.jpg"):
+        assert sideways_score(Image.open(corpus_file(rel))) < 2.5
+    skewed = Image.open(BytesIO(render_pdf_page(corpus_file("pdf-scanned/ocrmypdf_skew.pdf"), 0).png))
+    assert sideways_score(skewed) < 2.5
