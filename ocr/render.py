@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from io import BytesIO
 
@@ -20,6 +21,11 @@ class RenderedPage:
     dpi: float
     width: int
     height: int
+
+
+# PDFium is not thread-safe: two threads in it at once (the web app rendering page images for
+# two requests, or the ingester beside it) crash the process. Every call goes through this lock.
+_PDFIUM_LOCK = threading.RLock()
 
 
 def _open(pdf_path: str | os.PathLike[str], password: str | None) -> pdfium.PdfDocument:
@@ -48,11 +54,12 @@ def _page_native_dpi(page: pdfium.PdfPage) -> float | None:
 
 def native_dpi(pdf_path: str | os.PathLike[str], page_index: int, password: str | None = None) -> float:
     """The scan's own resolution for a page; 300 when the page holds no image. Clamped to 72-600."""
-    pdf = _open(pdf_path, password)
-    try:
-        dpi = _page_native_dpi(pdf[page_index])
-    finally:
-        pdf.close()
+    with _PDFIUM_LOCK:
+        pdf = _open(pdf_path, password)
+        try:
+            dpi = _page_native_dpi(pdf[page_index])
+        finally:
+            pdf.close()
     if dpi is None:
         return DEFAULT_DPI
     return float(min(max(round(dpi), MIN_DPI), MAX_DPI))
@@ -65,24 +72,27 @@ def render_pdf_page(
 
     Noisy scans compress slowly, so PNG level 1 is used: the file is only a hand-over to Tesseract.
     """
-    pdf = _open(pdf_path, password)
-    try:
-        page = pdf[page_index]
-        if dpi is None:
-            found = _page_native_dpi(page)
-            dpi = DEFAULT_DPI if found is None else min(max(round(found), MIN_DPI), MAX_DPI)
-        bitmap = page.render(scale=dpi / 72.0, grayscale=True)
-        image = bitmap.to_pil()
-    finally:
-        pdf.close()
+    with _PDFIUM_LOCK:
+        pdf = _open(pdf_path, password)
+        try:
+            page = pdf[page_index]
+            if dpi is None:
+                found = _page_native_dpi(page)
+                dpi = DEFAULT_DPI if found is None else min(max(round(found), MIN_DPI), MAX_DPI)
+            bitmap = page.render(scale=dpi / 72.0, grayscale=True)
+            image = bitmap.to_pil()
+            image.load()  # own the pixels before the bitmap goes
+        finally:
+            pdf.close()
     buf = BytesIO()
     image.save(buf, format="PNG", compress_level=1, dpi=(dpi, dpi))
     return RenderedPage(page_index, buf.getvalue(), float(dpi), image.width, image.height)
 
 
 def page_count(pdf_path: str | os.PathLike[str], password: str | None = None) -> int:
-    pdf = _open(pdf_path, password)
-    try:
-        return len(pdf)
-    finally:
-        pdf.close()
+    with _PDFIUM_LOCK:
+        pdf = _open(pdf_path, password)
+        try:
+            return len(pdf)
+        finally:
+            pdf.close()

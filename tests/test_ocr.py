@@ -153,3 +153,13 @@ def test_sideways_pages_are_seen_before_ocr():
         assert sideways_score(Image.open(corpus_file(rel))) < 2.5
     skewed = Image.open(BytesIO(render_pdf_page(corpus_file("pdf-scanned/ocrmypdf_skew.pdf"), 0).png))
     assert sideways_score(skewed) < 2.5
+
+
+def test_rendering_from_many_threads_at_once():
+    """PDFium is not thread-safe; the web app renders page images for concurrent requests."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pdf = corpus_file("pdf-scanned/ingest-file_jbig2.pdf")
+    with ThreadPoolExecutor(8) as pool:
+        pages = list(pool.map(lambda i: render_pdf_page(pdf, i % 5, dpi=50), range(40)))
+    assert {p.index for p in pages} == set(range(5)) and all(p.png.startswith(b"\x89PNG") for p in pages)
