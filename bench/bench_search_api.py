@@ -12,16 +12,19 @@ distinct queries per class from the built index:
     chinese   one Chinese word (Zipf-weighted, in 0.05%-10% of pages)
 
 and sends them, shuffled, at the given concurrency over HTTP, in one run, to:
-  1. foi's /api/search served by waitress (separate process, 8 threads): bm25-ranked top 20, snippets,
+  1. foi's /api/search served the way foi ships it for production, `foi serve --workers N --threads T`
+     (gunicorn, N processes, default one per core, 4 threads each): bm25-ranked top 20, snippets,
      the 7 UI facets; with the result cache OFF (FOI_SEARCH_CACHE=0: the primary figure) and ON
-     (the same queries sent a second time, so every one is a cache hit);
+     (the same queries sent a second time; the cache is per process, so with N workers a repeat
+     is a hit only when it reaches the worker that answered it first);
   2. Datasette's `?_search=` on the same SQLite file, in its fastest form
      (`_nocount=1&_nofacet=1`, 20 rows, immutable mode);
   3. the raw FTS5 query (bm25-ranked top 20 rowids with foi's column weights, no snippets, no facets),
      from Python threads on their own connections.
 Prints p50/p99 per class and overall, and the ratios. Targets: p50 <= 20 ms, p99 <= 100 ms, no slower
 than Datasette. `--verify N` first checks, for N common terms, that the heavy-term path gives the same
-hits, total and facets as a full evaluation.
+hits, total and facets as a full evaluation, and for N phrases that the pair-token path (common grams)
+gives what the words' phrase gives in search_fts.
 """
 
 from __future__ import annotations
@@ -118,7 +121,8 @@ def build(root: Path, n_docs: int) -> None:
                 archive.backend.index(records)
                 docs, pages, records = [], [], []
                 print(f"  indexed {i} documents", file=sys.stderr)
-        archive.backend.db.execute("INSERT INTO search_fts(search_fts) VALUES ('optimize')")
+        for table in ("search_fts", "search_bigram"):
+            archive.backend.db.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
 
 
 def query_pools(db_path: Path, per_class: int) -> dict[str, list[str]]:
@@ -127,7 +131,7 @@ def query_pools(db_path: Path, per_class: int) -> dict[str, list[str]]:
     n = db.execute("SELECT count(*) FROM search_page").fetchone()[0]
     df = dict(db.execute("SELECT term, df FROM search_df"))
     rng = random.Random(11)
-    latin = [t for t in df if t.isascii()]
+    latin = [t for t in df if t.isascii() and "_" not in t]  # (not the pair tokens of common words)
 
     def pick(pred) -> list[str]:
         terms = sorted(t for t in latin if pred(df[t]))
@@ -187,16 +191,13 @@ def run_load(items: list[tuple[str, str]], fn, concurrency: int) -> dict[str, li
     return out
 
 
-def serve_foi(root: Path, cache: bool, threads: int) -> tuple[subprocess.Popen, str]:
+def serve_foi(root: Path, cache: bool, workers: int, threads: int) -> tuple[subprocess.Popen, str]:
+    """`foi serve --workers N --threads T`: the form foi ships for production (gunicorn)."""
     port = free_port()
-    code = (
-        "import logging; from waitress import serve; from web import create_app; "
-        "logging.getLogger('waitress.queue').setLevel(logging.ERROR); "
-        f"serve(create_app({{'ARCHIVE_DIR': {str(root)!r}}}), host='127.0.0.1', port={port}, threads={threads}, "
-        "connection_limit=200, _quiet=True)"
-    )
+    cmd = [sys.executable, "-c", "from archive.cli import main; main()", "--archive", str(root), "serve",
+           "--port", str(port), "--workers", str(workers), "--threads", str(threads)]
     env = dict(os.environ, FOI_SEARCH_CACHE="1" if cache else "0", PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
     wait_for(f"http://127.0.0.1:{port}/api/collections", proc)
     return proc, f"http://127.0.0.1:{port}"
 
@@ -240,6 +241,32 @@ def report(name: str, timings: dict[str, list[float]]) -> dict[str, tuple[float,
     return out
 
 
+def verify_phrases(root: Path, phrases: list[str]) -> int:
+    """Phrases through search() (pair tokens, and the heavy-term tables for heavy pairs) against the
+    words' phrase evaluated in search_fts."""
+    from archive.search.query import parse
+    from archive.search.sqlite import compile_fts
+
+    bad = paired = 0
+    with Archive(root) as archive:
+        backend = archive.backend
+        for text in phrases:
+            tree = parse(text).tree
+            paired += backend._phrase_pairs(tree.terms) is not None
+            q = SearchQuery(text, facets=FACETS, facet_size=10)
+            fast, full = backend.search(q), backend._full_search(q, compile_fts(tree), [], [])
+            same = ([h.page_id for h in fast.hits] == [h.page_id for h in full.hits]
+                    and fast.total == full.total and fast.facets == full.facets
+                    and all(abs(a.score - b.score) <= 1e-9 * max(1.0, abs(b.score))
+                            for a, b in zip(fast.hits, full.hits, strict=True)))
+            if not same:
+                bad += 1
+                print(f"  verify: {text!r} differs: total {fast.total} vs {full.total}")
+    print(f"verify: {len(phrases) - bad}/{len(phrases)} phrases identical to the words' phrase in search_fts "
+          f"({paired} on the pair-token path)")
+    return bad
+
+
 def verify(root: Path, terms: list[str]) -> int:
     """The heavy-term path against a full evaluation of the same query."""
     bad = 0
@@ -268,9 +295,12 @@ def main() -> None:
     ap.add_argument("--docs", type=int, default=100_000)
     ap.add_argument("--per-class", type=int, default=200, help="distinct queries per class")
     ap.add_argument("--concurrency", type=int, default=8)
-    ap.add_argument("--threads", type=int, default=8, help="waitress worker threads")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                    help="foi serve --workers (gunicorn processes; default: one per core)")
+    ap.add_argument("--threads", type=int, default=4, help="foi serve --threads (per worker)")
     ap.add_argument("--keep", type=Path, help="build (or reuse) the archive here instead of a temp folder")
-    ap.add_argument("--verify", type=int, default=0, help="check the heavy-term path on N common terms")
+    ap.add_argument("--verify", type=int, default=0,
+                    help="check the heavy-term path on N common terms and the pair path on N phrases")
     ap.add_argument("--skip", default="", help="comma-separated targets to skip: cacheon,datasette,raw")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -284,8 +314,11 @@ def main() -> None:
     print(f"archive: {n_pages} pages ready in {time.perf_counter() - t0:.0f} s ({db_path})")
     pools = query_pools(db_path, args.per_class)
     print("distinct queries: " + ", ".join(f"{c} {len(pools[c])}" for c in CLASSES))
+    with Archive(root):
+        pass  # an index from an older version is upgraded here, not in the first request
     if args.verify:
         verify(root, [t for t in pools["common"]][: args.verify])
+        verify_phrases(root, pools["phrase"][: args.verify])
     rng = random.Random(3)
     n_each = args.per_class
     mix = [(cls, q) for cls in CLASSES for q in (pools[cls] * (n_each // len(pools[cls]) + 1))[:n_each]]
@@ -294,7 +327,7 @@ def main() -> None:
     print(f"{'':<34} " + "  ".join(f"{c:>13}" for c in (*CLASSES, "overall")))
     results: dict[str, dict[str, tuple[float, float]]] = {}
 
-    proc, base = serve_foi(root, cache=False, threads=args.threads)
+    proc, base = serve_foi(root, cache=False, workers=args.workers, threads=args.threads)
     try:
         urls = foi_urls(base, mix)
         run_load(urls[:20], timed_get, args.concurrency)  # connections, imports, page cache
@@ -303,7 +336,7 @@ def main() -> None:
         proc.terminate()
         proc.wait()
     if "cacheon" not in skip:
-        proc, base = serve_foi(root, cache=True, threads=args.threads)
+        proc, base = serve_foi(root, cache=True, workers=args.workers, threads=args.threads)
         try:
             urls = foi_urls(base, mix[:250])  # the result cache keeps 256 entries
             report("foi /api/search, cache on, 1st", run_load(urls, timed_get, args.concurrency))

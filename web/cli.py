@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from archive.cli import Context, pass_ctx
@@ -14,12 +16,66 @@ def register(cli: click.Group) -> None:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--debug", is_flag=True)
+@click.option("--debug", is_flag=True, help="Flask's debugger and reloader (development server only).")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Serve with gunicorn in this many worker processes (0: Flask's development server). "
+    "Search is CPU-bound Python, so one process uses one core: use about one worker per core.",
+)
+@click.option("--threads", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Threads per gunicorn worker (requests waiting on SQLite or Elasticsearch).")
 @pass_ctx
-def serve(ctx: Context, host: str, port: int, debug: bool) -> None:
+def serve(ctx: Context, host: str, port: int, debug: bool, workers: int, threads: int) -> None:
     """Serve the web UI and JSON API."""
     from . import create_app
 
-    app = create_app({"ARCHIVE_DIR": str(ctx.root)})
-    click.echo(f"Serving {ctx.root} on http://{host}:{port}/", err=True)
-    app.run(host=host, port=port, debug=debug, threaded=True)
+    if workers and debug:
+        raise click.UsageError("--debug is for the development server; leave out --workers")
+    config = {"ARCHIVE_DIR": str(ctx.root)}
+    if not workers:
+        app = create_app(config)
+        click.echo(f"Serving {ctx.root} on http://{host}:{port}/ (development server)", err=True)
+        app.run(host=host, port=port, debug=debug, threaded=True)
+        return
+    from archive import Archive
+
+    # Open the archive once before the workers start, so that a schema or search-index upgrade
+    # (minutes on a large archive) runs here once instead of holding the workers' first requests.
+    Archive(ctx.root).close()
+    click.echo(f"Serving {ctx.root} on http://{host}:{port}/ ({workers} workers x {threads} threads)", err=True)
+    run_gunicorn(config, host, port, workers, threads)
+
+
+def run_gunicorn(config: dict[str, Any], host: str, port: int, workers: int, threads: int) -> None:
+    """The production form: gunicorn's threaded workers, each process building its own app (and so
+    its own SQLite connections) after the fork."""
+    from gunicorn.app.base import BaseApplication
+
+    class _App(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            settings = {
+                "bind": f"{host}:{port}",
+                "workers": workers,
+                "worker_class": "gthread",
+                "threads": threads,
+                "preload_app": False,
+                "timeout": 120,
+                "accesslog": None,
+                "loglevel": "warning",
+            }
+            for key, value in settings.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            from . import create_app
+            from archive.analysis import tokenize
+
+            # Load jieba's dictionary (about a second) in each worker before it takes requests,
+            # not in the first Chinese search it serves.
+            tokenize("中文", for_index=False)
+            return create_app(config)
+
+    _App().run()

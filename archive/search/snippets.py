@@ -3,9 +3,12 @@ the same ones. Output is HTML-safe: document text is escaped, only our <mark> ta
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 from markupsafe import Markup, escape
 
-from ..analysis import Token, normalize, tokenize
+from ..analysis import _HAN, _WORD, Token, _han_tokens, normalize
 from .query import Phrase, Term
 
 
@@ -27,13 +30,64 @@ def _might_contain(text: str, exact: set[str], prefixes: list[str]) -> bool:
 
 
 def matching_tokens(text: str, terms: list[Term | Phrase]) -> list[Token]:
+    """The tokens of `tokenize(text)` that a query term matches (the same list, found faster: only
+    a Han run that holds a wanted Chinese term as a substring goes through jieba, since every word
+    jieba makes of a run is a substring of it, and no other token is built)."""
     exact, prefixes = _wanted(terms)
     if not exact and not prefixes or not _might_contain(text, exact, prefixes):
         return []
-    return [
-        tok for tok in tokenize(text, for_index=True)
-        if tok.term in exact or any(tok.term.startswith(p) for p in prefixes)
-    ]
+    text = normalize(text)
+    if text.isascii():
+        # ASCII text: a token is a maximal run of letters and digits, its term the run lowercased.
+        pattern = _ascii_matcher(frozenset(exact), tuple(prefixes))
+        if pattern is None:
+            return []
+        return [Token(m.group(), m.start(), m.end()) for m in pattern.finditer(text.lower())]
+    han_exact = {t for t in exact if _HAN.search(t)}
+    han_prefixes = [p for p in prefixes if _HAN.search(p)]
+    # Query terms are all Han or all not (tokenize splits Han from other letters), and so are tokens.
+    exact, prefixes = exact - han_exact, [p for p in prefixes if p not in han_prefixes]
+    found: list[tuple[int, Token]] = []  # (where its run starts, token): tokenize's order
+    if exact or prefixes:
+        for m in _WORD.finditer(text):
+            word, base = m.group(), m.start()
+            pieces, pos = [], 0
+            for h in _HAN.finditer(word):
+                if h.start() > pos:
+                    pieces.append((pos, h.start()))
+                pos = h.end()
+            if pos < len(word):
+                pieces.append((pos, len(word)))
+            for a, b in pieces:
+                term = word[a:b].casefold()
+                if term in exact or any(term.startswith(p) for p in prefixes):
+                    found.append((base + a, Token(term, base + a, base + b)))
+    if han_exact or han_prefixes:
+        wanted = [*han_exact, *han_prefixes]
+        for h in _HAN.finditer(text):
+            run = h.group()
+            if any(t in run for t in wanted):  # jieba's words of a run are substrings of it
+                found.extend(
+                    (h.start(), tok)
+                    for tok in _han_tokens(run, h.start(), True)
+                    if tok.term in han_exact or any(tok.term.startswith(p) for p in han_prefixes)
+                )
+    found.sort(key=lambda item: item[0])
+    return [tok for _, tok in found]
+
+
+@lru_cache(maxsize=256)
+def _ascii_matcher(exact: frozenset[str], prefixes: tuple[str, ...]) -> re.Pattern[str] | None:
+    alts = []
+    words = sorted(t for t in exact if t.isascii())
+    if words:
+        alts.append("(?:" + "|".join(map(re.escape, words)) + ")(?![^\\W_])")
+    starts = sorted(p for p in prefixes if p.isascii())
+    if starts:
+        alts.append("(?:" + "|".join(map(re.escape, starts)) + ")[^\\W_]*")
+    if not alts:
+        return None
+    return re.compile("(?<![^\\W_])(?:" + "|".join(alts) + ")")
 
 
 def highlight_spans(text: str, terms: list[Term | Phrase]) -> list[tuple[int, int]]:

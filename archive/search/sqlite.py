@@ -12,6 +12,7 @@ import os
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -65,10 +66,22 @@ CREATE TABLE IF NOT EXISTS search_heavy_facet (
     PRIMARY KEY (term, name, value)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS search_state (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+-- Common grams: the words whose pairs are also indexed as one token (see _bigram_columns). A word
+-- joins when its document frequency reaches HEAVY_DF and never leaves, so the set only grows.
+CREATE TABLE IF NOT EXISTS search_common (term TEXT PRIMARY KEY) WITHOUT ROWID;
+-- One row per search_fts row (same rowid, same columns, same number of tokens per column): at
+-- each position the pair "a_b" of that word and the next when either is common, else the filler
+-- "_". bm25 there sees the same row count, row lengths and averages as in search_fts, so a phrase
+-- of pair tokens scores exactly as the phrase of words does. Contentless: rows are deleted with
+-- the values they were made from, which _bigram_columns recomputes from search_fts.
+CREATE VIRTUAL TABLE IF NOT EXISTS search_bigram USING fts5(
+    body, translation, gloss, content = '', tokenize = "unicode61 remove_diacritics 0 tokenchars '_'"
+);
 """
 
 # Column weights for bm25: the original text counts most, then a translation, then a gloss.
 _WEIGHTS = (1.0, 0.7, 0.4)
+_COLUMNS = ("body", "translation", "gloss")
 _COLUMN_FACETS = ("collection", "lang", "kind", "year")
 # FTS5's bm25 constants (fts5_aux.c), reproduced for the heavy-term path.
 _K1, _B = 1.2, 0.75
@@ -81,7 +94,10 @@ HEAVY_TOP = 200
 # The stored candidates were chosen with the average row length of their time; past this drift
 # the term is rebuilt.
 _AVGDL_DRIFT = 0.10
-_STATE_VERSION = "1"
+_STATE_VERSION = "3"
+# Joins the two words of a pair token and fills the positions without one; analysis never puts it
+# in a term (its word pattern excludes the underscore), so a pair token can be no word's term.
+_SEP = "_"
 
 
 def _quote(term: str) -> str:
@@ -172,11 +188,40 @@ class SqliteBackend:
         db = self.db
         for table in ("search_df", "search_heavy", "search_heavy_top", "search_heavy_facet"):
             db.execute(f"DELETE FROM {table}")  # (executescript would commit the transaction)
+        db.execute("INSERT INTO search_bigram(search_bigram) VALUES ('delete-all')")
         db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocab USING fts5vocab(main, search_fts, row)")
         db.execute("INSERT INTO search_df(term, df) SELECT term, doc FROM temp.search_vocab")
         db.execute("DROP TABLE temp.search_vocab")
+        # Words already common stay so (the set only grows, short of `clear`).
+        db.execute("INSERT OR IGNORE INTO search_common(term) SELECT term FROM search_df WHERE df >= ?",
+                   (self.heavy_df,))
+        common = self._common()
+        df: Counter[str] = Counter()
+        rows: list[tuple[Any, ...]] = []
+        for rowid, *cols in db.execute("SELECT rowid, body, translation, gloss FROM search_fts"):
+            grams = _bigram_columns(cols, common)
+            df.update({g for col in grams for g in col if _tracked(g, common)})
+            rows.append((rowid, *(" ".join(col) for col in grams)))
+            if len(rows) >= 2000:
+                self._insert_bigrams(rows)
+                rows = []
+        self._insert_bigrams(rows)
+        db.executemany("INSERT INTO search_df(term, df) VALUES (?, ?)", df.items())
         for (term,) in db.execute("SELECT term FROM search_df WHERE df >= ?", (self.heavy_df,)).fetchall():
             self._build_heavy(term)
+
+    def _insert_bigrams(self, rows: list[tuple[Any, ...]]) -> None:
+        self.db.executemany("INSERT INTO search_bigram(rowid, body, translation, gloss) VALUES (?,?,?,?)", rows)
+
+    def _delete_bigrams(self, rows: list[tuple[Any, ...]]) -> None:
+        """Rows given exactly as they were inserted (a contentless table cannot look them up)."""
+        self.db.executemany(
+            "INSERT INTO search_bigram(search_bigram, rowid, body, translation, gloss) VALUES ('delete',?,?,?,?)",
+            rows,
+        )
+
+    def _common(self) -> set[str]:
+        return {t for (t,) in self.db.execute("SELECT term FROM search_common")}
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -194,6 +239,7 @@ class SqliteBackend:
             stats = self._fts_stats()
             df: Counter[str] = Counter()
             upd = _HeavyUpdate(heavy, stats[1] if stats else 0.0)
+            pending = []
             for r in records:
                 db.execute(
                     "INSERT INTO search_fts(rowid, body, translation, gloss) VALUES (?,?,?,?)",
@@ -209,19 +255,35 @@ class SqliteBackend:
                     "INSERT INTO search_keyword(page_id, name, value) VALUES (?,?,?)",
                     [(r.page_id, name, v) for name, v in kws],
                 )
-                tf = _term_freqs(r.body, r.translation, r.gloss)
-                df.update(tf.keys())
-                upd.add(r.page_id, tf, (r.collection, r.lang, r.kind, r.year), kws, +1)
-            db.executemany(
-                "INSERT INTO search_df(term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
-                df.items(),
-            )
+                cols = (r.body, r.translation, r.gloss)
+                df.update({t for c in cols for t in (c or "").split()})
+                pending.append((r, cols, kws))
+            self._add_df(df)
+            # Words that just became common: the pages already indexed with them get their pairs.
+            common = self._common()
+            new = sorted(self._reaching([t for t in df if t not in common]))
+            if new:
+                db.executemany("INSERT OR IGNORE INTO search_common(term) VALUES (?)", [(t,) for t in new])
+                grown = common | set(new)
+                gained = self._reemit(new, common, grown, {r.page_id for r, _, _ in pending})
+                self._add_df(gained)
+                df.update(gained)
+                common = grown
+            pair_df: Counter[str] = Counter()
+            rows = []
+            for r, cols, kws in pending:
+                grams = _bigram_columns(cols, common)
+                rows.append((r.page_id, *(" ".join(col) for col in grams)))
+                tf, dl = _term_counts(cols, grams)
+                pair_df.update(t for t in tf if _SEP in t and _tracked(t, common))
+                upd.add(r.page_id, tf, dl, (r.collection, r.lang, r.kind, r.year), kws, +1)
+            self._insert_bigrams(rows)
+            self._add_df(pair_df)
+            df.update(pair_df)
             self._apply_heavy(upd)
             # Terms that just crossed the threshold get their tables built from the index.
-            for term in [t for t in df if t not in heavy]:
-                row = db.execute("SELECT df FROM search_df WHERE term=?", (term,)).fetchone()
-                if row and row[0] >= self.heavy_df:
-                    self._build_heavy(term)
+            for term in sorted(self._reaching([t for t in df if t not in heavy])):
+                self._build_heavy(term)
             self._rebuild_stale()
             self._bump()
         except BaseException:
@@ -230,6 +292,58 @@ class SqliteBackend:
             raise
         if own_tx:
             db.execute("COMMIT")
+
+    def _add_df(self, df: Counter[str]) -> None:
+        self.db.executemany(
+            "INSERT INTO search_df(term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
+            df.items(),
+        )
+
+    def _reaching(self, terms: list[str]) -> set[str]:
+        """Those of `terms` in at least heavy_df pages."""
+        out: set[str] = set()
+        for i in range(0, len(terms), 500):
+            chunk = terms[i : i + 500]
+            out.update(
+                t
+                for (t,) in self.db.execute(
+                    f"SELECT term FROM search_df WHERE term IN ({','.join('?' * len(chunk))}) AND df >= ?",
+                    (*chunk, self.heavy_df),
+                )
+            )
+        return out
+
+    def _df(self, term: str) -> int:
+        row = self.db.execute("SELECT df FROM search_df WHERE term=?", (term,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def _reemit(self, words: list[str], old: set[str], new: set[str], skip: set[int]) -> Counter[str]:
+        """Re-make the pair rows of the indexed pages with any of `words` (new common words) and
+        return the document frequencies of the pairs that became tracked (both words common, one
+        of them new): every page with such a pair has a new word, so it is here or in `skip`."""
+        db = self.db
+        ids: set[int] = set()
+        for i in range(0, len(words), 200):
+            expr = " OR ".join(_quote(w) for w in words[i : i + 200])
+            ids.update(r for (r,) in db.execute("SELECT rowid FROM search_fts WHERE search_fts MATCH ?", (expr,)))
+        ids -= skip
+        gained: Counter[str] = Counter()
+        todo = sorted(ids)
+        for i in range(0, len(todo), 500):
+            chunk = todo[i : i + 500]
+            before, after = [], []
+            for rowid, *cols in db.execute(
+                f"SELECT rowid, body, translation, gloss FROM search_fts WHERE rowid IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ):
+                was, now = _bigram_columns(cols, old), _bigram_columns(cols, new)
+                before.append((rowid, *(" ".join(c) for c in was)))
+                after.append((rowid, *(" ".join(c) for c in now)))
+                # Pairs of two common words of which one just became so: counted from now on.
+                gained.update({g for c in now for g in c if _tracked(g, new) and not _tracked(g, old)})
+            self._delete_bigrams(before)
+            self._insert_bigrams(after)
+        return gained
 
     def _heavy_terms(self) -> dict[str, float]:
         return dict(self.db.execute("SELECT term, avgdl FROM search_heavy"))
@@ -293,40 +407,52 @@ class SqliteBackend:
         db.execute("DELETE FROM search_heavy_facet WHERE n <= 0")
 
     def _build_heavy(self, term: str) -> None:
-        """Build (or rebuild) a heavy term's tables from the index: every page with the term."""
+        """Build (or rebuild) a heavy term's tables from the index: every page with the term (a pair
+        token's pages in search_bigram). Term frequencies come from FTS5's own instance list and
+        row lengths from its own docsize records, so they are what bm25 sees."""
         db = self.db
         stats = self._fts_stats()
         if stats is None:
             return
         avgdl = stats[1]
+        table = "search_bigram" if _SEP in term else "search_fts"
+        db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{table}_instance USING fts5vocab(main, {table}, instance)")
         match = _quote(term)
         facets: Counter[tuple[str, str, str]] = Counter()
         best: list[tuple[float, int, float, int]] = []
-        n = 0
-        for page_id, body, translation, gloss, *cols in db.execute(
-            "SELECT f.rowid, f.body, f.translation, f.gloss, p.collection, p.lang, p.kind, p.year "
-            "FROM search_fts f JOIN search_page p ON p.page_id = f.rowid WHERE search_fts MATCH ?",
-            (match,),
+        counts: dict[int, dict[str, int]] = {}
+        sizes: dict[int, bytes] = {}
+        for doc, col, k, sz in db.execute(
+            f"SELECT v.doc, v.col, count(*), d.sz FROM temp.{table}_instance v "
+            "JOIN search_fts_docsize d ON d.id = v.doc WHERE v.term = ? GROUP BY v.doc, v.col",
+            (term,),
         ):
-            n += 1
-            parts = [(body or "").split(), (translation or "").split(), (gloss or "").split()]
-            tfw = sum(w * col.count(term) for w, col in zip(_WEIGHTS, parts, strict=True))
-            dl = sum(len(col) for col in parts)
+            counts.setdefault(doc, {})[col] = k
+            sizes[doc] = sz
+        n = len(counts)
+        for page_id, per_col in counts.items():
+            tfw = _fts_tfw([per_col.get(c, 0) for c in _COLUMNS])
+            dl = sum(_varints(bytes(sizes[page_id])))
             proxy = _term_weight(tfw, dl, avgdl)
             item = (proxy, -page_id, tfw, dl)
             if len(best) < HEAVY_TOP:
                 heapq.heappush(best, item)
             elif item > best[0]:
                 heapq.heapreplace(best, item)
-            for name, value in zip(_COLUMN_FACETS, cols, strict=True):
-                if value is not None:
-                    facets[(term, name, value)] += 1
-        for name, value in db.execute(
-            "SELECT k.name, k.value FROM search_fts f JOIN search_keyword k ON k.page_id = f.rowid "
-            "WHERE search_fts MATCH ?",
+        for *cols, c in db.execute(
+            f"SELECT p.collection, p.lang, p.kind, p.year, count(*) FROM {table} f "
+            f"JOIN search_page p ON p.page_id = f.rowid WHERE {table} MATCH ? GROUP BY 1, 2, 3, 4",
             (match,),
         ):
-            facets[(term, name, value)] += 1
+            for name, value in zip(_COLUMN_FACETS, cols, strict=True):
+                if value is not None:
+                    facets[(term, name, value)] += c
+        for name, value, c in db.execute(
+            f"SELECT k.name, min(k.value COLLATE BINARY), count(*) FROM {table} f CROSS JOIN search_keyword k "
+            f"ON k.page_id = f.rowid WHERE {table} MATCH ? GROUP BY k.name, k.value",
+            (match,),
+        ):
+            facets[(term, name, value)] += c
         db.execute("DELETE FROM search_heavy_top WHERE term=?", (term,))
         db.execute("DELETE FROM search_heavy_facet WHERE term=?", (term,))
         db.execute(
@@ -360,8 +486,10 @@ class SqliteBackend:
         if not ids:
             return
         heavy = self._heavy_terms()
+        common = self._common()
         upd = _HeavyUpdate(heavy, 0.0)
         df: Counter[str] = Counter()
+        pairs = []
         for pid in ids:
             row = self.db.execute(
                 "SELECT f.body, f.translation, f.gloss, p.collection, p.lang, p.kind, p.year "
@@ -370,14 +498,17 @@ class SqliteBackend:
             ).fetchone()
             if row is not None:
                 kws = self.db.execute("SELECT name, value FROM search_keyword WHERE page_id=?", (pid,)).fetchall()
-                tf = _term_freqs(row[0], row[1], row[2])
-                df.update(tf.keys())
-                upd.add(pid, tf, tuple(row[3:]), kws, -1)
+                grams = _bigram_columns(row[:3], common)
+                pairs.append((pid, *(" ".join(col) for col in grams)))
+                tf, dl = _term_counts(row[:3], grams)
+                df.update(t for t in tf if _SEP not in t or _tracked(t, common))
+                upd.add(pid, tf, dl, tuple(row[3:]), kws, -1)
             self.db.execute("DELETE FROM search_fts WHERE rowid=?", (pid,))
             self.db.execute("DELETE FROM search_keyword WHERE page_id=?", (pid,))
+        self._delete_bigrams(pairs)
         self.db.execute("DELETE FROM search_page WHERE doc_id=?", (doc_id,))
         self.db.executemany("UPDATE search_df SET df = df - ? WHERE term = ?", [(n, t) for t, n in df.items()])
-        self.db.execute("DELETE FROM search_df WHERE df <= 0")
+        self.db.executemany("DELETE FROM search_df WHERE term = ? AND df <= 0", [(t,) for t in df])
         self._apply_heavy(upd)
 
     def delete_document(self, doc_id: int) -> None:
@@ -398,7 +529,8 @@ class SqliteBackend:
     def clear(self) -> None:
         self.db.executescript(
             "DELETE FROM search_fts; DELETE FROM search_page; DELETE FROM search_keyword; DELETE FROM search_df; "
-            "DELETE FROM search_heavy; DELETE FROM search_heavy_top; DELETE FROM search_heavy_facet;"
+            "DELETE FROM search_heavy; DELETE FROM search_heavy_top; DELETE FROM search_heavy_facet; "
+            "DELETE FROM search_common; INSERT INTO search_bigram(search_bigram) VALUES ('delete-all');"
         )
         self._bump()
 
@@ -461,6 +593,7 @@ class SqliteBackend:
         extra = parsed.filters if parsed else {}
         where, params = self._filters(q, extra)
         match: str | None
+        table = "search_fts"
         if q.raw:
             match = q.text.strip() or None
         else:
@@ -468,31 +601,55 @@ class SqliteBackend:
             check_runnable(parsed.tree)
             match = compile_fts(parsed.tree) if parsed.tree is not None else None
             tree = parsed.tree
+            single: str | None = tree.term if isinstance(tree, Term) and not tree.prefix else None
+            if isinstance(tree, Phrase):
+                pairs = self._phrase_pairs(tree.terms)
+                if pairs is not None:
+                    # The same phrase, spelled in pair tokens: the same pages, instances and bm25.
+                    table, match = "search_bigram", _quote(" ".join(pairs))
+                    single = pairs[0] if len(pairs) == 1 else None
             if (
-                isinstance(tree, Term)
-                and not tree.prefix
+                single is not None
                 and not where
                 and q.sort == "relevance"
                 and not q.search_after
                 and q.offset + q.limit <= HEAVY_TOP // 2
             ):
-                fast = self._heavy_search(tree.term, q)
+                fast = self._heavy_search(single, q)
                 if fast is not None:
                     return fast
         try:
-            return self._full_search(q, match, where, params)
+            return self._full_search(q, match, where, params, table)
         except sqlite3.OperationalError as exc:
             if q.raw or "fts5" in str(exc).lower() or "syntax" in str(exc).lower():
                 raise QueryError(f"query not understood: {exc}") from exc
             raise SearchError(str(exc)) from exc
 
-    def _full_search(self, q: SearchQuery, match: str | None, where: list[str], params: list[Any]) -> BackendResults:
+    def _phrase_pairs(self, terms: tuple[str, ...]) -> list[str] | None:
+        """A phrase as pair tokens when each pair of neighbours has a common word, else None."""
+        if len(terms) < 2 or any(_SEP in t for t in terms):
+            return None
+        words = set(terms)
+        common = {
+            t
+            for (t,) in self.db.execute(
+                f"SELECT term FROM search_common WHERE term IN ({','.join('?' * len(words))})", list(words)
+            )
+        }
+        if not all(a in common or b in common for a, b in pairwise(terms)):
+            return None
+        return [a + _SEP + b for a, b in pairwise(terms)]
+
+    def _full_search(
+        self, q: SearchQuery, match: str | None, where: list[str], params: list[Any], table: str = "search_fts"
+    ) -> BackendResults:
         """Every matching page evaluated once (materialised), then the page of hits, the total and
-        every facet read from that one evaluation in a single statement."""
+        every facet read from that one evaluation in a single statement. `table` is search_fts or,
+        for a phrase in pair tokens, search_bigram."""
         if match:
-            base = "FROM search_fts f JOIN search_page p ON p.page_id = f.rowid WHERE search_fts MATCH ?"
+            base = f"FROM {table} f JOIN search_page p ON p.page_id = f.rowid WHERE {table} MATCH ?"
             base_params: list[Any] = [match]
-            score = "bm25(search_fts, {}, {}, {})".format(*_WEIGHTS)
+            score = "bm25({}, {}, {}, {})".format(table, *_WEIGHTS)
         else:
             base = "FROM search_page p WHERE 1"
             base_params = []
@@ -520,9 +677,10 @@ class SqliteBackend:
             parts.append(
                 # Values that differ only in case count together (NOCASE) under their first spelling
                 # in binary order, as the heavy-term tables keep them. CROSS JOIN keeps the matches
-                # as the outer loop (else the planner walks every keyword row of these names).
+                # as the outer loop (else the planner walks every keyword row of these names), and
+                # `+k.name` reads each page's keywords in one index range instead of one per name.
                 "SELECT 3, k.name, min(k.value COLLATE BINARY), count(*), NULL, NULL FROM m CROSS JOIN search_keyword k "
-                f"ON k.page_id = m.page_id AND k.name IN ({','.join('?' * len(keyword_facets))}) "
+                f"ON k.page_id = m.page_id AND +k.name IN ({','.join('?' * len(keyword_facets))}) "
                 "GROUP BY k.name, k.value"
             )
             part_params += keyword_facets
@@ -608,15 +766,46 @@ class SqliteBackend:
         return BackendResults(total=df, hits=hits, facets=facets, next_cursor=[end] if end < df else None)
 
 
-def _term_freqs(body: str | None, translation: str | None, gloss: str | None) -> dict[str, tuple[float, int]]:
-    """Per term of a page: (weighted term frequency as FTS5's bm25 sums it, row length)."""
-    parts = [(body or "").split(), (translation or "").split(), (gloss or "").split()]
-    dl = sum(len(p) for p in parts)
-    tfw: dict[str, float] = {}
-    for w, col in zip(_WEIGHTS, parts, strict=True):
-        for t, n in Counter(col).items():
-            tfw[t] = tfw.get(t, 0.0) + w * n
-    return {t: (v, dl) for t, v in tfw.items()}
+def _bigram_columns(cols: Iterable[str | None], common: set[str]) -> list[list[str]]:
+    """The pair row of a search_fts row: per column, one token per word (so the same lengths),
+    "a_b" where word a is followed by b and either is common, else the filler "_"."""
+    out = []
+    for text in cols:
+        words = (text or "").split()
+        grams = [a + _SEP + b if a in common or b in common else _SEP for a, b in pairwise(words)]
+        if words:
+            grams.append(_SEP)
+        out.append(grams)
+    return out
+
+
+def _tracked(pair: str, common: set[str]) -> bool:
+    """Whether search_df counts a pair token: only when both words are common. Any other pair has
+    a word in fewer than heavy_df pages (it was never common), so it cannot be heavy itself; when
+    that word becomes common, the pages with it (all the pair's pages) are re-made and counted."""
+    a, sep, b = pair.partition(_SEP)
+    return bool(sep) and a in common and b in common
+
+
+def _fts_tfw(per_column: list[int]) -> float:
+    """A term's weighted frequency in a row summed as FTS5's bm25 sums it: the column's weight
+    added once per instance, columns in order (so the float is the same to the last bit)."""
+    v = 0.0
+    for w, n in zip(_WEIGHTS, per_column, strict=True):
+        for _ in range(n):
+            v += w
+    return v
+
+
+def _term_counts(cols: Iterable[str | None], grams: list[list[str]]) -> tuple[dict[str, list[int]], int]:
+    """Per term and pair token of a page its count in each column, and the row length."""
+    parts = [(c or "").split() for c in cols]
+    per: dict[str, list[int]] = {}
+    for i, (col, pairs) in enumerate(zip(parts, grams, strict=True)):
+        for t, n in (*Counter(col).items(), *Counter(pairs).items()):
+            if t != _SEP:
+                per.setdefault(t, [0, 0, 0])[i] = n
+    return per, sum(len(p) for p in parts)
 
 
 class _HeavyUpdate:
@@ -634,7 +823,8 @@ class _HeavyUpdate:
     def add(
         self,
         page_id: int,
-        tf: dict[str, tuple[float, int]],
+        tf: dict[str, list[int]],
+        dl: int,
         columns: tuple[Any, ...],
         keywords: Iterable[tuple[str, str]],
         sign: int,
@@ -650,7 +840,7 @@ class _HeavyUpdate:
             for name, v in values:
                 self.facets[(t, name, v)] += sign
             if sign > 0:
-                tfw, dl = tf[t]
+                tfw = _fts_tfw(tf[t])
                 # Offered; _apply_heavy keeps the best HEAVY_TOP per term.
                 self.added.append((t, page_id, tfw, dl, _term_weight(tfw, dl, self.avgdl or dl)))
             else:
