@@ -368,6 +368,12 @@ class TesseractEngine:
             running = self._inflight.get(key)
             if running is not None:
                 return running
+            # A run that just finished has left its result on disk (saved under this lock).
+            done = self._load(self._cache_path(key))
+            if done is not None:
+                ready: Future[OcrResult] = Future()
+                ready.set_result(done)
+                return ready
             future = self._executor().submit(_run_job, image, languages, hint)
             self.runs += 1
             self._inflight[key] = future
@@ -375,9 +381,10 @@ class TesseractEngine:
         return future
 
     def _job_done(self, key: str, future: Future[OcrResult]) -> None:
-        if not future.cancelled() and future.exception() is None:
-            self._save(self._cache_path(key), future.result())
+        # Saved and forgotten in one step, so a new batch finds the run either in flight or on disk.
         with self._inflight_lock:
+            if not future.cancelled() and future.exception() is None:
+                self._save(self._cache_path(key), future.result())
             if self._inflight.get(key) is future:
                 del self._inflight[key]
 
