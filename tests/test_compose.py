@@ -79,6 +79,7 @@ def test_the_app_waits_for_a_healthy_node_and_uses_it(compose):
     assert ports and all(p.startswith("127.0.0.1:") for p in ports)
     assert ports[0].rsplit(":", 1)[1] == "5000"
     assert "--host" in app["command"] and "0.0.0.0" in app["command"]  # reachable via the mapping
+    assert "--workers" in app["command"]  # gunicorn, not the development server
 
 
 def test_dockerfile_has_debian_slim_and_the_ocr_languages():
