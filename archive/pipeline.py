@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 import traceback
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_DEPTH = 8  # containers inside containers
+LOOKAHEAD_FILES = 3  # files begun (OCR started) before the oldest is finished
+LOOKAHEAD_PAGES = 48  # ... as long as they hold no more rendered pages than this
 
 
 @dataclass
@@ -226,6 +228,12 @@ class _Started:
     depth: int
     next_step: int
 
+    @property
+    def ocr_pages(self) -> int:
+        """Rendered pages this document holds while its OCR runs."""
+        started = self.work.pending.get("ocr")
+        return len(started[0]) if started else 0
+
 
 class Ingester:
     """Runs files through the steps and stores the results."""
@@ -288,24 +296,29 @@ class Ingester:
     ) -> IngestReport:
         report = IngestReport()
         self.store.ensure_collection(collection)
-        # One document of lookahead: the next file's OCR is started before this one is finished,
-        # so single-page scans don't leave cores idle.
-        pending: tuple[Path, _Started] | None = None
+        # Lookahead: the next files' OCR is started before this one is finished, so that a
+        # document's first page (which chooses its languages, alone) or a run of single-page
+        # scans doesn't leave cores idle. Bounded in files and in rendered pages held in memory.
+        pending: deque[tuple[Path, _Started]] = deque()
+
+        def finish_oldest() -> None:
+            path, started = pending.popleft()
+            self.finish_file(started, collection, report)
+            if progress:
+                progress(path)
+
         for path in iter_files(paths):
             started = self.begin_file(path, collection, report)
-            if pending is not None:
-                self.finish_file(pending[1], collection, report)
-                if progress:
-                    progress(pending[0])
-                pending = None
             if isinstance(started, _Started):
-                pending = (path, started)
+                pending.append((path, started))
             elif progress:
                 progress(path)
-        if pending is not None:
-            self.finish_file(pending[1], collection, report)
-            if progress:
-                progress(pending[0])
+            while len(pending) > LOOKAHEAD_FILES or (
+                len(pending) > 1 and sum(s.ocr_pages for _, s in pending) > LOOKAHEAD_PAGES
+            ):
+                finish_oldest()
+        while pending:
+            finish_oldest()
         if report.documents:
             from .threads import assign_threads
 
