@@ -294,4 +294,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # `python -m archive.cli`: run the importable module, not this __main__ copy, so that commands
+    # added through entry points (which import archive.cli) share its click context type.
+    from archive.cli import main as _main
+
+    _main()

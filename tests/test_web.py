@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 from pathlib import Path
 
@@ -372,3 +373,44 @@ def test_thread_navigation_lists_only_the_thread(tmp_path):
     nav = nav[: nav.index("</p>")]
     assert f"/documents/{ids['m2.txt']}\">1<" in nav and "<strong>2</strong>" in nav
     assert f"/documents/{ids['m1.txt']}\">3<" in nav and f"/documents/{ids['other.txt']}\"" not in nav
+
+
+def test_foi_serve_with_gunicorn_workers(tmp_path):
+    """The production form (`foi serve --workers N`, as docker-compose runs it) answers for real."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from archive import Archive
+
+    note = tmp_path / "memo.txt"
+    note.write_text("The harbour survey <script>alert(1)</script> was discussed.", encoding="utf-8")
+    with Archive(tmp_path / "archive") as a:
+        a.ingest([note], collection="memos")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "archive.cli", "--archive", str(tmp_path / "archive"), "serve",
+           "--port", str(port), "--workers", "2", "--threads", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/search?q=harbour", timeout=5) as resp:
+                    data = json.loads(resp.read())
+                    headers = resp.headers
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise AssertionError(proc.stderr.read().decode() if proc.stderr else "no server") from None
+                time.sleep(0.2)
+        assert [h["filename"] for h in data["hits"]] == ["memo.txt"]
+        assert "<mark>harbour</mark>" in data["hits"][0]["snippet"] and "<script>" not in data["hits"][0]["snippet"]
+        assert headers["X-Content-Type-Options"] == "nosniff" and "gunicorn" in headers.get("Server", "")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
