@@ -12,6 +12,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,6 +106,12 @@ class Archive:
         if self._ocr is not None:
             self._ocr.close()
             self._ocr = None
+        queue: _IndexQueue | None = self.__dict__.get("_index_q")
+        if queue is not None:
+            try:
+                queue.close()  # what is queued or in flight (failures stay index-pending)
+            except Exception:  # closing must not raise over an engine problem
+                log.warning("search index queue not flushed on close", exc_info=True)
         self.backend.close()
         self.store.close()
 
@@ -680,8 +687,10 @@ class _IndexQueue:
     doubling to 10 min while failures go on): documents meanwhile stay pending without a try, so
     a dead or hanging node costs one timeout, not one per document.
 
-    (Sending from a second thread while the caller analyses the next batch was tried: with the
-    GIL it was slower, since analysis and bulk serialisation are both Python.)"""
+    One bulk request may be in flight while the caller reads the next documents from the store:
+    the engine indexes batch N while we prepare batch N+1 (the store is only touched from the
+    caller's thread; the sending thread calls the backend alone). Reads through the backend,
+    catch-up and close wait for it."""
 
     PAUSE = (30.0, 600.0)
 
@@ -696,6 +705,8 @@ class _IndexQueue:
         self.flushing = False
         self.paused_until = 0.0
         self.pause = self.PAUSE[0]
+        self._sender: ThreadPoolExecutor | None = None
+        self._inflight: tuple[dict[int, list[IndexRecord]], Future[dict[int, str]] | None] | None = None
 
     @property
     def store(self) -> Store:
@@ -735,26 +746,73 @@ class _IndexQueue:
                 by_time and time.monotonic() - self.since >= self.batch_seconds
             )
         if due:
-            return doc_id not in self.flush()
+            return doc_id not in self.flush(wait=False)
         return True
 
-    def flush(self) -> set[int]:
-        """Send everything queued; returns the documents left pending."""
+    def flush(self, wait: bool = True) -> set[int]:
+        """Send everything queued; returns the documents left pending by the batches collected.
+        With `wait` False the new batch stays in flight and is collected by the next flush."""
         with self.lock:
-            if self.flushing or not self.docs:
+            if self.flushing or (not self.docs and self._inflight is None):
                 return set()  # (re-entered: a read during our own flush)
             batch, self.docs, self.pages = self.docs, {}, 0
             self.flushing = True
         try:
-            if self.paused():
-                for doc_id in batch:
-                    self.leave_pending(doc_id, {"index_pending": True})
-                return set(batch)
-            return self._send(batch)
+            left = self._collect()
+            if batch:
+                if self.paused():
+                    for doc_id in batch:
+                        self.leave_pending(doc_id, {"index_pending": True})
+                    left |= set(batch)
+                else:
+                    self._start(batch)
+                    if wait:
+                        left |= self._collect()
+            return left
         finally:
             self.flushing = False
 
-    def _send(self, batch: dict[int, list[IndexRecord]]) -> set[int]:
+    def close(self) -> None:
+        self.flush()
+        if self._sender is not None:
+            self._sender.shutdown(wait=True)
+            self._sender = None
+
+    def _start(self, batch: dict[int, list[IndexRecord]]) -> None:
+        send, fresh = self._prepare(batch)
+        future: Future[dict[int, str]] | None = None
+        if send:
+            if self._sender is None:
+                self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="foi-index")
+            future = self._sender.submit(self.archive.backend.index_batch, send, fresh)  # type: ignore[attr-defined]
+        self._inflight = (batch, future)
+
+    def _collect(self) -> set[int]:
+        """Wait for the batch in flight, record its outcome; the documents it left pending."""
+        if self._inflight is None:
+            return set()
+        batch, future = self._inflight
+        self._inflight = None
+        try:
+            refused: dict[int, str] = future.result() if future is not None else {}
+        except SearchError as exc:
+            unreachable = isinstance(exc, SearchUnavailable)
+            self.archive._note_index_error(str(exc), unreachable)
+            if unreachable:
+                self.paused_until = time.monotonic() + self.pause
+                self.pause = min(self.pause * 2, self.PAUSE[1])
+            self._mark(batch, {d: str(exc) for d in batch})
+            return set(batch)
+        self.pause = self.PAUSE[0]
+        self.archive._index_state().unreachable = None
+        if refused:
+            self.archive._note_index_error(next(iter(refused.values())))
+        self._mark(batch, refused)
+        return set(refused)
+
+    def _prepare(self, batch: dict[int, list[IndexRecord]]) -> tuple[dict[int, list[IndexRecord]], list[int]]:
+        """What to send of a batch, and which documents were never sent before (recorded as sent
+        first, so a crash leaves them "seen")."""
         db = self.store.db
         ids = list(batch)
         seen: set[int] = set()
@@ -779,24 +837,7 @@ class _IndexQueue:
                     "VALUES (?, 'index', 'pending', 'sent to the search index', ?)",
                     [(d, stamp) for d in fresh],
                 )
-        try:
-            refused: dict[int, str] = (
-                self.archive.backend.index_batch(send, fresh) if send else {}  # type: ignore[attr-defined]
-            )
-        except SearchError as exc:
-            unreachable = isinstance(exc, SearchUnavailable)
-            self.archive._note_index_error(str(exc), unreachable)
-            if unreachable:
-                self.paused_until = time.monotonic() + self.pause
-                self.pause = min(self.pause * 2, self.PAUSE[1])
-            self._mark(batch, {d: str(exc) for d in batch})
-            return set(batch)
-        self.pause = self.PAUSE[0]
-        self.archive._index_state().unreachable = None
-        if refused:
-            self.archive._note_index_error(next(iter(refused.values())))
-        self._mark(batch, refused)
-        return set(refused)
+        return send, fresh
 
     def _mark(self, batch: dict[int, list[IndexRecord]], refused: dict[int, str]) -> None:
         """Record the outcome of a batch in one transaction (statements batched: this runs for

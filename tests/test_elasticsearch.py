@@ -522,12 +522,16 @@ def test_node_killed_mid_ingest_loses_nothing(spare_node, tmp_path):
     config = {**_es_config(spare_node.url, index), "index_batch_pages": 1}
     done: list[str] = []
 
+    archive: list[Archive] = []
+
     def after_each_file(path: Path) -> None:
         done.append(path.name)
         if len(done) == 1:
+            archive[0].flush_index()  # the first document's bulk (sent in the background) is in
             spare_node.run("kill")
 
     with Archive(tmp_path / "archive", config) as a:
+        archive.append(a)
         report = a.ingest(files, collection="release", progress=after_each_file)
         assert report.ingested == 3 and report.index_pending == 2
         assert report.index_error and "unreachable" in report.index_error
