@@ -522,6 +522,7 @@ class Archive:
         OCR words or characters match) and mapped to the words whose text spans they overlap."""
         import unicodedata
 
+        from .entities import word_spans
         from .search.query import QueryError
         from .search.snippets import highlight_spans, matching_tokens
 
@@ -540,21 +541,6 @@ class Archive:
                 "width": round(100 * w / width, 3),
                 "height": round(100 * h / height, 3),
             }
-
-        def word_spans(text: str, words: list[Any]) -> list[tuple[int, int, list[float]]]:
-            # Words in order in the text they were joined into; one not found nearby is left out.
-            spans: list[tuple[int, int, list[float]]] = []
-            cursor = 0
-            for w in words:
-                token = str(w[0]).strip()
-                if not token:
-                    continue
-                pos = text.find(token, cursor)
-                if pos < 0 or pos - cursor > 40 + len(token):
-                    continue
-                spans.append((pos, pos + len(token), [float(v) for v in w[1:5]]))
-                cursor = pos + len(token)
-            return spans
 
         def text_hits(text: str) -> list[tuple[int, int]]:
             # highlight_spans gives offsets into the NFKC text; map them back when NFKC changed lengths.
@@ -589,7 +575,7 @@ class Archive:
         words = page.get("words") or []
         if terms and words:
             text = page["text"] or ""
-            located = word_spans(text, words)
+            located = word_spans(text, words)  # the same alignment the entity boxes use
             if located:
                 spans: list[tuple[int, int]] = []
                 for s, e in text_hits(text):

@@ -57,7 +57,7 @@ class Mention:
     source: str
     entity_id: str = ""
     field: str = "original"
-    boxes: list[list[int]] = dc_field(default_factory=list)
+    boxes: list[list[float]] = dc_field(default_factory=list)  # [left, top, width, height]
     extra: dict[str, Any] = dc_field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -172,13 +172,13 @@ def resolve_overlaps(mentions: Iterable[Mention]) -> list[Mention]:
     return sorted(kept, key=lambda m: (m.start, m.end))
 
 
-def word_spans(text: str, words: Sequence[Sequence[Any]]) -> list[tuple[int, int, list[int]]]:
+def word_spans(text: str, words: Sequence[Sequence[Any]]) -> list[tuple[int, int, list[float]]]:
     """Where each OCR word sits in the page text (which the OCR engine built from the words).
 
     Words are found in order; a word that cannot be found close to the previous one (text
     post-processing changed it) is left out rather than misplaced.
     """
-    spans: list[tuple[int, int, list[int]]] = []
+    spans: list[tuple[int, int, list[float]]] = []
     cursor = 0
     for w in words:
         token = str(w[0]).strip()
@@ -187,7 +187,8 @@ def word_spans(text: str, words: Sequence[Sequence[Any]]) -> list[tuple[int, int
         pos = text.find(token, cursor)
         if pos < 0 or pos - cursor > 40 + len(token):
             continue
-        spans.append((pos, pos + len(token), [int(w[1]), int(w[2]), int(w[3]), int(w[4])]))
+        # OCR boxes are whole pixels; text-layer boxes may be fractional: kept as they are.
+        spans.append((pos, pos + len(token), [w[1], w[2], w[3], w[4]]))
         cursor = pos + len(token)
     return spans
 
