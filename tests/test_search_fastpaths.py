@@ -190,3 +190,29 @@ def test_snippet_tokens_are_the_tokenizers():
             prefixes = [q.term for q in terms if isinstance(q, Term) and q.prefix]
             want = [tok for tok in tokenize(text) if tok.term in exact or any(tok.term.startswith(p) for p in prefixes)]
             assert matching_tokens(text, terms) == want, (text, terms)
+
+
+def test_has_match_agrees_with_matching_tokens_and_marks_escape():
+    from archive.search.query import Phrase, Term
+    from archive.search.snippets import has_match, mark, matching_tokens
+
+    texts = [
+        "我们在军事基地附近讨论了海洋数据。The naval base survey.",
+        "海洋调查报告由国防部发布。",
+        "The harbour report <b>draft</b> & 'notes'",
+        "基地",
+        "",
+    ]
+    queries = [
+        [Term("基地")],
+        [Term("海洋"), Term("naval")],
+        [Term("harb", prefix=True)],
+        [Phrase(("naval", "base"))],
+        [Phrase(("海洋", "数据")), Term("draft")],
+        [Term("国防", prefix=True)],
+        [Term("missing")],
+    ]
+    for text in texts:
+        for terms in queries:
+            assert has_match(text, terms) == bool(matching_tokens(text, terms)), (text, terms)
+    assert str(mark("a <b> & 'c' \"d\"", [(3, 4)])) == "a &lt;<mark>b</mark>&gt; &amp; &#x27;c&#x27; &quot;d&quot;"

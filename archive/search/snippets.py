@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from html import escape as _escape
 
 from markupsafe import Markup, escape
 
@@ -103,14 +104,15 @@ def highlight_spans(text: str, terms: list[Term | Phrase]) -> list[tuple[int, in
 
 
 def mark(text: str, spans: list[tuple[int, int]]) -> Markup:
-    out = []
+    """`text` escaped (& < > " ' all), with each span wrapped in <mark>. Built as one string:
+    a Markup object per piece cost more than the rest of a snippet."""
+    out: list[str] = []
     pos = 0
     for s, e in spans:
-        out.append(escape(text[pos:s]))
-        out.append(Markup("<mark>") + escape(text[s:e]) + Markup("</mark>"))
+        out += (_escape(text[pos:s]), "<mark>", _escape(text[s:e]), "</mark>")
         pos = e
-    out.append(escape(text[pos:]))
-    return Markup("").join(out)
+    out.append(_escape(text[pos:]))
+    return Markup("".join(out))
 
 
 def make_snippet(text: str, terms: list[Term | Phrase], width: int = 220) -> Markup:
@@ -181,12 +183,34 @@ def _window_snippet(
     start = space + 1 if space >= 0 and start > 0 else start
     end = min(len(text), start + width)
     window = [(max(s, start) - start, min(e, end) - start) for s, e in spans if s < end and e > start]
-    body = mark(text[start:end], window)
     # Collapse layout whitespace (line breaks from PDFs) for a one-line snippet.
-    body = Markup(" ".join(str(body).split()))
-    return (Markup("…") if start > 0 else Markup("")) + body + (Markup("…") if end < len(text) else Markup(""))
+    body = " ".join(str(mark(text[start:end], window)).split())
+    return Markup(("…" if start > 0 else "") + body + ("…" if end < len(text) else ""))
 
 
 def matched_fields(fields: dict[str, str], terms: list[Term | Phrase]) -> list[str]:
     """Which of the page's text fields (original, translation, gloss) contain a query term."""
-    return [name for name, text in fields.items() if text and matching_tokens(text, terms)]
+    return [name for name, text in fields.items() if text and has_match(text, terms)]
+
+
+def has_match(text: str, terms: list[Term | Phrase]) -> bool:
+    """`bool(matching_tokens(text, terms))`, stopping at the first match: non-Chinese terms are
+    checked without jieba; then only Han runs holding a wanted Chinese term are segmented, one
+    after another."""
+    exact, prefixes = _wanted(terms)
+    if not exact and not prefixes or not _might_contain(text, exact, prefixes):
+        return False
+    han_exact = {t for t in exact if _HAN.search(t)}
+    han_prefixes = [p for p in prefixes if _HAN.search(p)]
+    others: list[Term | Phrase] = [Term(t) for t in exact - han_exact]
+    others += [Term(p, prefix=True) for p in prefixes if p not in han_prefixes]
+    if others and matching_tokens(text, others):
+        return True
+    wanted = [*han_exact, *han_prefixes]
+    for h in _HAN.finditer(normalize(text)):
+        run = h.group()
+        if any(t in run for t in wanted):
+            for tok in _han_tokens(run, h.start(), True):
+                if tok.term in han_exact or any(tok.term.startswith(p) for p in han_prefixes):
+                    return True
+    return False
