@@ -4,6 +4,7 @@ the same ones. Output is HTML-safe: document text is escaped, only our <mark> ta
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 from html import escape as _escape
 
@@ -34,21 +35,32 @@ def matching_tokens(text: str, terms: list[Term | Phrase]) -> list[Token]:
     """The tokens of `tokenize(text)` that a query term matches (the same list, found faster: only
     a Han run that holds a wanted Chinese term as a substring goes through jieba, since every word
     jieba makes of a run is a substring of it, and no other token is built)."""
+    found = sorted(_matches(text, terms), key=lambda item: item[0])  # tokenize's order
+    return [tok for _, tok in found]
+
+
+def has_match(text: str, terms: list[Term | Phrase]) -> bool:
+    """`bool(matching_tokens(text, terms))`, stopping at the first match (Han runs after the
+    other words, so jieba runs only when nothing else matched)."""
+    return next(_matches(text, terms), None) is not None
+
+
+def _matches(text: str, terms: list[Term | Phrase]) -> Iterator[tuple[int, Token]]:
+    """(start of the token's run, token) for each token a query term matches, lazily."""
     exact, prefixes = _wanted(terms)
     if not exact and not prefixes or not _might_contain(text, exact, prefixes):
-        return []
+        return
     text = normalize(text)
     if text.isascii():
         # ASCII text: a token is a maximal run of letters and digits, its term the run lowercased.
         pattern = _ascii_matcher(frozenset(exact), tuple(prefixes))
-        if pattern is None:
-            return []
-        return [Token(m.group(), m.start(), m.end()) for m in pattern.finditer(text.lower())]
+        if pattern is not None:
+            yield from ((m.start(), Token(m.group(), m.start(), m.end())) for m in pattern.finditer(text.lower()))
+        return
     han_exact = {t for t in exact if _HAN.search(t)}
     han_prefixes = [p for p in prefixes if _HAN.search(p)]
     # Query terms are all Han or all not (tokenize splits Han from other letters), and so are tokens.
     exact, prefixes = exact - han_exact, [p for p in prefixes if p not in han_prefixes]
-    found: list[tuple[int, Token]] = []  # (where its run starts, token): tokenize's order
     if exact or prefixes:
         for m in _WORD.finditer(text):
             word, base = m.group(), m.start()
@@ -62,19 +74,15 @@ def matching_tokens(text: str, terms: list[Term | Phrase]) -> list[Token]:
             for a, b in pieces:
                 term = word[a:b].casefold()
                 if term in exact or any(term.startswith(p) for p in prefixes):
-                    found.append((base + a, Token(term, base + a, base + b)))
+                    yield base + a, Token(term, base + a, base + b)
     if han_exact or han_prefixes:
         wanted = [*han_exact, *han_prefixes]
         for h in _HAN.finditer(text):
             run = h.group()
             if any(t in run for t in wanted):  # jieba's words of a run are substrings of it
-                found.extend(
-                    (h.start(), tok)
-                    for tok in _han_tokens(run, h.start(), True)
-                    if tok.term in han_exact or any(tok.term.startswith(p) for p in han_prefixes)
-                )
-    found.sort(key=lambda item: item[0])
-    return [tok for _, tok in found]
+                for tok in _han_tokens(run, h.start(), True):
+                    if tok.term in han_exact or any(tok.term.startswith(p) for p in han_prefixes):
+                        yield h.start(), tok
 
 
 @lru_cache(maxsize=256)
@@ -93,14 +101,7 @@ def _ascii_matcher(exact: frozenset[str], prefixes: tuple[str, ...]) -> re.Patte
 
 def highlight_spans(text: str, terms: list[Term | Phrase]) -> list[tuple[int, int]]:
     """Merged (start, end) spans of `normalize(text)` that match the query terms."""
-    spans = sorted((t.start, t.end) for t in matching_tokens(text, terms))
-    merged: list[tuple[int, int]] = []
-    for s, e in spans:
-        if merged and s <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
-        else:
-            merged.append((s, e))
-    return merged
+    return _merged(sorted((t.start, t.end) for t in matching_tokens(text, terms)))
 
 
 def mark(text: str, spans: list[tuple[int, int]]) -> Markup:
@@ -148,7 +149,11 @@ def gloss_spans(text: str, gloss_words: list[list[object]], terms: list[Term | P
                 continue
             start = found
         spans.append((start, start + len(word)))
-    spans.sort()
+    return _merged(sorted(spans))
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted spans with the overlapping and touching ones joined."""
     merged: list[tuple[int, int]] = []
     for s, e in spans:
         if merged and s <= merged[-1][1]:
@@ -191,26 +196,3 @@ def _window_snippet(
 def matched_fields(fields: dict[str, str], terms: list[Term | Phrase]) -> list[str]:
     """Which of the page's text fields (original, translation, gloss) contain a query term."""
     return [name for name, text in fields.items() if text and has_match(text, terms)]
-
-
-def has_match(text: str, terms: list[Term | Phrase]) -> bool:
-    """`bool(matching_tokens(text, terms))`, stopping at the first match: non-Chinese terms are
-    checked without jieba; then only Han runs holding a wanted Chinese term are segmented, one
-    after another."""
-    exact, prefixes = _wanted(terms)
-    if not exact and not prefixes or not _might_contain(text, exact, prefixes):
-        return False
-    han_exact = {t for t in exact if _HAN.search(t)}
-    han_prefixes = [p for p in prefixes if _HAN.search(p)]
-    others: list[Term | Phrase] = [Term(t) for t in exact - han_exact]
-    others += [Term(p, prefix=True) for p in prefixes if p not in han_prefixes]
-    if others and matching_tokens(text, others):
-        return True
-    wanted = [*han_exact, *han_prefixes]
-    for h in _HAN.finditer(normalize(text)):
-        run = h.group()
-        if any(t in run for t in wanted):
-            for tok in _han_tokens(run, h.start(), True):
-                if tok.term in han_exact or any(tok.term.startswith(p) for p in han_prefixes):
-                    return True
-    return False
