@@ -43,6 +43,7 @@ import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -255,16 +256,22 @@ def verify_phrases(root: Path, phrases: list[str]) -> int:
             paired += backend._phrase_pairs(tree.terms) is not None
             q = SearchQuery(text, facets=FACETS, facet_size=10)
             fast, full = backend.search(q), backend._full_search(q, compile_fts(tree), [], [])
-            same = ([h.page_id for h in fast.hits] == [h.page_id for h in full.hits]
-                    and fast.total == full.total and fast.facets == full.facets
-                    and all(abs(a.score - b.score) <= 1e-9 * max(1.0, abs(b.score))
-                            for a, b in zip(fast.hits, full.hits, strict=True)))
-            if not same:
+            if not _same_results(fast, full):
                 bad += 1
                 print(f"  verify: {text!r} differs: total {fast.total} vs {full.total}")
     print(f"verify: {len(phrases) - bad}/{len(phrases)} phrases identical to the words' phrase in search_fts "
           f"({paired} on the pair-token path)")
     return bad
+
+
+def _same_results(fast: Any, full: Any) -> bool:
+    """The same hits in the same order, total and facets, and scores equal to rounding."""
+    return (
+        [h.page_id for h in fast.hits] == [h.page_id for h in full.hits]
+        and fast.total == full.total
+        and fast.facets == full.facets
+        and all(abs(a.score - b.score) <= 1e-9 * max(1.0, abs(b.score)) for a, b in zip(fast.hits, full.hits, strict=True))
+    )
 
 
 def verify(root: Path, terms: list[str]) -> int:
@@ -279,11 +286,7 @@ def verify(root: Path, terms: list[str]) -> int:
                 print(f"  verify: {term!r} not on the heavy path")
                 continue
             full = backend._full_search(q, f'"{term}"', [], [])
-            same = ([h.page_id for h in fast.hits] == [h.page_id for h in full.hits]
-                    and fast.total == full.total and fast.facets == full.facets
-                    and all(abs(a.score - b.score) <= 1e-9 * max(1.0, abs(b.score))
-                            for a, b in zip(fast.hits, full.hits, strict=True)))
-            if not same:
+            if not _same_results(fast, full):
                 bad += 1
                 print(f"  verify: {term!r} differs: total {fast.total} vs {full.total}")
     print(f"verify: {len(terms) - bad}/{len(terms)} common terms identical on the heavy path and a full evaluation")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from click.testing import CliRunner
 
 CORPUS = Path(os.environ.get("FOI_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus"))
 FONT_CJK = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+TOOLS = Path(__file__).resolve().parents[2] / "shared" / "tools"  # fixture makers shared with the corpus
 
 
 def corpus_file(rel: str) -> Path:
@@ -18,6 +21,15 @@ def corpus_file(rel: str) -> Path:
     if not path.exists():
         raise FileNotFoundError(f"corpus file missing: {path} (set FOI_CORPUS)")
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A tiny valid zh->en Argos package (a copy model: its output equals its input), built offline."""
+    out = tmp_path_factory.mktemp("argos") / "translate-zh_en-tiny.argosmodel"
+    subprocess.run([sys.executable, str(TOOLS / "make_tiny_argos_package.py"), str(out)], check=True,
+                   capture_output=True)
+    return out
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,6 @@ No connection is made except to the Elasticsearch node under test.
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,21 +22,12 @@ from archive import Archive, SearchQuery
 from archive.translate import ArgosTranslator, backfill, install_from_file
 
 es_url = es_fixtures.es_url  # fixture
-TOOLS = Path(__file__).resolve().parents[2] / "shared" / "tools"
 SURVEY = "南海海洋研究所在军事基地附近进行海洋调查。江苏自动化研究所签署了协议。"
 LETTER = "The naval base at Portsmouth replied to the request about the harbour survey."
 ENGLISH = {  # what a real zh->en model would say
     "南海海洋研究所在军事基地附近进行海洋调查。": "The South China Sea Institute of Oceanology surveyed the ocean near the military base.",
     "江苏自动化研究所签署了协议。": "The Jiangsu Automation Research Institute signed the agreement.",
 }
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("argos") / "translate-zh_en-tiny.argosmodel"
-    subprocess.run([sys.executable, str(TOOLS / "make_tiny_argos_package.py"), str(out)], check=True,
-                   capture_output=True)
-    return out
 
 
 @pytest.fixture(params=["sqlite", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)])

@@ -29,17 +29,8 @@ from archive.translate import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-TOOLS = ROOT.parent / "shared" / "tools"
 CHINESE = "我们在军事基地附近讨论了海洋数据。江苏自动化研究所签署了协议！\nThe draft is attached."
 MIXED = "The 海洋 survey is costed separately. The draft is attached."
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("argos") / "translate-zh_en-tiny.argosmodel"
-    subprocess.run([sys.executable, str(TOOLS / "make_tiny_argos_package.py"), str(out)], check=True,
-                   capture_output=True)
-    return out
 
 
 class NetworkGuard:

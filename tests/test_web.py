@@ -142,16 +142,21 @@ def test_openapi_describes_every_api_route_and_parameter(site):
             assert READS.get(path, set()) <= query_params, f"{path} misses {READS.get(path, set()) - query_params}"
 
 
+def _client_of_memos(tmp_path: Path, n: int, text: str, collection: str):  # type: ignore[no-untyped-def]
+    """A test client of a fresh archive holding `n` one-line text files (`text` with {i})."""
+    root = tmp_path / f"memos-{collection}"
+    root.mkdir()
+    for i in range(n):
+        (root / f"m{i:03d}.txt").write_text(text.format(i=i))
+    with Archive(tmp_path / f"archive-{collection}") as a:
+        a.ingest([root], collection=collection)
+    return create_app({"ARCHIVE_DIR": str(tmp_path / f"archive-{collection}"), "TESTING": True}).test_client()
+
+
 def test_exports_stream_every_hit_not_one_page(site, tmp_path):
     client, _ = site
     # More hits than one backend page (200): a collection of many small files.
-    root = tmp_path / "many"
-    root.mkdir()
-    for i in range(230):
-        (root / f"n{i:03d}.txt").write_text(f"harbour inspection report number {i}")
-    with Archive(tmp_path / "a2") as a:
-        a.ingest([root], collection="bulk")
-    other = create_app({"ARCHIVE_DIR": str(tmp_path / "a2"), "TESTING": True}).test_client()
+    other = _client_of_memos(tmp_path, 230, "harbour inspection report number {i}", "bulk")
     rows = list(csv.DictReader(io.StringIO(other.get("/api/export.csv?q=harbour").get_data(as_text=True))))
     assert len(rows) == 230 and rows[0]["collection"] == "bulk"
     items = json.loads(other.get("/api/export.json?q=harbour&collection=bulk").get_data(as_text=True))
@@ -332,13 +337,7 @@ def test_thread_navigation_and_collection_pages(site, tmp_path):
     html = client.get("/collections/letters").get_data(as_text=True)
     assert "alaveteli_psni.pdf" in html or "Common Purpose" in html
     assert "page 1 of" not in html  # one page only
-    root = tmp_path / "many"
-    root.mkdir()
-    for i in range(105):
-        (root / f"d{i:03d}.txt").write_text(f"memo {i}")
-    with Archive(tmp_path / "a3") as a:
-        a.ingest([root], collection="big")
-    other = create_app({"ARCHIVE_DIR": str(tmp_path / "a3"), "TESTING": True}).test_client()
+    other = _client_of_memos(tmp_path, 105, "memo {i}", "big")
     first = other.get("/collections/big").get_data(as_text=True)
     second = other.get("/collections/big?page=2").get_data(as_text=True)
     assert "page 1 of 2" in first and 'rel="next"' in first and first.count("<li>") == 100
