@@ -186,17 +186,23 @@ cmd_wait() {
   exit 1
 }
 
+wait_gone() {
+  # wait_gone PID TRIES INTERVAL: succeeds once PID has exited, fails if it still runs after that.
+  local pid=$1
+  for _ in $(seq 1 "$2"); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep "$3"
+  done
+  ! kill -0 "$pid" 2>/dev/null
+}
+
 cmd_stop() {
   local pid dir
   dir="$(work_dir)"
   if pid="$(node_pid)"; then
     log "stopping pid $pid"
     kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 60); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.5
-    done
-    if kill -0 "$pid" 2>/dev/null; then
+    if ! wait_gone "$pid" 60 0.5; then
       log "still running after 30s; killing"
       kill -KILL "$pid" 2>/dev/null || true
     fi
@@ -213,10 +219,7 @@ cmd_kill() {
   if pid="$(node_pid)"; then
     log "killing pid $pid (data kept for the next start)"
     kill -KILL "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
+    wait_gone "$pid" 100 0.1 || true
   else
     log "not running (port $PORT)"
   fi
