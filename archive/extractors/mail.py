@@ -477,9 +477,7 @@ class TnefExtractor:
         return 85 if source.head.startswith(TNEF_SIGNATURE) else None
 
     def extract(self, source: Source, ctx: ExtractContext) -> Extraction:
-        size = source.path.stat().st_size
-        if size > MAX_MESSAGE_BYTES:
-            raise StageError("extract", f"TNEF file too large: {size} bytes (limit {MAX_MESSAGE_BYTES})")
+        _refuse_larger_than(source, MAX_MESSAGE_BYTES, "TNEF file")
         warnings: list[str] = []
         unpacked = unpack_tnef(source.path.read_bytes(), warnings)
         if unpacked is None:
@@ -620,9 +618,7 @@ class EmlExtractor:
         return None
 
     def extract(self, source: Source, ctx: ExtractContext) -> Extraction:
-        size = source.path.stat().st_size
-        if size > MAX_MESSAGE_BYTES:
-            raise StageError("extract", f"message too large: {size} bytes (limit {MAX_MESSAGE_BYTES})")
+        _refuse_larger_than(source, MAX_MESSAGE_BYTES, "message")
         data = source.path.read_bytes()
         if data.startswith(b"From "):  # a single message saved with its mbox separator line
             data = data.split(b"\n", 1)[1] if b"\n" in data else b""
@@ -665,6 +661,13 @@ def _is_separator(line: bytes) -> bool:
     return len(parts) >= 3 and re.search(rb"\d{1,2}:\d{2}|\d{4}", line) is not None
 
 
+def _refuse_larger_than(source: Source, limit: int, what: str) -> None:
+    """A file over its family's size limit is refused before it is read (recorded per document)."""
+    size = source.path.stat().st_size
+    if size > limit:
+        raise StageError("extract", f"{what} too large: {size} bytes (limit {limit})")
+
+
 class MboxExtractor:
     name = "mbox"
 
@@ -674,9 +677,7 @@ class MboxExtractor:
         return None
 
     def extract(self, source: Source, ctx: ExtractContext) -> Extraction:
-        size = source.path.stat().st_size
-        if size > MAX_MBOX_BYTES:
-            raise StageError("extract", f"mbox too large: {size} bytes (limit {MAX_MBOX_BYTES})")
+        _refuse_larger_than(source, MAX_MBOX_BYTES, "mbox")
         messages = split_mbox(source.path)
         if not messages:
             raise StageError("extract", "no messages found in mbox")
@@ -976,9 +977,7 @@ class MsgExtractor:
         return None
 
     def extract(self, source: Source, ctx: ExtractContext) -> Extraction:
-        size = source.path.stat().st_size
-        if size > MAX_MESSAGE_BYTES:
-            raise StageError("extract", f"message too large: {size} bytes (limit {MAX_MESSAGE_BYTES})")
+        _refuse_larger_than(source, MAX_MESSAGE_BYTES, "message")
         msg = _open_msg(source.path)
         try:
             return extract_outlook(msg, ctx)
@@ -1018,9 +1017,7 @@ class PrintedMessageExtractor:
     def extract(self, source: Source, ctx: ExtractContext) -> Extraction:
         import json
 
-        size = source.path.stat().st_size
-        if size > MAX_PRINTED_RECORD_BYTES:
-            raise StageError("extract", f"printed message record too large: {size} bytes")
+        _refuse_larger_than(source, MAX_PRINTED_RECORD_BYTES, "printed message record")
         try:
             record = json.loads(source.path.read_text(encoding="utf-8"))
             raw_mail = record["mail"]
