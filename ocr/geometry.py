@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
@@ -20,7 +21,7 @@ def estimate_skew(image: Image.Image) -> float:
     small = image.convert("L")
     scale = 1000 / max(small.size)
     if scale < 1:
-        small = small.resize((max(1, int(small.width * scale)), max(1, int(small.height * scale))))
+        small = small.resize((max(1, int(small.width * scale)), max(1, int(small.height * scale))), Image.Resampling.BOX)
     arr = np.asarray(small, dtype=np.uint8)
     ys, xs = np.nonzero(arr < 128)
     if len(ys) < 200:
@@ -84,7 +85,7 @@ def sideways_score(image: Image.Image) -> float:
     gray = image.convert("L")
     scale = 800 / max(gray.size)
     if scale < 1:
-        gray = gray.resize((max(1, int(gray.width * scale)), max(1, int(gray.height * scale))))
+        gray = gray.resize((max(1, int(gray.width * scale)), max(1, int(gray.height * scale))), Image.Resampling.BOX)
     a = np.asarray(gray, dtype=np.float32)
     ink = (a < a.mean() - a.std()).astype(np.float32)
 
@@ -96,3 +97,65 @@ def sideways_score(image: Image.Image) -> float:
         return float((np.diff(core) ** 2).mean() / (core.mean() ** 2 + 1e-9))
 
     return roughness(ink.sum(0)) / (roughness(ink.sum(1)) + 1e-9)
+
+
+@dataclass(frozen=True)
+class LineProfile:
+    """What the rows of ink say about a page's text lines, without OCR.
+
+    `lines`: line pieces found (the page is cut into vertical strips, so a skew of a degree or
+    two still leaves each piece level). `asymmetry`: ink above each line's core (its x-height
+    band) minus ink below it, over both. Latin print has far more ascenders and capitals than
+    descenders, so upright Latin scores well above zero and the same page upside down well
+    below. `core`: the median share of a line's height that its core takes; Chinese fills the
+    line (0.83 and up measured here), Latin leaves room for ascenders and descenders (0.59-0.80).
+    """
+
+    lines: int
+    asymmetry: float
+    core: float
+
+    def latin_like(self) -> bool:
+        return self.lines >= LINES_NEEDED and self.core < LATIN_CORE
+
+    def upright_latin(self) -> bool:
+        return self.latin_like() and self.asymmetry >= ASYMMETRY
+
+    def upside_down_latin(self) -> bool:
+        return self.latin_like() and self.asymmetry <= -ASYMMETRY
+
+
+LINES_NEEDED = 20  # fewer line pieces (a heading, a logo: four big words made 11) say nothing reliable
+LATIN_CORE = 0.82
+# Measured: upright Latin pages 0.21-0.98, the same pages turned 180 degrees -0.23 to -0.92;
+# Greek (many descenders) about 0.1, Chinese between -0.35 and 0.28 (not used for Chinese).
+ASYMMETRY = 0.2
+_STRIP = 160  # pixels of the downscaled page per strip
+
+
+def line_profile(image: Image.Image) -> LineProfile:
+    gray = image.convert("L")
+    scale = 1800 / max(gray.size)
+    if scale < 1:
+        gray = gray.resize((max(1, int(gray.width * scale)), max(1, int(gray.height * scale))), Image.Resampling.BOX)
+    a = np.asarray(gray, dtype=np.float32)
+    ink = a < min(160.0, float(a.mean() - a.std()))
+    height, width = ink.shape
+    above = below = 0.0
+    cores: list[float] = []
+    for x0 in range(0, max(1, width - _STRIP // 2), _STRIP):
+        rows = ink[:, x0 : x0 + _STRIP].sum(1).astype(np.float64)
+        on = np.concatenate(([False], rows > max(1.0, 0.02 * _STRIP), [False]))
+        edges = np.flatnonzero(np.diff(on.astype(np.int8)))
+        for y0, y1 in zip(edges[::2], edges[1::2], strict=True):
+            piece = rows[y0:y1]
+            # A text line: a few pixels to a heading's height, and more than specks of ink.
+            if not 6 <= y1 - y0 <= 120 or piece.sum() <= 0.05 * _STRIP * (y1 - y0):
+                continue
+            band = np.flatnonzero(piece >= 0.5 * piece.max())
+            b0, b1 = int(band[0]), int(band[-1])
+            above += float(piece[:b0].sum())
+            below += float(piece[b1 + 1 :].sum())
+            cores.append((b1 - b0 + 1) / (y1 - y0))
+    asymmetry = (above - below) / (above + below) if above + below > 0 else 0.0
+    return LineProfile(len(cores), round(asymmetry, 3), round(float(np.median(cores)), 2) if cores else 0.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from io import BytesIO
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -163,3 +164,110 @@ def test_rendering_from_many_threads_at_once():
     with ThreadPoolExecutor(8) as pool:
         pages = list(pool.map(lambda i: render_pdf_page(pdf, i % 5, dpi=50), range(40)))
     assert {p.index for p in pages} == set(range(5)) and all(p.png.startswith(b"\x89PNG") for p in pages)
+
+
+def _page_image(rel: str, index: int = 0) -> Image.Image:
+    return Image.open(BytesIO(render_pdf_page(corpus_file(rel), index).png))
+
+
+def test_ink_profiles_tell_upright_upside_down_and_chinese():
+    from ocr.geometry import line_profile
+
+    latin = [_page_image("pdf-scanned/pdfminer_175.pdf"), _page_image("pdf-scanned/ocrmypdf_skew.pdf"),
+             Image.open(corpus_file("images/tesseract_8087_054.3B.tif")), _page_image("pdf-scanned/ingest-file_jbig2.pdf")]
+    for image in latin:
+        assert line_profile(image).upright_latin()
+        assert line_profile(image.rotate(180, expand=True)).upside_down_latin()
+    # Chinese fills its lines: never taken for Latin print either way up.
+    chinese = _page_image("pdf-scanned/mineru_small_ocr.pdf")
+    for image in (chinese, chinese.rotate(180, expand=True)):
+        profile = line_profile(image)
+        assert profile.lines > 100 and profile.core >= 0.82 and not profile.latin_like()
+    # Four big words (upright, yet their profile leans the wrong way) are too few to judge.
+    heading = line_profile(Image.open(corpus_file("images/ingest-file_multipage_tiff_example.tif")))
+    assert heading.asymmetry < -0.2 and not heading.upside_down_latin()
+
+
+class _Calls:
+    """Tesseract runs made by one in-process `_recognize_file` call (the pool's workers run the same)."""
+
+    def __init__(self, monkeypatch):
+        import pytesseract
+
+        self.log: list[tuple[str, str, str]] = []
+        data, osd = pytesseract.image_to_data, pytesseract.image_to_osd
+
+        def traced_data(path, lang=None, **kw):
+            self.log.append(("data", lang, Path(path).name.split("-")[0]))
+            return data(path, lang=lang, **kw)
+
+        def traced_osd(path, **kw):
+            self.log.append(("osd", "", ""))
+            return osd(path, **kw)
+
+        monkeypatch.setattr(pytesseract, "image_to_data", traced_data)
+        monkeypatch.setattr(pytesseract, "image_to_osd", traced_osd)
+
+
+def _write_page(tmp_path, rel: str, index: int) -> str:
+    out = tmp_path / f"{Path(rel).stem}-{index}.png"
+    out.write_bytes(render_pdf_page(corpus_file(rel), index).png)
+    return str(out)
+
+
+def test_turned_pages_are_read_once_upright(tmp_path, monkeypatch):
+    """Upside-down and sideways Latin pages: the ink profiles say which way, one pass, no OSD."""
+    from ocr.tesseract import _recognize_file
+
+    calls = _Calls(monkeypatch)
+    for index, turn in ((1, 270), (2, 180), (3, 90)):
+        calls.log.clear()
+        result = _recognize_file(_write_page(tmp_path, "pdf-scanned/ocrmypdf_cardinal.pdf", index), None, ("eng",))
+        assert result.rotation == turn and "LinnSequencer" in result.text.replace(" ", "")
+        assert calls.log == [("data", "eng", "prep")]
+
+
+def test_first_chinese_page_pays_osd_and_a_band_not_three_passes(tmp_path, monkeypatch):
+    """The page that chooses a document's languages: OSD (it doesn't look Latin), one chi_sim
+    pass, and chi_tra on a band of middle lines only."""
+    from ocr.tesseract import _recognize_file
+
+    calls = _Calls(monkeypatch)
+    result = _recognize_file(_write_page(tmp_path, "pdf-scanned/mineru_small_ocr.pdf", 0), None, None)
+    assert result.languages == "chi_sim" and "价值" in result.text
+    assert calls.log == [("osd", "", ""), ("data", "chi_sim", "mineru_small_ocr"), ("data", "chi_tra", "band")]
+
+
+TRADITIONAL_MINUTES = """會議記錄：關於海洋感測器合作計畫
+我們在會議上討論了這個國家的發展與經濟問題。
+關於電話會議的時間，請儘快通知所有參加者。
+這些資料將在下週寄給學院的研究部門。
+學校與合作單位簽訂了新的研究協議。
+雙方同意在明年開始進行實驗室測試。
+負責人說明了經費與設備的安排。
+所有報告必須在月底以前送交委員會。
+請各位準備好下次會議需要的文件。
+與會者對於技術轉讓的條件提出問題。
+研究團隊將繼續與製造商保持聯絡。
+這項計畫的進度會在每個月的會議中檢討。
+關於出口管制的規定，法律顧問會再說明。
+學院希望在夏天以前完成第一階段。
+對方代表表示願意提供更多的資料。
+會議結束前，主席感謝各位的參與。""".splitlines()
+
+
+def test_long_traditional_page_is_chosen_on_a_band_then_read_with_chi_tra(tmp_path, monkeypatch):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "samples"))
+    from make_sample import render_page
+
+    from ocr.tesseract import _recognize_file
+
+    path = tmp_path / "minutes.png"
+    render_page(TRADITIONAL_MINUTES, noisy=True, seed=3).save(path)
+    calls = _Calls(monkeypatch)
+    result = _recognize_file(str(path), None, None)
+    assert result.languages == "chi_tra" and abs(result.skew) > 0.3  # the 'scan' is turned 0.8 degrees
+    assert "技術轉讓的條件" in result.text and "出口管制的規定" in result.text
+    assert calls.log == [("osd", "", ""), ("data", "chi_sim", "prep"), ("data", "chi_tra", "band"), ("data", "chi_tra", "prep")]
