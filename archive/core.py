@@ -165,52 +165,43 @@ class Archive:
         return len(fresh)
 
     def index_records(self, doc_id: int) -> list[IndexRecord]:
-        return self._records_for(doc_id)[1]
+        return self._records_for_many([doc_id]).get(doc_id, [])
 
-    def _records_for(self, doc_id: int) -> tuple[dict[str, Any] | None, list[IndexRecord]]:
-        """The document row and its pages as the backend indexes them (store reads + analysis)."""
-        doc = self.store.document(doc_id)
-        if doc is None:
-            return None, []
-        doc_keywords = _document_keywords(doc["metadata"])
-        title = doc["title"] or doc["filename"]
-        kind = doc["kind"] or "unknown"
-        # Only the columns indexing needs: Store.pages() would also parse every OCR word box.
-        rows = self.store.db.execute(
-            "SELECT id, number, lang, text, translation, gloss, meta, analysed FROM pages "
-            "WHERE document_id=? ORDER BY number",
-            (doc_id,),
-        ).fetchall()
-        records = []
+    def _records_for_many(self, doc_ids: Iterable[int]) -> dict[int, list[IndexRecord]]:
+        """The pages of these documents as the backend indexes them, for the documents that exist:
+        two store reads per 500 documents (not two per document), the kept analysis reused."""
+        ids = list(doc_ids)
+        out: dict[int, list[IndexRecord]] = {}
         fresh: list[tuple[str, int]] = []
-        for page in rows:
-            keywords = {k: list(v) for k, v in doc_keywords.items()}
-            for name, values in _page_keywords(json.loads(page["meta"] or "{}")).items():
-                keywords.setdefault(name, []).extend(values)
-            body, translation, gloss, stored = _page_analysis(page)
-            if stored is not None:
-                fresh.append((stored, page["id"]))
-            records.append(
-                IndexRecord(
-                    page_id=page["id"],
-                    doc_id=doc_id,
-                    number=page["number"],
-                    collection=doc["collection"],
-                    kind=kind,
-                    lang=page["lang"] or "und",
-                    title=title,
-                    body=body,
-                    translation=translation,
-                    gloss=gloss,
-                    date=doc["date"],
-                    keywords=keywords,
+        db = self.store.db
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            docs = {
+                int(row["id"]): row
+                for row in db.execute(
+                    f"SELECT id, collection, kind, title, filename, date, metadata FROM documents WHERE id IN ({marks})",
+                    chunk,
                 )
-            )
+            }
+            # Only the columns indexing needs: Store.pages() would also parse every OCR word box.
+            pages = db.execute(
+                "SELECT id, document_id, number, lang, text, translation, gloss, meta, analysed FROM pages "
+                f"WHERE document_id IN ({marks}) ORDER BY document_id, number",
+                chunk,
+            ).fetchall()
+            by_doc: dict[int, list[Any]] = {}
+            for page in pages:
+                by_doc.setdefault(int(page["document_id"]), []).append(page)
+            for doc_id in chunk:
+                doc = docs.get(doc_id)
+                if doc is not None:
+                    out[doc_id] = _page_records(doc, by_doc.get(doc_id, []), fresh)
         if fresh:
             # Kept for the next (re)index: jieba costs more than sending a page to the engine.
             # Outside a transaction this is one small autocommit; inside, part of the caller's.
-            self.store.db.executemany("UPDATE pages SET analysed=? WHERE id=?", fresh)
-        return doc, records
+            db.executemany("UPDATE pages SET analysed=? WHERE id=?", fresh)
+        return out
 
     def index_document(self, doc_id: int) -> bool:
         """Index one document (ingest calls this after storing each one).
@@ -224,15 +215,22 @@ class Archive:
         Returns False when the document is left index-pending (engine down or refusing); on True
         it is indexed or queued. Nothing else is lost either way."""
         queue = self._index_queue()
-        if queue is not None and queue.paused():
-            # The node was unreachable moments ago: don't stall on it again for every document.
-            queue.leave_pending(doc_id, self.store.document(doc_id))
-            return False
-        doc, records = self._records_for(doc_id)
-        if doc is None:
-            return True  # deleted meanwhile: nothing to index
         if queue is not None:
-            return queue.add(doc, records)
+            row = self.store.db.execute(
+                "SELECT id, index_pending, page_count FROM documents WHERE id=?", (doc_id,)
+            ).fetchone()
+            if row is None:
+                return True  # deleted meanwhile: nothing to index
+            if queue.paused():
+                # The node was unreachable moments ago: don't stall on it again for every document.
+                queue.leave_pending(doc_id, row)
+                return False
+            # Its pages are read from the store when the batch goes, with the others' (two reads
+            # per batch, not two per document).
+            return queue.add(doc_id, int(row["page_count"] or 0), bool(row["index_pending"]))
+        records = self._records_for_many([doc_id]).get(doc_id)
+        if records is None:
+            return True  # deleted meanwhile: nothing to index
         try:
             self.backend.index(records)
         except SearchError as exc:
@@ -259,27 +257,24 @@ class Archive:
         node costs one timeout, not one per document. With a report, sets `report.index_pending`
         and `report.index_error` (the first indexing error since the last catch-up, or None)."""
         pending = [
-            int(r[0])
+            (int(r[0]), int(r[1] or 0))
             for r in self.store.db.execute(
-                "SELECT id FROM documents WHERE index_pending=1 AND status IN ('done','failed') ORDER BY id"
+                "SELECT id, page_count FROM documents WHERE index_pending=1 AND status IN ('done','failed') ORDER BY id"
             )
         ]
         queue = self._index_queue()
         if queue is None:
-            for doc_id in pending:
+            for doc_id, _ in pending:
                 if not self.index_document(doc_id) and self._index_state().unreachable:
                     break
         else:
             queue.resume()  # a catch-up always makes one attempt
             queue.flush()  # what this ingest queued first: tells at once whether the node is there
-            for doc_id in pending:
+            for doc_id, pages in pending:
                 if queue.paused():
                     break
-                if doc_id in queue.docs:
-                    continue  # queued by this ingest: already analysed
-                doc, records = self._records_for(doc_id)
-                if doc is not None:
-                    queue.add(doc, records, by_time=False)
+                if doc_id not in queue.docs:
+                    queue.add(doc_id, pages, True, by_time=False)
             queue.flush()
         remaining = int(
             self.store.db.execute(
@@ -332,17 +327,21 @@ class Archive:
             return len(ids)
         # When each document was read for the rebuild (`updated` has second resolution, so a
         # document updated in the second it was read counts as changed): the seconds at which
-        # the id-ordered read moved on, as (first id read in that second, second).
+        # the id-ordered read moved on, as (first id read in that second, second). Documents are
+        # read 200 at a time; the second taken before a read stands for all of them.
         read_marks: list[tuple[int, str]] = []
 
         def records() -> Iterator[list[IndexRecord]]:
-            for doc_id in ids:
+            for i in range(0, len(ids), 200):
+                chunk = ids[i : i + 200]
                 stamp = now()
                 if not read_marks or read_marks[-1][1] != stamp:
-                    read_marks.append((doc_id, stamp))
-                yield self._records_for(doc_id)[1]
-                if progress:
-                    progress(doc_id)
+                    read_marks.append((chunk[0], stamp))
+                read = self._records_for_many(chunk)
+                for doc_id in chunk:
+                    yield read.get(doc_id, [])
+                    if progress:
+                        progress(doc_id)
 
         rebuild(records(), len(ids))
         db = self.store.db
@@ -611,6 +610,44 @@ class Archive:
         return summary
 
 
+def _page_records(doc: Any, pages: list[Any], fresh: list[tuple[str, int]]) -> list[IndexRecord]:
+    """A document's rows (documents, pages) as index records; the analyses made now (stored one
+    stale or missing) go into `fresh` as (JSON, page id)."""
+    # JSON parsed only when it can hold what indexing takes from it (mail addresses, entities):
+    # a page's meta also keeps its gloss words, much larger than anything indexed from it.
+    metadata = doc["metadata"] or ""
+    doc_keywords = _document_keywords(json.loads(metadata)) if '"mail"' in metadata else {}
+    title = doc["title"] or doc["filename"]
+    kind = doc["kind"] or "unknown"
+    records = []
+    for page in pages:
+        keywords = {k: list(v) for k, v in doc_keywords.items()}
+        meta = page["meta"] or ""
+        if '"entities"' in meta:
+            for name, values in _page_keywords(json.loads(meta)).items():
+                keywords.setdefault(name, []).extend(values)
+        body, translation, gloss, stored = _page_analysis(page)
+        if stored is not None:
+            fresh.append((stored, page["id"]))
+        records.append(
+            IndexRecord(
+                page_id=page["id"],
+                doc_id=doc["id"],
+                number=page["number"],
+                collection=doc["collection"],
+                kind=kind,
+                lang=page["lang"] or "und",
+                title=title,
+                body=body,
+                translation=translation,
+                gloss=gloss,
+                date=doc["date"],
+                keywords=keywords,
+            )
+        )
+    return records
+
+
 # Changes whenever the token streams would: our analysis code or jieba's version.
 _ANALYSIS_VERSION = f"1/jieba-{getattr(jieba, '__version__', '?')}"
 
@@ -673,10 +710,11 @@ class _IndexQueue:
     doubling to 10 min while failures go on): documents meanwhile stay pending without a try, so
     a dead or hanging node costs one timeout, not one per document.
 
-    One bulk request may be in flight while the caller reads the next documents from the store:
-    the engine indexes batch N while we prepare batch N+1 (the store is only touched from the
-    caller's thread; the sending thread calls the backend alone). Reads through the backend,
-    catch-up and close wait for it."""
+    A queued document is only an id: its pages are read from the store when its batch goes,
+    with the whole batch's in two reads. One bulk request may be in flight while the caller
+    reads the next batch: the engine indexes batch N while we prepare batch N+1 (the store is
+    only touched from the caller's thread; the sending thread calls the backend alone). Reads
+    through the backend, catch-up and close wait for it."""
 
     PAUSE = (30.0, 600.0)
 
@@ -684,7 +722,7 @@ class _IndexQueue:
         self.archive = archive
         self.batch_pages = batch_pages
         self.batch_seconds = batch_seconds
-        self.docs: dict[int, list[IndexRecord]] = {}
+        self.docs: dict[int, int] = {}  # queued document -> its page count
         self.pages = 0
         self.since = 0.0
         self.lock = threading.RLock()
@@ -704,7 +742,8 @@ class _IndexQueue:
     def resume(self) -> None:
         self.paused_until = 0.0
 
-    def leave_pending(self, doc_id: int, doc: dict[str, Any] | None) -> None:
+    def leave_pending(self, doc_id: int, doc: Any) -> None:
+        """`doc`: anything with the document's `index_pending` (a row, a dict), or None."""
         if doc is None:
             return
         reason = f"not sent while the search engine is unreachable: {self.archive._index_state().unreachable}"
@@ -713,21 +752,21 @@ class _IndexQueue:
                 self.store.update_document(doc_id, index_pending=1)
             self.store.set_stage(doc_id, "index", "pending", reason)
 
-    def add(self, doc: dict[str, Any], records: list[IndexRecord], by_time: bool = True) -> bool:
-        """Queue a document (replacing an earlier entry of it); flush when the batch is full or,
-        with `by_time`, old. False when a flush this caused left the document pending."""
-        doc_id = int(doc["id"])
-        if not doc["index_pending"]:
+    def add(self, doc_id: int, pages: int, pending: bool, by_time: bool = True) -> bool:
+        """Queue a document (`pages`: its page count; `pending`: whether it is index-pending in the
+        store); flush when the batch is full or, with `by_time`, old. False when a flush this
+        caused left the document pending."""
+        if not pending:
             # Already indexed (re-indexed after translation, entities...): pending again until the
             # new version is in, so a crash before the flush leaves it for the next catch-up.
             self.store.update_document(doc_id, index_pending=1)
         with self.lock:
             if doc_id in self.docs:
-                self.pages -= len(self.docs.pop(doc_id))
+                self.pages -= self.docs.pop(doc_id)
             if not self.docs:
                 self.since = time.monotonic()
-            self.docs[doc_id] = records
-            self.pages += len(records)
+            self.docs[doc_id] = pages
+            self.pages += pages
             due = self.pages >= self.batch_pages or (
                 by_time and time.monotonic() - self.since >= self.batch_seconds
             )
@@ -741,17 +780,22 @@ class _IndexQueue:
         with self.lock:
             if self.flushing or (not self.docs and self._inflight is None):
                 return set()  # (re-entered: a read during our own flush)
-            batch, self.docs, self.pages = self.docs, {}, 0
+            queued, self.docs, self.pages = self.docs, {}, 0
             self.flushing = True
         try:
+            # Read and serialise while the previous batch is still in flight; deleted documents
+            # drop out.
+            batch = self.archive._records_for_many(queued) if queued and not self.paused() else {}
+            encode = getattr(self.archive.backend, "encode_batch", None)
+            encoded = encode(batch) if encode is not None and batch else None
             left = self._collect()
-            if batch:
+            if queued:
                 if self.paused():
-                    for doc_id in batch:
+                    for doc_id in queued:
                         self.leave_pending(doc_id, {"index_pending": True})
-                    left |= set(batch)
+                    left |= set(queued)
                 else:
-                    self._start(batch)
+                    self._start(batch, encoded)
                     if wait:
                         left |= self._collect()
             return left
@@ -764,13 +808,15 @@ class _IndexQueue:
             self._sender.shutdown(wait=True)
             self._sender = None
 
-    def _start(self, batch: dict[int, list[IndexRecord]]) -> None:
+    def _start(self, batch: dict[int, list[IndexRecord]], encoded: Any = None) -> None:
+        """Send a batch on the sending thread (`encoded`: the backend's `encode_batch` of it)."""
         send, fresh = self._prepare(batch)
         future: Future[dict[int, str]] | None = None
         if send:
             if self._sender is None:
                 self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="foi-index")
-            future = self._sender.submit(self.archive.backend.index_batch, send, fresh)  # type: ignore[attr-defined]
+            # Documents left out of `send` have no pages, so `encoded` holds the same actions.
+            future = self._sender.submit(self.archive.backend.index_batch, send, fresh, encoded)  # type: ignore[attr-defined]
         self._inflight = (batch, future)
 
     def _collect(self) -> set[int]:

@@ -619,22 +619,23 @@ def test_reindex_during_an_ingest_loses_nothing(es_url, es_index, tmp_path):
     late = tmp_path / "late.txt"
     late.write_text("A late memo about the lighthouse.", encoding="utf-8")
     with Archive(root, config) as rebuilder, Archive(root, config) as ingester:
-        read = rebuilder._records_for
+        read = rebuilder._records_for_many
         seen: list[int] = []
 
-        def records_for(doc_id: int):
+        def records_for_many(doc_ids):
             if not seen:
-                seen.append(doc_id)
+                seen.extend(doc_ids)
                 # Half-way through the rebuild: an ingest indexes into the old version and marks
                 # its document indexed.
                 before = rebuilder.backend._alias_targets()
                 report = ingester.ingest([late], collection="release")
                 assert report.index_pending == 0
                 assert ingester.backend._alias_targets() == before
-            return read(doc_id)
+            return read(doc_ids)
 
-        rebuilder._records_for = records_for  # type: ignore[method-assign]
+        rebuilder._records_for_many = records_for_many  # type: ignore[method-assign]
         assert rebuilder.reindex() == 2
+        assert seen  # the ingest ran while the rebuild read the store
         assert _names(rebuilder.search(SearchQuery("lighthouse"))) == {("late.txt", 1)}
         assert _names(ingester.search(SearchQuery("lighthouse OR harbour OR 海洋"))) == {
             ("late.txt", 1),

@@ -19,11 +19,13 @@ before every read and on close, so queued documents are sent before anyone looks
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import re
 import time
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from elastic_transport import Transport
@@ -233,6 +235,33 @@ def _source(r: IndexRecord) -> dict[str, Any]:
     }
 
 
+# A bulk action as the helper sends it: its action line and source line, already serialised.
+Encoded = tuple[bytes, bytes | None]
+
+# The client's JSON (compact, not ASCII-escaped), made once instead of once per call.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+# Only what `_bulk_items` reads of a bulk response: a smaller body to send and to parse.
+_BULK_FILTER = "items.*._id,items.*.status,items.*.error"
+
+
+def encode_pages(records: Iterable[IndexRecord]) -> list[Encoded]:
+    """Bulk index actions for pages, serialised (what the client's serializer would make of
+    `{"index": {"_id": ...}}` and `_source(r)`)."""
+    return [
+        (b'{"index":{"_id":"%d"}}' % r.page_id, _JSON.encode(_source(r)).encode("utf-8", "surrogatepass"))
+        for r in records
+    ]
+
+
+def _encoded_delete(page_id: str) -> Encoded:
+    return _JSON.encode({"delete": {"_id": page_id}}).encode("utf-8", "surrogatepass"), None
+
+
+def _as_encoded(action: Encoded) -> Encoded:
+    """`expand_action_callback` for actions that are already serialised."""
+    return action
+
+
 def _flatten(items: Iterable[IndexRecord | list[IndexRecord]]) -> Iterator[IndexRecord]:
     for item in items:
         if isinstance(item, IndexRecord):
@@ -362,9 +391,10 @@ class ElasticBackend:
             self.refresh()
 
     def _bulk_items(
-        self, actions: Iterable[dict[str, Any]], index: str, chunk_size: int | None = None
+        self, actions: Iterable[Encoded], index: str, chunk_size: int | None = None
     ) -> tuple[int, list[tuple[str, str]]]:
-        """Send actions in chunks; items rejected with 429 are retried with exponential back-off.
+        """Send serialised actions in chunks; items rejected with 429 are retried with exponential
+        back-off.
 
         Returns how many actions succeeded and (id, reason) of each item the node refused in the
         end. Raises SearchUnavailable/SearchError when a whole request fails (node down, ...).
@@ -375,13 +405,15 @@ class ElasticBackend:
             # raise_on_error=False: with True the helper raises on the first 429 instead of retrying.
             for ok, info in streaming_bulk(
                 self.es,
-                actions,
+                actions,  # type: ignore[arg-type]  # (action, source) lines, see _as_encoded
                 index=index,
                 chunk_size=chunk_size or self.chunk_size,
                 max_retries=self.bulk_retries,
                 initial_backoff=self.initial_backoff,
                 max_backoff=self.max_backoff,
                 raise_on_error=False,
+                expand_action_callback=_as_encoded,  # type: ignore[arg-type]
+                filter_path=_BULK_FILTER,
                 # Writes through the alias never auto-create a concrete index with guessed mappings
                 # if someone deleted ours; they fail, and the next write re-creates it properly.
                 require_alias=index == self.alias,
@@ -400,13 +432,29 @@ class ElasticBackend:
             self._ready = False  # a lost index shows as rejected items: check it on the next write
         return done, failed
 
-    def _bulk(self, actions: Iterable[dict[str, Any]], index: str) -> int:
+    def _bulk(self, actions: Iterable[Encoded], index: str) -> int:
         """`_bulk_items`, raising SearchError naming the first rejected item."""
         done, failed = self._bulk_items(actions, index)
         if failed:
             raise SearchError(
                 f"Elasticsearch at {self.url} rejected {len(failed)} page(s) of a bulk request: {failed[0][1]}"
             )
+        return done
+
+    def _bulk_pipelined(self, records: Iterable[IndexRecord], index: str) -> int:
+        """`_bulk` of the records' index actions, one request in flight on a sending thread while
+        this one takes the next chunk from `records` (store reads, for a rebuild) and serialises it."""
+        done = 0
+        inflight: Future[int] | None = None
+        pages = iter(records)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="foi-rebuild") as sender:
+            while chunk := list(itertools.islice(pages, self.chunk_size)):
+                encoded = encode_pages(chunk)
+                if inflight is not None:
+                    done += inflight.result()
+                inflight = sender.submit(self._bulk, encoded, index)
+            if inflight is not None:
+                done += inflight.result()
         return done
 
     def _page_ids(self, query: dict[str, Any]) -> list[str]:
@@ -452,14 +500,24 @@ class ElasticBackend:
             first = next(iter(failed.values()))
             raise SearchError(f"{first} ({len(failed)} of {len(docs)} document(s) not indexed)")
 
+    def encode_batch(self, docs: Mapping[int, list[IndexRecord]]) -> list[Encoded]:
+        """The serialised index actions `index_batch` sends for these documents' pages (made
+        beforehand by a caller that sends from another thread)."""
+        return encode_pages(r for recs in docs.values() for r in recs)
+
     def index_batch(
-        self, docs: Mapping[int, list[IndexRecord]], fresh: Collection[int] = ()
+        self,
+        docs: Mapping[int, list[IndexRecord]],
+        fresh: Collection[int] = (),
+        encoded: list[Encoded] | None = None,
     ) -> dict[int, str]:
         """Index many documents in one bulk stream (chunks of `chunk_size` actions).
 
         `docs` maps each document to all its pages (an empty list deletes its indexed pages):
         pages of a document that its list does not hold are deleted, after one look-up for the
         whole batch. Documents in `fresh` were never indexed, so they need no look-up.
+        `encoded`: `encode_batch(docs)`, when the caller made it already (the queue does, in its
+        own thread, while the previous batch is in flight).
 
         Returns {document id: reason} for documents with a page the node refused (after the 429
         back-off); every other document is indexed. Raises SearchUnavailable when the node cannot
@@ -491,14 +549,9 @@ class ElasticBackend:
                 raise self._fail("look up indexed pages", exc) from exc
         for pid, doc_id in stale:
             owner[pid] = doc_id
-        actions: Iterator[dict[str, Any]] = itertools.chain(
-            ({"_op_type": "delete", "_id": pid} for pid, _ in stale),
-            (
-                {"_op_type": "index", "_id": str(r.page_id), "_source": _source(r)}
-                for recs in docs.values()
-                for r in recs
-            ),
-        )
+        if encoded is None:
+            encoded = self.encode_batch(docs)
+        actions = itertools.chain((_encoded_delete(pid) for pid, _ in stale), encoded)
         self._unrefreshed_docs.update(docs)
         # A batch of whole documents slightly over `chunk_size` goes as one request, not as a
         # full one and a tiny one (up to twice the size; max_chunk_bytes still caps the body).
@@ -525,7 +578,7 @@ class ElasticBackend:
             ids = self._page_ids({"term": {"doc_id": doc_id}})
         except (ApiError, TransportError) as exc:
             raise self._fail("look up indexed pages", exc) from exc
-        self._bulk(({"_op_type": "delete", "_id": pid} for pid in ids), self.alias)
+        self._bulk((_encoded_delete(pid) for pid in ids), self.alias)
 
     def clear(self) -> None:
         """Empty the index (a fresh version behind the alias)."""
@@ -546,13 +599,7 @@ class ElasticBackend:
             raise self._fail("create a new index version", exc) from exc
         started = time.monotonic()
         try:
-            pages = self._bulk(
-                (
-                    {"_op_type": "index", "_id": str(r.page_id), "_source": _source(r)}
-                    for r in _flatten(records)
-                ),
-                new,
-            )
+            pages = self._bulk_pipelined(_flatten(records), new)
             self.es.indices.put_settings(index=new, settings={"index": {"refresh_interval": None}})
             self.es.indices.refresh(index=new)
             old = self._alias_targets()
