@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_DEPTH = 8  # containers inside containers
-LOOKAHEAD_FILES = 3  # files begun (OCR started) before the oldest is finished
+LOOKAHEAD_FILES = 8  # files begun (OCR started) before the oldest is finished (with 3 the
+# pool ran dry for about a second while the first document's entities loaded spaCy and CC-CEDICT)
 LOOKAHEAD_PAGES = 48  # ... as long as they hold no more rendered pages than this
 
 
