@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -45,15 +46,108 @@ def _jieba() -> jieba.Tokenizer:
 
 
 def _han_tokens(run: str, offset: int, for_index: bool) -> list[Token]:
-    tk = _jieba()
-    out: list[Token] = []
     # Index with search mode (words and their sub-words) so a query for 基地 finds 军事基地;
     # queries use precise mode so a query word is one term.
-    mode = "search" if for_index else "default"
-    for word, start, end in tk.tokenize(run, mode=mode):
+    if for_index:
+        return search_tokens(_jieba().cut(run), offset)
+    out: list[Token] = []
+    for word, start, end in _jieba().tokenize(run, mode="default"):
         if word.strip():
             out.append(Token(word, offset + start, offset + end))
     return out
+
+
+def search_tokens(words: Iterable[str], offset: int) -> list[Token]:
+    """jieba's search mode (`Tokenizer.tokenize(run, mode="search")`) from its cut of a run
+    (`words`, in order): each word's 2- and 3-character dictionary words, then the word. Snippets
+    rebuild a run's index tokens from the cut kept at analysis (`encode_cuts`) without jieba."""
+    freq = _jieba().FREQ
+    out: list[Token] = []
+    start = offset
+    for w in words:
+        width = len(w)
+        for n in (2, 3) if width > 3 else (2,) if width > 2 else ():
+            for i in range(width - n + 1):
+                gram = w[i : i + n]
+                if freq.get(gram):
+                    out.append(Token(gram, start + i, start + i + n))
+        if w.strip():
+            out.append(Token(w, start, start + width))
+        start += width
+    return out
+
+
+def index_text_and_cuts(text: str) -> tuple[str, str | None]:
+    """`index_text(text)`, and jieba's cut of its Han runs for keeping (None when the text has
+    none): one character per character of `normalize(text)`, "0" for a Han character that
+    continues a word, "1" for any other (a word's first, or not Han). One jieba pass makes both."""
+    text = normalize(text)
+    terms: list[str] = []
+    cut: list[str] = []
+    done = 0  # of the text, described in `cut`
+    tk = _jieba()
+    for m in _WORD.finditer(text):
+        word = m.group()
+        pos = 0
+        for h in _HAN.finditer(word):
+            if h.start() > pos:
+                terms.append(word[pos : h.start()].casefold())
+            words = list(tk.cut(h.group()))
+            terms.extend(t.term for t in search_tokens(words, 0))
+            cut.append("1" * (m.start() + h.start() - done))
+            cut.extend("1" + "0" * (len(w) - 1) for w in words)
+            done = m.start() + h.end()
+            pos = h.end()
+        if pos < len(word):
+            terms.append(word[pos:].casefold())
+    if not cut:
+        return " ".join(terms), None
+    cut.append("1" * (len(text) - done))
+    return " ".join(terms), "".join(cut)
+
+
+class KeptCuts:
+    """jieba's cut of `normalize(text)` as `index_text_and_cuts` kept it, to find a run's index
+    tokens without jieba. A cut that does not fit the text (made from another) is never used."""
+
+    def __init__(self, norm_text: str, cut: str):
+        self._text = norm_text
+        self._cut = cut if len(cut) == len(norm_text) else None
+
+    def matching_words(self, window: str, window_at: int, wanted: list[str]) -> tuple[list[Token], int] | None:
+        """For `window`, the text from `window_at`: the index tokens (tokenize's, in its order,
+        offsets into the window) of every Han word that holds one of `wanted`, and where the
+        window's last run begins when the window cuts it short (len(window) when it does not):
+        such a run is segmented as it stands, with jieba. None when no cut fits."""
+        text, cut = self._text, self._cut
+        end = window_at + len(window)
+        if cut is None or text[window_at:end] != window:
+            return None
+        if window_at > 0 and _HAN.match(text, window_at - 1) and _HAN.match(window):
+            return None  # a window never starts inside a run (it starts at a space)
+        whole = len(window)
+        if end < len(text) and _HAN.match(text, end):
+            tail = _HAN_TAIL.search(window)
+            whole = tail.start() if tail else whole
+        words: dict[int, int] = {}
+        for t in wanted:
+            i = window.find(t, 0, whole)
+            while i >= 0:
+                # The word holding the occurrence's first character; a token is a piece of one word.
+                at = window_at + i
+                first = cut.rfind("1", 0, at + 1)
+                after = cut.find("1", at + 1)
+                after = len(cut) if after < 0 else after
+                if at + len(t) <= after:
+                    words[first] = after
+                i = window.find(t, i + 1, whole)
+        out: list[Token] = []
+        for first in sorted(words):
+            out += search_tokens((text[first : words[first]],), first - window_at)
+        return out, whole
+
+
+_HAN_TAIL = re.compile(f"(?:{_HAN.pattern})\\Z")
 
 
 def tokenize(text: str, for_index: bool = True) -> list[Token]:

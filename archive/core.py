@@ -20,7 +20,7 @@ from typing import Any
 
 import jieba
 
-from .analysis import _HAN, _WORD, index_text, normalize
+from .analysis import _HAN, _WORD, index_text_and_cuts, normalize
 from .models import STAGES
 from .pipeline import ExtractStep, Ingester, IngestReport, LanguageStep, OcrStep, Step
 from .search import SearchBackend, SearchError, SearchQuery, SearchUnavailable, get_backend
@@ -433,20 +433,26 @@ class Archive:
             for r in _rows_by_id(db, "SELECT id, title, filename, collection, kind, date FROM documents",
                                  {bh.doc_id for bh in raw.hits})
         }
+        # A Chinese term is found with jieba's cut of the page, kept at analysis (no jieba here).
+        chinese = any(_HAN.search(t.term if isinstance(t, Term) else " ".join(t.terms)) for t in terms)
         rows = {
             r["id"]: r
-            for r in _rows_by_id(db, "SELECT id, text, translation, gloss, lang FROM pages",
-                                 {bh.page_id for bh in raw.hits})
+            for r in _rows_by_id(
+                db,
+                f"SELECT id, text, translation, gloss, lang{', analysed' if chinese else ''} FROM pages",
+                {bh.page_id for bh in raw.hits},
+            )
         }
         for bh in raw.hits:
             doc, row = docs.get(bh.doc_id), rows.get(bh.page_id)
             if doc is None or row is None:
                 continue  # deleted since indexing
             fields = {"original": row["text"] or "", "translation": row["translation"] or "", "gloss": row["gloss"] or ""}
-            snippet = str(make_snippet(fields["original"], terms))
+            cuts = _kept_cuts(row) if chinese else {}
+            snippet = str(make_snippet(fields["original"], terms, cuts=cuts.get("original")))
             # The snippet already found the hits in the original; only the other fields need a look.
             matched = (["original"] if "<mark>" in snippet else []) + (
-                matched_fields({k: v for k, v in fields.items() if k != "original"}, terms) if terms else []
+                matched_fields({k: v for k, v in fields.items() if k != "original"}, terms, cuts) if terms else []
             )
             if "gloss" in matched and "original" not in matched:
                 # Found through the English gloss: mark the Chinese words whose gloss matched.
@@ -462,7 +468,7 @@ class Archive:
                     lang=row["lang"] or "und",
                     score=bh.score,
                     snippet=snippet,
-                    translation_snippet=str(make_snippet(fields["translation"], terms))
+                    translation_snippet=str(make_snippet(fields["translation"], terms, cuts=cuts.get("translation")))
                     if fields["translation"]
                     else None,
                     matched=matched,
@@ -648,42 +654,80 @@ def _page_records(doc: Any, pages: list[Any], fresh: list[tuple[str, int]]) -> l
     return records
 
 
-# Changes whenever the token streams would: our analysis code or jieba's version.
-_ANALYSIS_VERSION = f"1/jieba-{getattr(jieba, '__version__', '?')}"
+# Changes whenever the kept analysis would: our analysis code, what it keeps (2: jieba's cut of
+# each Han run, for snippets) or jieba's version.
+_ANALYSIS_VERSION = f"2/jieba-{getattr(jieba, '__version__', '?')}"
+_ANALYSED_FIELDS = ("body", "translation", "gloss")  # of the texts (text, translation, gloss), in order
+
+
+def _texts_digest(texts: tuple[str, str, str]) -> str:
+    return hashlib.blake2b("\x00".join(texts).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def _page_texts(page: Any) -> tuple[str, str, str]:
+    return page["text"] or "", page["translation"] or "", page["gloss"] or ""
+
+
+def _kept_analysis(page: Any, digest: str) -> dict[str, Any] | None:
+    """The page's kept analysis when it was made from these texts (`digest`) by this analysis."""
+    raw = page["analysed"]
+    if raw:
+        try:
+            kept = json.loads(raw)
+            if kept.get("v") == _ANALYSIS_VERSION and kept.get("h") == digest:
+                return kept  # type: ignore[no-any-return]
+        except (ValueError, TypeError, AttributeError):
+            pass  # damaged: made again by the next index
+    return None
+
+
+def _kept_cuts(page: Any) -> dict[str, str]:
+    """The jieba cuts kept for a page's fields (`make_snippet`'s `cuts`, by field name: original,
+    translation, gloss), or {} when its kept analysis is missing or stale."""
+    if '"cuts"' not in (page["analysed"] or ""):
+        return {}  # no Han text on the page (or an analysis from before cuts were kept)
+    kept = _kept_analysis(page, _texts_digest(_page_texts(page)))
+    cuts = (kept or {}).get("cuts") or {}
+    names = dict(zip(_ANALYSED_FIELDS, ("original", "translation", "gloss"), strict=True))
+    return {names[k]: v for k, v in cuts.items() if k in names and isinstance(v, str)}
 
 
 def _page_analysis(page: Any) -> tuple[str, str, str, str | None]:
     """The token streams of a page's original, translation and gloss: the stored ones when they
     were made from the same texts by the same analysis, else made now. The fourth value is the
     JSON to store (None when the stored one is still good)."""
-    texts = (page["text"] or "", page["translation"] or "", page["gloss"] or "")
-    digest = hashlib.blake2b("\x00".join(texts).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-    raw = page["analysed"]
-    if raw:
+    texts = _page_texts(page)
+    digest = _texts_digest(texts)
+    kept = _kept_analysis(page, digest)
+    if kept is not None:
         try:
-            kept = json.loads(raw)
-            if kept.get("v") == _ANALYSIS_VERSION and kept.get("h") == digest:
-                return kept["body"], kept["translation"], kept["gloss"], None
-        except (ValueError, KeyError, TypeError, AttributeError):
+            return kept["body"], kept["translation"], kept["gloss"], None
+        except KeyError:
             pass  # damaged: made again below
-    body, translation, gloss = (_analysed(t) for t in texts)
-    stored = json.dumps(
-        {"v": _ANALYSIS_VERSION, "h": digest, "body": body, "translation": translation, "gloss": gloss},
-        ensure_ascii=False,
-    )
-    return body, translation, gloss, stored
+    made = dict(zip(_ANALYSED_FIELDS, (_analysed_and_cuts(t) for t in texts), strict=True))
+    record: dict[str, Any] = {"v": _ANALYSIS_VERSION, "h": digest}
+    record.update((name, stream) for name, (stream, _) in made.items())
+    cuts = {name: cut for name, (_, cut) in made.items() if cut}
+    if cuts:
+        record["cuts"] = cuts
+    return made["body"][0], made["translation"][0], made["gloss"][0], json.dumps(record, ensure_ascii=False)
 
 
 def _analysed(text: str | None) -> str:
-    """`index_text(text)`: for text without Han characters its terms are just the case-folded
-    words, so they are made here without the per-token bookkeeping (4x faster; the same output,
-    checked in tests/test_elasticsearch.py)."""
+    """`index_text(text)`, made faster (see `_analysed_and_cuts`)."""
+    return _analysed_and_cuts(text)[0]
+
+
+def _analysed_and_cuts(text: str | None) -> tuple[str, str | None]:
+    """`index_text_and_cuts(text)`: for text without Han characters its terms are just the
+    case-folded words, so they are made here without the per-token bookkeeping (4x faster; the
+    same output, checked in tests/test_elasticsearch.py), and there is no cut to keep."""
     if not text:
-        return ""
+        return "", None
     norm = normalize(text)
     if _HAN.search(norm) is None:
-        return " ".join([w.casefold() for w in _WORD.findall(norm)])
-    return index_text(text)
+        return " ".join([w.casefold() for w in _WORD.findall(norm)]), None
+    return index_text_and_cuts(text)
 
 
 @contextmanager

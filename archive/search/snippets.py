@@ -3,6 +3,7 @@ the same ones. Output is HTML-safe: document text is escaped, only our <mark> ta
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from functools import lru_cache
@@ -10,7 +11,7 @@ from html import escape as _escape
 
 from markupsafe import Markup, escape
 
-from ..analysis import _HAN, _WORD, Token, _han_tokens, normalize
+from ..analysis import _HAN, _WORD, KeptCuts, Token, _han_tokens, normalize
 from .query import Phrase, Term
 
 
@@ -25,37 +26,46 @@ def _wanted(terms: list[Term | Phrase]) -> tuple[set[str], list[str]]:
     return exact, prefixes
 
 
-def _might_contain(text: str, exact: set[str], prefixes: list[str]) -> bool:
+def _might_contain(norm: str, exact: set[str], prefixes: list[str]) -> bool:
     """Cheap pre-check: a term can only match if it occurs as a substring of the folded text."""
-    folded = normalize(text).casefold()
+    folded = norm.casefold()
     return any(t in folded for t in exact) or any(p in folded for p in prefixes)
 
 
-def matching_tokens(text: str, terms: list[Term | Phrase]) -> list[Token]:
+def matching_tokens(text: str, terms: list[Term | Phrase], cuts: KeptCuts | None = None) -> list[Token]:
     """The tokens of `tokenize(text)` that a query term matches (the same list, found faster: only
-    a Han run that holds a wanted Chinese term as a substring goes through jieba, since every word
-    jieba makes of a run is a substring of it, and no other token is built)."""
-    found = sorted(_matches(text, terms), key=lambda item: item[0])  # tokenize's order
+    a Han run that holds a wanted Chinese term as a substring is segmented, since every word
+    jieba makes of a run is a substring of it, and no other token is built). `cuts`: the text's
+    cut kept at analysis, which spares jieba for every whole run it covers."""
+    found = sorted(_matches(text, terms, cuts), key=lambda item: item[0])  # tokenize's order
     return [tok for _, tok in found]
 
 
-def has_match(text: str, terms: list[Term | Phrase]) -> bool:
-    """`bool(matching_tokens(text, terms))`, stopping at the first match (Han runs after the
-    other words, so jieba runs only when nothing else matched)."""
-    return next(_matches(text, terms), None) is not None
+def has_match(text: str, terms: list[Term | Phrase], cuts: KeptCuts | None = None) -> bool:
+    """`bool(matching_tokens(text, terms, cuts))`, stopping at the first match (Han runs after
+    the other words, so they are segmented only when nothing else matched)."""
+    return next(_matches(text, terms, cuts), None) is not None
 
 
-def _matches(text: str, terms: list[Term | Phrase]) -> Iterator[tuple[int, Token]]:
-    """(start of the token's run, token) for each token a query term matches, lazily."""
+def _matches(
+    text: str, terms: list[Term | Phrase], cuts: KeptCuts | None = None, window_at: int = 0
+) -> Iterator[tuple[int, Token]]:
+    """(start of the token's run, token) for each token a query term matches, lazily. `text` may
+    be a window of the text `cuts` was kept for, starting at `window_at` of it."""
+    return _matches_normalized(normalize(text), terms, cuts, window_at)
+
+
+def _matches_normalized(
+    text: str, terms: list[Term | Phrase], cuts: KeptCuts | None = None, window_at: int = 0
+) -> Iterator[tuple[int, Token]]:
+    """`_matches` of a text already NFKC-normalised (NFKC of Chinese text is not free: its
+    full-width punctuation changes)."""
     exact, prefixes = _wanted(terms)
     if not exact and not prefixes or not _might_contain(text, exact, prefixes):
         return
-    text = normalize(text)
     if text.isascii():
-        # ASCII text: a token is a maximal run of letters and digits, its term the run lowercased.
-        pattern = _ascii_matcher(frozenset(exact), tuple(prefixes))
-        if pattern is not None:
-            yield from ((m.start(), Token(m.group(), m.start(), m.end())) for m in pattern.finditer(text.lower()))
+        lowered = text.lower()
+        yield from ((m.start(), Token(m.group(), m.start(), m.end())) for m in _ascii_matches(lowered, exact, prefixes))
         return
     han_exact = {t for t in exact if _HAN.search(t)}
     han_prefixes = [p for p in prefixes if _HAN.search(p)]
@@ -77,12 +87,26 @@ def _matches(text: str, terms: list[Term | Phrase]) -> Iterator[tuple[int, Token
                     yield base + a, Token(term, base + a, base + b)
     if han_exact or han_prefixes:
         wanted = [*han_exact, *han_prefixes]
-        for h in _HAN.finditer(text):
+        kept = cuts.matching_words(text, window_at, wanted) if cuts is not None else None
+        segment_from = 0  # Han runs from here on are segmented with jieba
+        if kept is not None:
+            tokens, segment_from = kept
+            for tok in tokens:  # a word's tokens come in a row: its start orders them as its run's
+                if tok.term in han_exact or any(tok.term.startswith(p) for p in han_prefixes):
+                    yield tok.start, tok
+        for h in _HAN.finditer(text, segment_from):
             run = h.group()
             if any(t in run for t in wanted):  # jieba's words of a run are substrings of it
                 for tok in _han_tokens(run, h.start(), True):
                     if tok.term in han_exact or any(tok.term.startswith(p) for p in han_prefixes):
                         yield h.start(), tok
+
+
+def _ascii_matches(lowered: str, exact: set[str], prefixes: list[str]) -> Iterator[re.Match[str]]:
+    """In lowercased ASCII text a token is a maximal run of letters and digits, its term the run:
+    the runs that a term matches."""
+    pattern = _ascii_matcher(frozenset(exact), tuple(prefixes))
+    return pattern.finditer(lowered) if pattern is not None else iter(())
 
 
 @lru_cache(maxsize=256)
@@ -99,26 +123,46 @@ def _ascii_matcher(exact: frozenset[str], prefixes: tuple[str, ...]) -> re.Patte
     return re.compile("(?<![^\\W_])(?:" + "|".join(alts) + ")")
 
 
-def highlight_spans(text: str, terms: list[Term | Phrase]) -> list[tuple[int, int]]:
-    """Merged (start, end) spans of `normalize(text)` that match the query terms."""
-    return _merged(sorted((t.start, t.end) for t in matching_tokens(text, terms)))
+def highlight_spans(
+    text: str, terms: list[Term | Phrase], cuts: KeptCuts | None = None, window_at: int = 0
+) -> list[tuple[int, int]]:
+    """Merged (start, end) spans of `normalize(text)` that match the query terms (`cuts`,
+    `window_at`: as for `_matches`)."""
+    return _spans(normalize(text), terms, cuts, window_at)
+
+
+def _spans(
+    norm: str, terms: list[Term | Phrase], cuts: KeptCuts | None = None, window_at: int = 0
+) -> list[tuple[int, int]]:
+    if norm.isascii():  # the common case, without a Token per hit (regex matches come in order)
+        exact, prefixes = _wanted(terms)
+        if not exact and not prefixes or not _might_contain(norm, exact, prefixes):
+            return []
+        return _merged([m.span() for m in _ascii_matches(norm.lower(), exact, prefixes)])
+    return _merged(sorted((t.start, t.end) for _, t in _matches_normalized(norm, terms, cuts, window_at)))
 
 
 def mark(text: str, spans: list[tuple[int, int]]) -> Markup:
     """`text` escaped (& < > " ' all), with each span wrapped in <mark>. Built as one string:
     a Markup object per piece cost more than the rest of a snippet."""
+    esc = _escape if _HTML_SPECIAL.search(text) else str  # most text has nothing to escape
     out: list[str] = []
     pos = 0
     for s, e in spans:
-        out += (_escape(text[pos:s]), "<mark>", _escape(text[s:e]), "</mark>")
+        out += (esc(text[pos:s]), "<mark>", esc(text[s:e]), "</mark>")
         pos = e
-    out.append(_escape(text[pos:]))
+    out.append(esc(text[pos:]))
     return Markup("".join(out))
 
 
-def make_snippet(text: str, terms: list[Term | Phrase], width: int = 220) -> Markup:
-    """A window of `text` around the densest cluster of hits, hits wrapped in <mark>."""
+_HTML_SPECIAL = re.compile("[&<>\"']")
+
+
+def make_snippet(text: str, terms: list[Term | Phrase], width: int = 220, cuts: str | None = None) -> Markup:
+    """A window of `text` around the densest cluster of hits, hits wrapped in <mark>. `cuts`: the
+    text's cut kept at analysis (`index_text_and_cuts`), so Chinese needs no jieba here."""
     text = normalize(text)
+    kept = KeptCuts(text, cuts) if cuts else None
     exact, prefixes = _wanted(terms)
     folded = text.casefold()
     positions = [i for i in (folded.find(t) for t in [*exact, *prefixes]) if i >= 0]
@@ -129,9 +173,9 @@ def make_snippet(text: str, terms: list[Term | Phrase], width: int = 220) -> Mar
         lo = max(0, first - width)
         lo = text.rfind(" ", 0, lo) + 1 if lo else 0
         text = text[lo : first + 2 * width]
-        body = _window_snippet(text, terms, width)
+        body = _window_snippet(text, terms, width, _spans(text, terms, kept, lo))
         return body if lo == 0 or body.startswith("…") else Markup("…") + body
-    return _window_snippet(text, terms, width)
+    return _window_snippet(text, terms, width, _spans(text, terms, kept))
 
 
 def gloss_spans(text: str, gloss_words: list[list[object]], terms: list[Term | Phrase]) -> list[tuple[int, int]]:
@@ -176,10 +220,12 @@ def _window_snippet(
     if not spans:
         chunk = " ".join(text[:width].split())
         return escape(chunk + ("…" if len(text) > width else ""))
-    # The window start that covers the most hits.
+    # The window start that covers the most hits (spans are merged, so their starts increase:
+    # the hits from the i-th on that start before s + width).
+    starts = [s for s, _ in spans]
     best_start, best_count = spans[0][0], 0
-    for s, _ in spans:
-        count = sum(1 for s2, _ in spans if s <= s2 < s + width)
+    for i, s in enumerate(starts):
+        count = bisect.bisect_left(starts, s + width, i) - i
         if count > best_count:
             best_start, best_count = s, count
     start = max(0, best_start - width // 4)
@@ -193,6 +239,14 @@ def _window_snippet(
     return Markup(("…" if start > 0 else "") + body + ("…" if end < len(text) else ""))
 
 
-def matched_fields(fields: dict[str, str], terms: list[Term | Phrase]) -> list[str]:
-    """Which of the page's text fields (original, translation, gloss) contain a query term."""
-    return [name for name, text in fields.items() if text and has_match(text, terms)]
+def matched_fields(
+    fields: dict[str, str], terms: list[Term | Phrase], cuts: dict[str, str] | None = None
+) -> list[str]:
+    """Which of the page's text fields (original, translation, gloss) contain a query term
+    (`cuts`: kept cuts by field name, as `make_snippet` takes them)."""
+    kept = cuts or {}
+    return [
+        name
+        for name, text in fields.items()
+        if text and has_match(text, terms, KeptCuts(normalize(text), kept[name]) if kept.get(name) else None)
+    ]
