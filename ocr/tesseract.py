@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -519,12 +520,29 @@ class TesseractEngine:
         if self._pool is None:
             import multiprocessing
 
+            context = multiprocessing.get_context("forkserver")
+            # Each worker re-imports the main module. Run as `python -m archive.cli`, that means
+            # all of `archive` (jieba, the extractors...) in every worker before its first page,
+            # unless the fork server has imported it once for them all. (Run as a script, the
+            # fork server's default '__main__' preload already covers it.)
+            main_spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+            preload = ["__main__", __name__]
+            if main_spec is not None and main_spec.name and not main_spec.name.endswith("__main__"):
+                preload.append(main_spec.name)
+            context.set_forkserver_preload(preload)
             self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("forkserver"),
+                self.workers, mp_context=context,
                 initializer=_init_worker,
                 initargs=(self.tmp_dir,),
             )
         return self._pool
+
+    def warm_up(self) -> None:
+        """Start the worker processes now rather than at the first page (returns at once)."""
+        if self._pool is None:
+            pool = self._executor()
+            for _ in range(self.workers):
+                pool.submit(os.getpid)
 
     def recognize(self, image: ImageInput, languages: Sequence[str] | None = None) -> OcrResult:
         return self.recognize_many([image], languages)[0]
