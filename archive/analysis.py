@@ -114,9 +114,12 @@ class KeptCuts:
         self._text = norm_text
         self._cut = cut if len(cut) == len(norm_text) else None
 
-    def matching_words(self, window: str, window_at: int, wanted: list[str]) -> tuple[list[Token], int] | None:
+    def matching_words(
+        self, window: str, window_at: int, exact: set[str], prefixes: list[str]
+    ) -> tuple[list[tuple[int, Token]], int] | None:
         """For `window`, the text from `window_at`: the index tokens (tokenize's, in its order,
-        offsets into the window) of every Han word that holds one of `wanted`, and where the
+        offsets into the window, each with its word's start) that are one of `exact` or start
+        with one of `prefixes`, and where the
         window's last run begins when the window cuts it short (len(window) when it does not):
         such a run is segmented as it stands, with jieba. None when no cut fits."""
         text, cut = self._text, self._cut
@@ -130,7 +133,7 @@ class KeptCuts:
             tail = _HAN_TAIL.search(window)
             whole = tail.start() if tail else whole
         words: dict[int, int] = {}
-        for t in wanted:
+        for t in (*exact, *prefixes):
             i = window.find(t, 0, whole)
             while i >= 0:
                 # The word holding the occurrence's first character; a token is a piece of one word.
@@ -141,10 +144,40 @@ class KeptCuts:
                 if at + len(t) <= after:
                     words[first] = after
                 i = window.find(t, i + 1, whole)
-        out: list[Token] = []
+        out: list[tuple[int, Token]] = []
         for first in sorted(words):
-            out += search_tokens((text[first : words[first]],), first - window_at)
+            word, at = text[first : words[first]], first - window_at
+            if prefixes:
+                found = [
+                    t
+                    for t in search_tokens((word,), at)
+                    if t.term in exact or any(t.term.startswith(p) for p in prefixes)
+                ]
+            else:
+                found = _exact_tokens(word, at, exact)
+            out += [(at, t) for t in found]
         return out, whole
+
+
+def _exact_tokens(word: str, offset: int, exact: set[str]) -> list[Token]:
+    """The tokens of `search_tokens((word,), offset)` whose term is in `exact`, found directly:
+    the word's 2-character then 3-character dictionary words among `exact`, then the word."""
+    freq = _jieba().FREQ
+    out: list[Token] = []
+    width = len(word)
+    for n in (2, 3):
+        if width > n:
+            found = []
+            for t in exact:
+                if len(t) == n and freq.get(t):
+                    i = word.find(t)
+                    while i >= 0:
+                        found.append(i)
+                        i = word.find(t, i + 1)
+            out += [Token(word[i : i + n], offset + i, offset + i + n) for i in sorted(found)]
+    if word in exact and word.strip():
+        out.append(Token(word, offset, offset + width))
+    return out
 
 
 _HAN_TAIL = re.compile(f"(?:{_HAN.pattern})\\Z")

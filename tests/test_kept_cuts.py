@@ -20,7 +20,19 @@ ZH = [
     "海洋环境保护计划需要更多预算。",
     "中華民國國防部表示，基地擴建計畫仍在審查中。",
 ]
-QUERIES = ["海洋", "基地", "军事基地", "国防部", "國防部", "海*", "police OR 国防部", '"军事 基地"', "研究所 budget"]
+QUERIES = [
+    "海洋",
+    "基地",
+    "军事基地",
+    "国防部",
+    "國防部",
+    "海*",
+    "police OR 国防部",
+    '"军事 基地"',
+    "研究所 budget",
+    "军事 基地 军事基地",  # several tokens of one word: tokenize's order
+    "国防 防部 国防部 研究",
+]
 
 
 def _texts(corpus) -> list[str]:

@@ -87,13 +87,12 @@ def _matches_normalized(
                     yield base + a, Token(term, base + a, base + b)
     if han_exact or han_prefixes:
         wanted = [*han_exact, *han_prefixes]
-        kept = cuts.matching_words(text, window_at, wanted) if cuts is not None else None
+        kept = cuts.matching_words(text, window_at, han_exact, han_prefixes) if cuts is not None else None
         segment_from = 0  # Han runs from here on are segmented with jieba
         if kept is not None:
             tokens, segment_from = kept
-            for tok in tokens:  # a word's tokens come in a row: its start orders them as its run's
-                if tok.term in han_exact or any(tok.term.startswith(p) for p in han_prefixes):
-                    yield tok.start, tok
+            # Keyed by their word's start: a word's tokens stay in a row, words in their runs' order.
+            yield from tokens
         for h in _HAN.finditer(text, segment_from):
             run = h.group()
             if any(t in run for t in wanted):  # jieba's words of a run are substrings of it
