@@ -11,7 +11,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -832,7 +832,7 @@ class _IndexQueue:
             batch = self.archive._records_for_many(queued) if queued and not self.paused() else {}
             encode = getattr(self.archive.backend, "encode_batch", None)
             encoded = encode(batch) if encode is not None and batch else None
-            left = self._collect()
+            left = self._collect(requeued=queued)
             if queued:
                 if self.paused():
                     for doc_id in queued:
@@ -863,8 +863,10 @@ class _IndexQueue:
             future = self._sender.submit(self.archive.backend.index_batch, send, fresh, encoded)  # type: ignore[attr-defined]
         self._inflight = (batch, future)
 
-    def _collect(self) -> set[int]:
-        """Wait for the batch in flight, record its outcome; the documents it left pending."""
+    def _collect(self, requeued: Collection[int] = ()) -> set[int]:
+        """Wait for the batch in flight, record its outcome; the documents it left pending.
+        Documents queued again meanwhile (`requeued`, or in the queue) stay pending: the version
+        sent was not their latest."""
         if self._inflight is None:
             return set()
         batch, future = self._inflight
@@ -877,13 +879,13 @@ class _IndexQueue:
             if unreachable:
                 self.paused_until = time.monotonic() + self.pause
                 self.pause = min(self.pause * 2, self.PAUSE[1])
-            self._mark(batch, {d: str(exc) for d in batch})
+            self._mark(batch, {d: str(exc) for d in batch}, requeued)
             return set(batch)
         self.pause = self.PAUSE[0]
         self.archive._index_state().unreachable = None
         if refused:
             self.archive._note_index_error(next(iter(refused.values())))
-        self._mark(batch, refused)
+        self._mark(batch, refused, requeued)
         return set(refused)
 
     def _prepare(self, batch: dict[int, list[IndexRecord]]) -> tuple[dict[int, list[IndexRecord]], list[int]]:
@@ -915,11 +917,13 @@ class _IndexQueue:
                 )
         return send, fresh
 
-    def _mark(self, batch: dict[int, list[IndexRecord]], refused: dict[int, str]) -> None:
+    def _mark(
+        self, batch: dict[int, list[IndexRecord]], refused: dict[int, str], requeued: Collection[int] = ()
+    ) -> None:
         """Record the outcome of a batch in one transaction (statements batched: this runs for
         every document an ingest indexes)."""
         stamp = now()
-        done = [d for d in batch if d not in refused]
+        done = [d for d in batch if d not in refused and d not in requeued and d not in self.docs]
         stages = [(d, "ok", None, stamp) for d in done] + [(d, "pending", r, stamp) for d, r in refused.items()]
         with _transaction(self.store):
             db = self.store.db

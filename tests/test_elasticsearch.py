@@ -674,6 +674,31 @@ def test_queued_documents_stay_pending_until_the_node_has_them(es_url, es_index,
         assert b.catch_up_index() == 0  # ... and the next catch-up sends them
 
 
+def test_a_document_queued_again_while_in_flight_stays_pending_until_its_new_version_is_in(
+    es_url, es_index, tmp_path
+):
+    """The batch in flight carries an older version of a document queued again since: its
+    acknowledgement must not mark the document indexed (a kill before the next batch would lose
+    the new version)."""
+    from archive import Archive
+
+    with Archive(tmp_path / "archive", _es_config(es_url, es_index)) as a:
+        a.ingest(_write_files(tmp_path / "files")[:1], collection="release")
+        doc_id = a.store.documents()[0]["id"]
+        queue = a._index_queue()
+        assert queue is not None
+        a.store.update_page(a.store.pages(doc_id)[0]["id"], translation="first version")
+        a.index_document(doc_id)
+        queue.flush(wait=False)  # in flight
+        a.store.update_page(a.store.pages(doc_id)[0]["id"], translation="second version")
+        a.index_document(doc_id)  # queued again
+        queue.flush(wait=False)  # collects the first batch, sends the second
+        assert a.store.document(doc_id)["index_pending"]
+        a.flush_index()
+        assert not a.store.document(doc_id)["index_pending"]
+        assert a.search(SearchQuery("second")).total == 1
+
+
 def test_a_document_reindexed_with_fewer_pages_loses_the_old_ones(es_url, es_index, tmp_path):
     """Documents sent before get the stale-page look-up in a batch; new ones skip it."""
     from archive import Archive
