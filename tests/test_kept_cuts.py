@@ -1,4 +1,4 @@
-"""Snippets and matched fields from the jieba cut kept at analysis equal the ones jieba makes again."""
+"""Snippets and matched fields found fast (from the jieba cut kept at analysis, ASCII by regex) equal the recomputed ones."""
 
 from __future__ import annotations
 
@@ -130,3 +130,16 @@ def test_archive_search_uses_the_kept_cut(tmp_path, monkeypatch, query):
         assert (hit.snippet, hit.matched) == (expected.snippet, expected.matched)
         assert "<mark>" in hit.snippet
         assert not calls  # the snippet came from the kept cut
+
+
+@pytest.mark.parametrize("query", ["naval", "nav*", "base naval", "b*", "2019"])
+def test_ascii_matches_are_the_matching_tokens_of_tokenize(query):
+    """The ASCII fast path (a run's start checked after the regex) finds what tokenize would."""
+    from archive.analysis import tokenize
+
+    text = "xnaval naval, naval2 NAVAL_base navalx 2019-base nav b2019 _naval base."
+    terms = parse(query).positive_terms()
+    exact = {t for term in terms for t in ([term.term] if not getattr(term, "prefix", False) else [])}
+    prefixes = [term.term for term in terms if getattr(term, "prefix", False)]
+    expected = [t for t in tokenize(text) if t.term in exact or any(t.term.startswith(p) for p in prefixes)]
+    assert matching_tokens(text, terms) == expected

@@ -103,9 +103,16 @@ def _matches_normalized(
 
 def _ascii_matches(lowered: str, exact: set[str], prefixes: list[str]) -> Iterator[re.Match[str]]:
     """In lowercased ASCII text a token is a maximal run of letters and digits, its term the run:
-    the runs that a term matches."""
+    the runs that a term matches. (The run's start is checked here, not by a look-behind in the
+    pattern: one at every position of the text cost more than the rest of a snippet, and a
+    match refused here spans letters only, so it hides no run start.)"""
     pattern = _ascii_matcher(frozenset(exact), tuple(prefixes))
-    return pattern.finditer(lowered) if pattern is not None else iter(())
+    if pattern is None:
+        return
+    for m in pattern.finditer(lowered):
+        start = m.start()
+        if start == 0 or not lowered[start - 1].isalnum():
+            yield m
 
 
 @lru_cache(maxsize=256)
@@ -119,7 +126,7 @@ def _ascii_matcher(exact: frozenset[str], prefixes: tuple[str, ...]) -> re.Patte
         alts.append("(?:" + "|".join(map(re.escape, starts)) + ")[^\\W_]*")
     if not alts:
         return None
-    return re.compile("(?<![^\\W_])(?:" + "|".join(alts) + ")")
+    return re.compile("|".join(alts))
 
 
 def highlight_spans(
