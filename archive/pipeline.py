@@ -92,8 +92,6 @@ class OcrStep:
         from ocr import OcrError, render_pdf_page
 
         todo = [p for p in work.pages if p.needs_ocr]
-        # The workers start (a fork server, then one process per core) while the pages render.
-        self.archive.ocr_engine().warm_up()
         images: list[bytes | str] = []
         dpis: list[float | None] = []
         for page in todo:

@@ -537,13 +537,6 @@ class TesseractEngine:
             )
         return self._pool
 
-    def warm_up(self) -> None:
-        """Start the worker processes now rather than at the first page (returns at once)."""
-        if self._pool is None:
-            pool = self._executor()
-            for _ in range(self.workers):
-                pool.submit(os.getpid)
-
     def recognize(self, image: ImageInput, languages: Sequence[str] | None = None) -> OcrResult:
         return self.recognize_many([image], languages)[0]
 
