@@ -12,16 +12,22 @@ MAX_SKEW = 5.0  # degrees searched either side
 MIN_SKEW = 0.3  # below this, rotating costs more than it gains
 
 
+def _gray_at_most(image: Image.Image, side: int) -> Image.Image:
+    """Grayscale, box-filtered down so that its longer side is at most `side` pixels."""
+    gray = image.convert("L")
+    scale = side / max(gray.size)
+    if scale < 1:
+        gray = gray.resize((max(1, int(gray.width * scale)), max(1, int(gray.height * scale))), Image.Resampling.BOX)
+    return gray
+
+
 def estimate_skew(image: Image.Image) -> float:
     """Skew angle in degrees (positive: text lines rise to the right), by projection profiles.
 
     Dark pixels of a downscaled copy are projected onto rows for each candidate angle; the angle
     whose profile is sharpest (largest sum of squares) aligns the text lines.
     """
-    small = image.convert("L")
-    scale = 1000 / max(small.size)
-    if scale < 1:
-        small = small.resize((max(1, int(small.width * scale)), max(1, int(small.height * scale))), Image.Resampling.BOX)
+    small = _gray_at_most(image, 1000)
     arr = np.asarray(small, dtype=np.uint8)
     ys, xs = np.nonzero(arr < 128)
     if len(ys) < 200:
@@ -82,10 +88,7 @@ def sideways_score(image: Image.Image) -> float:
     column profile smooth; a page turned by 90 degrees swaps the two. Upright pages measured
     here score 0.03-1.7 (multi-column and skewed pages included), sideways ones about 15.
     """
-    gray = image.convert("L")
-    scale = 800 / max(gray.size)
-    if scale < 1:
-        gray = gray.resize((max(1, int(gray.width * scale)), max(1, int(gray.height * scale))), Image.Resampling.BOX)
+    gray = _gray_at_most(image, 800)
     a = np.asarray(gray, dtype=np.float32)
     ink = (a < a.mean() - a.std()).astype(np.float32)
 
@@ -134,10 +137,7 @@ _STRIP = 160  # pixels of the downscaled page per strip
 
 
 def line_profile(image: Image.Image) -> LineProfile:
-    gray = image.convert("L")
-    scale = 1800 / max(gray.size)
-    if scale < 1:
-        gray = gray.resize((max(1, int(gray.width * scale)), max(1, int(gray.height * scale))), Image.Resampling.BOX)
+    gray = _gray_at_most(image, 1800)
     a = np.asarray(gray, dtype=np.float32)
     ink = a < min(160.0, float(a.mean() - a.std()))
     height, width = ink.shape

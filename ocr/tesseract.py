@@ -37,7 +37,7 @@ from .geometry import (
     unrotate_box,
 )
 
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"  # 2: turns, scripts and chi_tra decided from ink profiles and bands
 # Below this mean word confidence a first pass is suspect: check orientation and script.
 GOOD_CONFIDENCE = 60.0
 # Above this ink-profile score a page is turned by 90 degrees (see geometry.sideways_score).
@@ -264,11 +264,12 @@ def _recognize_file(path: str, languages: Sequence[str] | None, hint: Sequence[s
     """Worker: OCR one image file, with `languages` fixed or chosen here.
 
     Before any OCR the ink profiles say whether the page is turned (sideways, or Latin print
-    upside down) and whether it looks like Latin print at all. A page that plainly reads as
-    upright Latin, or follows the languages earlier pages chose (`hint`), is read at once; a
-    turned page, or a document's first page that doesn't look Latin, asks OSD first
-    (orientation and script, a third of an OCR pass) and is read once, turned and in the
-    script OSD saw. Only a page that still reads poorly pays for a second pass.
+    upside down) and whether it looks like Latin print at all. A page turned plainly is read
+    once, upright, without OSD; an upright Latin page, or one that follows the languages earlier
+    pages chose (`hint`), is read at once; a page that may be upside down, or a document's first
+    page that doesn't look Latin, asks OSD first (orientation and script, a third of an OCR pass)
+    and is read once, turned and in the script OSD saw. Only a page that still reads poorly pays
+    for a second pass.
     """
     workdir = tempfile.mkdtemp(prefix="foi-ocr-")
     try:
@@ -303,12 +304,18 @@ def _recognize_file(path: str, languages: Sequence[str] | None, hint: Sequence[s
                     if _score(upright) >= 0.9 * _score(first):
                         first = upright
             return _maybe_traditional(page, first, decide)
+        # It reads poorly: one more pass, the first of these not tried yet. What OSD says (when
+        # OSD gave no script, as on a small crop, the other script; when it turns the page, the
+        # same languages); else, if OSD chose the first reading and got it wrong, the plain one:
+        # upright, in the hinted languages.
         turn, script = page.osd()
-        # OSD needs a fair amount of text; on a small crop try the other script instead.
-        other = "+".join(_script_languages(script)) if script else ("chi_sim" if langs == "eng" else "eng")
-        if turn == rotation and other == langs:
+        swapped = "chi_sim" if langs == "eng" else "eng"
+        osd_langs = "+".join(_script_languages(script)) if script else (langs if turn != rotation else swapped)
+        tried = (rotation, langs)
+        again = next((c for c in ((turn, osd_langs), (0, hinted)) if c != tried), None)
+        if again is None:
             return _maybe_traditional(page, first, decide)
-        second = page.ocr(other, turn, None)
+        second = page.ocr(again[1], again[0], None)
         return _maybe_traditional(page, second if _score(second) > _score(first) else first, decide)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -375,10 +382,12 @@ def _middle_band(result: OcrResult) -> tuple[int, int, float] | None:
     rows.sort()
     n = len(rows)
     chosen = rows[int(n * 0.4) : int(n * 0.6)]
-    top = int(min(y - h for y, h, _ in chosen))
-    bottom = int(max(y + h for y, h, _ in chosen)) + 1
-    inside = [c for y, _, c in rows if top <= y <= bottom]
-    return max(0, top), min(result.height, bottom), sum(inside) / len(inside)
+    low, high = min(y for y, _, _ in chosen), max(y for y, _, _ in chosen)
+    inside = [(y, h, c) for y, h, c in rows if low <= y <= high]
+    # The band holds every word whose centre is inside, whole, so chi_tra reads no cut glyphs.
+    top = int(min(y - h for y, h, _ in inside))
+    bottom = int(max(y + h for y, h, _ in inside)) + 1
+    return max(0, top), min(result.height, bottom), sum(c for _, _, c in inside) / len(inside)
 
 
 def _init_worker(tmp_dir: str | None = None) -> None:
@@ -549,9 +558,10 @@ class TesseractEngine:
     def submit(self, images: Sequence[ImageInput], languages: Sequence[str] | None = None) -> OcrBatch:
         """Start OCR of a batch (one document's pages) and return at once; `results()` waits.
 
-        With `languages` None each page's languages are chosen: the first page of the batch is read
-        in English and checked (orientation and script when it reads poorly); the rest start from
-        the languages it chose as soon as it is done (pages of one document share a language).
+        With `languages` None each page's languages are chosen: the first page of the batch decides
+        them (see `_recognize_file`: English when its ink looks like Latin print, else what OSD
+        says, checked by how well it reads); the rest start from the languages it chose as soon as
+        it is done (pages of one document share a language).
         Submitting the next document's batch before collecting this one keeps every core busy.
         """
         if languages:

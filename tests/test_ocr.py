@@ -271,3 +271,42 @@ def test_long_traditional_page_is_chosen_on_a_band_then_read_with_chi_tra(tmp_pa
     assert result.languages == "chi_tra" and abs(result.skew) > 0.3  # the 'scan' is turned 0.8 degrees
     assert "技術轉讓的條件" in result.text and "出口管制的規定" in result.text
     assert calls.log == [("osd", "", ""), ("data", "chi_sim", "prep"), ("data", "chi_tra", "band"), ("data", "chi_tra", "prep")]
+
+
+def test_a_wrong_osd_answer_still_gets_the_plain_reading(tmp_path, monkeypatch):
+    """A first page that doesn't look Latin asks OSD before reading; when OSD is wrong (here it
+    says upside-down Chinese for an upright English heading) the page is read again upright in
+    English, and that reading wins."""
+    import ocr.tesseract as t
+
+    monkeypatch.setattr(t._Page, "osd", lambda self: (180, "Han"))
+    calls = _Calls(monkeypatch)
+    frame = tmp_path / "heading.png"
+    Image.open(corpus_file("images/ingest-file_multipage_tiff_example.tif")).convert("L").save(frame)
+    result = t._recognize_file(str(frame), None, None)
+    assert (result.rotation, result.languages) == (0, "eng")
+    assert "Multipage" in result.text and "Example" in result.text
+    assert [c[:2] for c in calls.log] == [("data", "chi_sim"), ("data", "eng")]
+
+
+def test_middle_band_is_found_on_the_deskewed_rows():
+    """Word boxes are on the page as given; the band is cut from the deskewed page, so word
+    centres are turned level first (the inverse of the mapping that put them back)."""
+    from ocr.geometry import map_point_back
+    from ocr.tesseract import OcrResult, OcrWord, _middle_band
+
+    width, height, skew = 1200, 1600, 2.0
+    words = []
+    for line in range(20):  # level lines on the deskewed page, every 60 px from y=100
+        for col in range(10):
+            x, y = 100 + col * 100, 100 + line * 60
+            ox, oy = map_point_back(x, y, skew, width, height)  # where it sits on the skewed scan
+            words.append(OcrWord("字", int(ox) - 20, int(oy) - 15, 40, 30, 90.0 if line in (8, 9, 10, 11) else 50.0))
+    result = OcrResult("", 0.0, words, "chi_sim", 0, skew, width, height)
+    top, bottom, conf = _middle_band(result)
+    # The middle fifth of 200 words is lines 8-11, centred on rows 580-760 once level (boxes
+    # 30 px tall): rows 565-776. Turned the wrong way the centres scatter by up to 40 px.
+    assert 561 <= top <= 568 and 773 <= bottom <= 780
+    assert conf == 90.0
+    back = map_point_back(*map_point_back(300.0, 400.0, skew, width, height), -skew, width, height)
+    assert abs(back[0] - 300.0) < 1e-6 and abs(back[1] - 400.0) < 1e-6
