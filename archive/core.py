@@ -828,13 +828,14 @@ class _IndexQueue:
             self.flushing = True
         try:
             # Read and serialise while the previous batch is still in flight; deleted documents
-            # drop out.
-            batch = self.archive._records_for_many(queued) if queued and not self.paused() else {}
+            # drop out. Paused is decided once: a pause ending in between must not drop the batch.
+            paused = self.paused()
+            batch, unreadable = self._read(queued) if queued and not paused else ({}, set())
             encode = getattr(self.archive.backend, "encode_batch", None)
             encoded = encode(batch) if encode is not None and batch else None
-            left = self._collect(requeued=queued)
+            left = self._collect(requeued=queued) | unreadable
             if queued:
-                if self.paused():
+                if paused:
                     for doc_id in queued:
                         self.leave_pending(doc_id, {"index_pending": True})
                     left |= set(queued)
@@ -845,6 +846,26 @@ class _IndexQueue:
             return left
         finally:
             self.flushing = False
+
+    def _read(self, queued: Collection[int]) -> tuple[dict[int, list[IndexRecord]], set[int]]:
+        """The batch's records, and the documents that could not be read: when the batch read
+        fails (a damaged row), each document is read on its own and those that fail stay
+        index-pending with the reason, so one bad document holds up no other."""
+        try:
+            return self.archive._records_for_many(queued), set()
+        except Exception:
+            log.warning("reading an index batch failed; reading its documents one by one", exc_info=True)
+        batch: dict[int, list[IndexRecord]] = {}
+        unreadable: set[int] = set()
+        for doc_id in queued:
+            try:
+                batch.update(self.archive._records_for_many([doc_id]))
+            except Exception as exc:
+                unreadable.add(doc_id)
+                with _transaction(self.store):
+                    self.store.update_document(doc_id, index_pending=1)
+                    self.store.set_stage(doc_id, "index", "pending", f"could not be read for indexing: {exc}")
+        return batch, unreadable
 
     def close(self) -> None:
         self.flush()

@@ -625,8 +625,8 @@ def test_reindex_during_an_ingest_loses_nothing(es_url, es_index, tmp_path):
         def records_for_many(doc_ids):
             if not seen:
                 seen.extend(doc_ids)
-                # Half-way through the rebuild: an ingest indexes into the old version and marks
-                # its document indexed.
+                # The rebuild has begun (its new index exists, its first read is under way): an
+                # ingest now indexes into the old version and marks its document indexed.
                 before = rebuilder.backend._alias_targets()
                 report = ingester.ingest([late], collection="release")
                 assert report.index_pending == 0
@@ -697,6 +697,28 @@ def test_a_document_queued_again_while_in_flight_stays_pending_until_its_new_ver
         a.flush_index()
         assert not a.store.document(doc_id)["index_pending"]
         assert a.search(SearchQuery("second")).total == 1
+
+
+def test_a_document_that_cannot_be_read_holds_up_no_other(es_url, es_index, tmp_path):
+    """A damaged row fails the batch read; the batch is then read document by document: the
+    others are sent, the damaged one stays index-pending with the reason, nothing leaves the queue
+    unaccounted."""
+    from archive import Archive
+
+    with Archive(tmp_path / "archive", _es_config(es_url, es_index)) as a:
+        a.ingest(_write_files(tmp_path / "files")[:2], collection="release")
+        a.backend.clear()
+        docs = {d["filename"]: d["id"] for d in a.store.documents()}
+        bad, good = docs["minutes.txt"], docs["survey-zh.txt"]
+        a.store.db.execute("UPDATE documents SET metadata=? WHERE id=?", ('{"mail": {"from": ', bad))
+        for doc_id in (bad, good):
+            a.index_document(doc_id)
+        a.flush_index()
+        pending = dict(a.store.db.execute("SELECT id, index_pending FROM documents").fetchall())
+        assert pending == {bad: 1, good: 0}  # (Store.document would parse the damaged row too)
+        stage = a.store.stages(bad)["index"]
+        assert stage["status"] == "pending" and "could not be read for indexing" in stage["reason"]
+        assert _names(a.search(SearchQuery("harbour OR 海洋"))) == {("survey-zh.txt", 1)}
 
 
 def test_a_document_reindexed_with_fewer_pages_loses_the_old_ones(es_url, es_index, tmp_path):
