@@ -130,8 +130,10 @@ class KeptCuts:
             return None  # a window never starts inside a run (it starts at a space)
         whole = len(window)
         if end < len(text) and _HAN.match(text, end):
-            tail = _HAN_TAIL.search(window)
-            whole = tail.start() if tail else whole
+            # The window cuts a Han run short: that run's last piece is segmented as it stands
+            # (found by stepping back, not by a regex anchored at the end, which is quadratic).
+            while whole > 0 and _HAN.match(window[whole - 1]):
+                whole -= 1
         words: dict[int, int] = {}
         for t in (*exact, *prefixes):
             i = window.find(t, 0, whole)
@@ -178,9 +180,6 @@ def _exact_tokens(word: str, offset: int, exact: set[str]) -> list[Token]:
     if word in exact and word.strip():
         out.append(Token(word, offset, offset + width))
     return out
-
-
-_HAN_TAIL = re.compile(f"(?:{_HAN.pattern})\\Z")
 
 
 def tokenize(text: str, for_index: bool = True) -> list[Token]:
