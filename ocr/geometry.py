@@ -127,12 +127,17 @@ class LineProfile:
     def upside_down_latin(self) -> bool:
         return self.latin_like() and self.asymmetry <= -ASYMMETRY
 
+    def plainly_upside_down_latin(self) -> bool:
+        """So lopsided, over so many line pieces, that no OSD is needed to turn it."""
+        return self.upside_down_latin() and self.lines >= SURE_LINES and self.asymmetry <= -SURE_ASYMMETRY
+
 
 LINES_NEEDED = 20  # fewer line pieces (a heading, a logo: four big words made 11) say nothing reliable
 LATIN_CORE = 0.82
 # Measured: upright Latin pages 0.21-0.98, the same pages turned 180 degrees -0.23 to -0.92;
 # Greek (many descenders) about 0.1, Chinese between -0.35 and 0.28 (not used for Chinese).
 ASYMMETRY = 0.2
+SURE_LINES, SURE_ASYMMETRY = 30, 0.3  # beyond these a page is taken as upside down without OSD
 _STRIP = 160  # pixels of the downscaled page per strip
 
 

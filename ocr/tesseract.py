@@ -42,9 +42,6 @@ CACHE_VERSION = "2"  # 2: turns, scripts and chi_tra decided from ink profiles a
 GOOD_CONFIDENCE = 60.0
 # Above this ink-profile score a page is turned by 90 degrees (see geometry.sideways_score).
 SIDEWAYS_SCORE = 4.0
-# An ink profile this lopsided over this many line pieces is taken as upside down without OSD
-# (upright Latin pages measured 0.21 to 0.98, upside-down ones -0.23 to -0.92).
-SURE_LINES, SURE_ASYMMETRY = 30, 0.3
 # Characters that only Traditional Chinese writes (frequent ones); many of them mean chi_tra.
 _TRADITIONAL_MARKERS = set("們這個說國來時會對於學與為無發經點體關開長門問間電話實現還進過頭見親覺讓論語請議讀變")
 
@@ -153,6 +150,7 @@ class _Page:
         self._gray: Image.Image | None = None
         self._profiles: dict[int, LineProfile] = {}
         self._osd: tuple[int, str] | None = None
+        self._prepared_images: dict[tuple[int, float | None], tuple[str, float, Image.Image]] = {}
         try:
             with Image.open(path) as im:
                 self.size = im.size
@@ -179,7 +177,7 @@ class _Page:
     def crop_confidence(self, langs: str, top: int, bottom: int, skew: float = 0.0) -> float:
         """Mean word confidence of one horizontal band of the unturned page, deskewed by `skew`
         (rows of the deskewed image), read with `langs`."""
-        image = deskew(self.gray(), skew) if skew else self.gray()
+        _path, _skew, image = self._prepared_image(0, skew)
         band = image.crop((0, top, self.size[0], bottom))
         margin = 20  # Tesseract reads a band cut tight to the ink poorly without a white border
         canvas = Image.new("L", (band.width + 2 * margin, band.height + 2 * margin), 255)
@@ -235,10 +233,22 @@ class _Page:
         return self._osd
 
     def _prepared(self, rotation: int, skew: float | None) -> tuple[str, float, tuple[int, int]]:
-        needs_skew_check = skew is None
-        if rotation == 0 and not needs_skew_check and not skew:
-            return self.path, 0.0, self.size
+        path, skew_used, image = self._prepared_image(rotation, skew)
+        return path, skew_used, image.size
+
+    def _prepared_image(self, rotation: int, skew: float | None) -> tuple[str, float, Image.Image]:
+        """The page turned and deskewed (`skew` None: measured here), on disk and in memory; made
+        once per page for each turn, so a second reading (chi_tra, a band) reuses it."""
+        key = (rotation, skew)
+        if key not in self._prepared_images:
+            self._prepared_images[key] = made = self._prepare(rotation, skew)
+            self._prepared_images[(rotation, made[1])] = made
+        return self._prepared_images[key]
+
+    def _prepare(self, rotation: int, skew: float | None) -> tuple[str, float, Image.Image]:
         image = self.gray()
+        if rotation == 0 and skew is not None and not skew:
+            return self.path, 0.0, image
         if rotation:
             image = image.rotate(-rotation, expand=True)
         if skew is None:
@@ -246,12 +256,12 @@ class _Page:
         if abs(skew) < MIN_SKEW:
             skew = 0.0
         if rotation == 0 and skew == 0.0:
-            return self.path, 0.0, self.size
+            return self.path, 0.0, image
         if skew:
             image = deskew(image, skew)
         out = os.path.join(self.workdir, f"prep-{rotation}-{skew}.png")
         self._save(image, out)
-        return out, skew, image.size
+        return out, skew, image
 
     def _save(self, image: Image.Image, out: str) -> None:
         # Fast PNG (measured faster for Tesseract to read than PGM), with the page's resolution:
@@ -287,7 +297,7 @@ def _recognize_file(path: str, languages: Sequence[str] | None, hint: Sequence[s
             rotation = turn if turn in (90, 270) else 0
         else:
             profile = page.profile()
-            if profile.upside_down_latin() and profile.lines >= SURE_LINES and profile.asymmetry <= -SURE_ASYMMETRY:
+            if profile.plainly_upside_down_latin():
                 rotation = 180  # plainly upside down: no need to ask OSD (a poor reading still will)
             elif profile.upside_down_latin() or (decide and profile.lines >= 3 and not profile.upright_latin()):
                 rotation, script = page.osd()
