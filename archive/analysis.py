@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -86,20 +86,15 @@ def index_text_and_cuts(text: str) -> tuple[str, str | None]:
     cut: list[str] = []
     done = 0  # of the text, described in `cut`
     tk = _jieba()
-    for m in _WORD.finditer(text):
-        word = m.group()
-        pos = 0
-        for h in _HAN.finditer(word):
-            if h.start() > pos:
-                terms.append(word[pos : h.start()].casefold())
-            words = list(tk.cut(h.group()))
-            terms.extend(t.term for t in search_tokens(words, 0))
-            cut.append("1" * (m.start() + h.start() - done))
-            cut.extend("1" + "0" * (len(w) - 1) for w in words)
-            done = m.start() + h.end()
-            pos = h.end()
-        if pos < len(word):
-            terms.append(word[pos:].casefold())
+    for at, piece, han in _pieces(text):
+        if not han:
+            terms.append(piece.casefold())
+            continue
+        words = list(tk.cut(piece))
+        terms.extend(t.term for t in search_tokens(words, 0))
+        cut.append("1" * (at - done))
+        cut.extend("1" + "0" * (len(w) - 1) for w in words)
+        done = at + len(piece)
     if not cut:
         return " ".join(terms), None
     cut.append("1" * (len(text) - done))
@@ -188,19 +183,28 @@ def tokenize(text: str, for_index: bool = True) -> list[Token]:
     Offsets refer to `normalize(text)`; NFKC rarely changes lengths for the scripts we meet, and
     snippet code works on the normalized text too.
     """
-    text = normalize(text)
     tokens: list[Token] = []
-    for m in _WORD.finditer(text):
+    for at, piece, han in _pieces(normalize(text)):
+        if han:
+            tokens.extend(_han_tokens(piece, at, for_index))
+        else:
+            tokens.append(Token(piece.casefold(), at, at + len(piece)))
+    return tokens
+
+
+def _pieces(norm: str) -> Iterator[tuple[int, str, bool]]:
+    """The words of a normalized text cut into Han runs and the rest, in order: (offset, piece,
+    whether it is a Han run). Both `tokenize` and `index_text_and_cuts` walk the text this way."""
+    for m in _WORD.finditer(norm):
         word = m.group()
         pos = 0
         for h in _HAN.finditer(word):
             if h.start() > pos:
-                tokens.append(Token(word[pos : h.start()].casefold(), m.start() + pos, m.start() + h.start()))
-            tokens.extend(_han_tokens(h.group(), m.start() + h.start(), for_index))
+                yield m.start() + pos, word[pos : h.start()], False
+            yield m.start() + h.start(), h.group(), True
             pos = h.end()
         if pos < len(word):
-            tokens.append(Token(word[pos:].casefold(), m.start() + pos, m.end()))
-    return tokens
+            yield m.start() + pos, word[pos:], False
 
 
 def index_text(text: str) -> str:
