@@ -26,10 +26,14 @@ def _wanted(terms: list[Term | Phrase]) -> tuple[set[str], list[str]]:
     return exact, prefixes
 
 
-def _might_contain(norm: str, exact: set[str], prefixes: list[str]) -> bool:
-    """Cheap pre-check: a term can only match if it occurs as a substring of the folded text."""
+def _wanted_in(norm: str, terms: list[Term | Phrase]) -> tuple[set[str], list[str]] | None:
+    """The wanted terms (`_wanted`), or None when none can match: a cheap pre-check, since a term
+    can only match if it occurs as a substring of the folded text."""
+    exact, prefixes = _wanted(terms)
     folded = norm.casefold()
-    return any(t in folded for t in exact) or any(p in folded for p in prefixes)
+    if any(t in folded for t in exact) or any(p in folded for p in prefixes):
+        return exact, prefixes
+    return None
 
 
 def matching_tokens(text: str, terms: list[Term | Phrase], cuts: KeptCuts | None = None) -> list[Token]:
@@ -60,9 +64,10 @@ def _matches_normalized(
 ) -> Iterator[tuple[int, Token]]:
     """`_matches` of a text already NFKC-normalised (NFKC of Chinese text is not free: its
     full-width punctuation changes)."""
-    exact, prefixes = _wanted(terms)
-    if not exact and not prefixes or not _might_contain(text, exact, prefixes):
+    wanted = _wanted_in(text, terms)
+    if wanted is None:
         return
+    exact, prefixes = wanted
     if text.isascii():
         lowered = text.lower()
         yield from ((m.start(), Token(m.group(), m.start(), m.end())) for m in _ascii_matches(lowered, exact, prefixes))
@@ -86,7 +91,7 @@ def _matches_normalized(
                 if term in exact or any(term.startswith(p) for p in prefixes):
                     yield base + a, Token(term, base + a, base + b)
     if han_exact or han_prefixes:
-        wanted = [*han_exact, *han_prefixes]
+        han_wanted = [*han_exact, *han_prefixes]
         kept = cuts.matching_words(text, window_at, han_exact, han_prefixes) if cuts is not None else None
         segment_from = 0  # Han runs from here on are segmented with jieba
         if kept is not None:
@@ -95,7 +100,7 @@ def _matches_normalized(
             yield from tokens
         for h in _HAN.finditer(text, segment_from):
             run = h.group()
-            if any(t in run for t in wanted):  # jieba's words of a run are substrings of it
+            if any(t in run for t in han_wanted):  # jieba's words of a run are substrings of it
                 for tok in _han_tokens(run, h.start(), True):
                     if tok.term in han_exact or any(tok.term.startswith(p) for p in han_prefixes):
                         yield h.start(), tok
@@ -141,10 +146,8 @@ def _spans(
     norm: str, terms: list[Term | Phrase], cuts: KeptCuts | None = None, window_at: int = 0
 ) -> list[tuple[int, int]]:
     if norm.isascii():  # the common case, without a Token per hit (regex matches come in order)
-        exact, prefixes = _wanted(terms)
-        if not exact and not prefixes or not _might_contain(norm, exact, prefixes):
-            return []
-        return _merged([m.span() for m in _ascii_matches(norm.lower(), exact, prefixes)])
+        wanted = _wanted_in(norm, terms)
+        return _merged([m.span() for m in _ascii_matches(norm.lower(), *wanted)]) if wanted else []
     return _merged(sorted((t.start, t.end) for _, t in _matches_normalized(norm, terms, cuts, window_at)))
 
 
