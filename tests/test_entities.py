@@ -501,3 +501,17 @@ def test_starter_watchlist_knows_the_institute_of_the_imperial_case():
     page = PageTexts(1, "Meeting with JARI (江苏自动化研究所) on the sonar project", lang="en")
     found = {(m.text, m.entity_id) for m in extract_page(page, [wl])}
     assert found >= {("JARI", "watchlist:jari"), ("江苏自动化研究所", "watchlist:jari")}
+
+
+def test_ner_words_stay_out_of_the_search_segmenter():
+    """The NER segmenter starts from a copy of the search analysis's dictionary: the watchlist
+    words it adds find the name whole there, and the search index still cuts it as before."""
+    from archive.analysis import _jieba, index_text
+    from archive.entities.ner_zh import JiebaExtractor
+
+    name = "蓝鲸洋际海测所"  # not a jieba word: the search analysis cuts it up
+    before = index_text(name)
+    ner = JiebaExtractor(extra_words=[(name, "nt")], user_dict=None)
+    mentions = ner.extract(f"我们收到了{name}的来信。", "zh-Hans", "original")
+    assert [(m.text, m.type) for m in mentions] == [(name, "org")]
+    assert name not in _jieba().FREQ and index_text(name) == before and len(before.split()) > 1
