@@ -89,7 +89,7 @@ class OcrStep:
         return any(p.needs_ocr for p in work.pages)
 
     def start(self, work: DocWork) -> None:
-        from ocr import OcrError, render_pdf_page
+        from ocr import OCR_FORMAT, OcrError, render_pdf_page
 
         todo = [p for p in work.pages if p.needs_ocr]
         images: list[bytes | str] = []
@@ -99,8 +99,10 @@ class OcrStep:
             assert req is not None
             try:
                 if req.kind == "pdf":
-                    rendered = render_pdf_page(str(req.path), req.index, password=req.password)
-                    images.append(rendered.png)
+                    rendered = render_pdf_page(
+                        str(req.path), req.index, password=req.password, image_format=OCR_FORMAT
+                    )
+                    images.append(rendered.data)
                     dpis.append(rendered.dpi)
                 else:
                     images.append(_image_frame(req.path, req.index))
@@ -138,19 +140,20 @@ class OcrStep:
 
 
 def _image_frame(path: Path, index: int) -> bytes | str:
-    """A file path for single-frame images (no re-encoding); frame `index` of a TIFF as PNG bytes."""
-    from io import BytesIO
-
+    """A file path for single-frame images (no re-encoding); frame `index` of a multi-page TIFF
+    as an image file in Tesseract's hand-over format, with the frame's resolution."""
     from PIL import Image
+
+    from ocr import OCR_FORMAT, encode_image
 
     with Image.open(path) as im:
         if getattr(im, "n_frames", 1) == 1 and im.format in {"PNG", "JPEG", "TIFF", "BMP"}:
             return str(path)
         im.seek(index)
-        buf = BytesIO()
         frame = im.convert("L") if im.mode not in {"1", "L", "RGB"} else im
-        frame.save(buf, format="PNG", compress_level=1)
-        return buf.getvalue()
+        dpi = im.info.get("dpi")
+        usable = dpi if dpi and len(dpi) == 2 and dpi[0] and dpi[1] else None
+        return encode_image(frame, OCR_FORMAT, (float(usable[0]), float(usable[1])) if usable else None)
 
 
 class LanguageStep:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
-from io import BytesIO
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
+
+from .images import encode_image
 
 DEFAULT_DPI = 300.0
 MIN_DPI, MAX_DPI = 72.0, 600.0
@@ -17,10 +18,17 @@ MIN_DPI, MAX_DPI = 72.0, 600.0
 @dataclass
 class RenderedPage:
     index: int  # 0-based
-    png: bytes
+    data: bytes  # the image file, in `format`
     dpi: float
     width: int
     height: int
+    format: str = "PNG"
+
+    @property
+    def png(self) -> bytes:
+        if self.format != "PNG":
+            raise ValueError(f"this page was rendered as {self.format}, not PNG")
+        return self.data
 
 
 # PDFium is not thread-safe: two threads in it at once (the web app rendering page images for
@@ -66,12 +74,14 @@ def native_dpi(pdf_path: str | os.PathLike[str], page_index: int, password: str 
 
 
 def render_pdf_page(
-    pdf_path: str | os.PathLike[str], page_index: int, dpi: float | None = None, password: str | None = None
+    pdf_path: str | os.PathLike[str],
+    page_index: int,
+    dpi: float | None = None,
+    password: str | None = None,
+    image_format: str = "PNG",
 ) -> RenderedPage:
-    """Render one page in grayscale (honouring /Rotate) as PNG with fast compression.
-
-    Noisy scans compress slowly, so PNG level 1 is used: the file is only a hand-over to Tesseract.
-    """
+    """Render one page in grayscale (honouring /Rotate), at the scan's own resolution unless
+    `dpi` is given, as a PNG (`image_format` OCR_FORMAT for Tesseract: see `encode_image`)."""
     with _PDFIUM_LOCK:
         pdf = _open(pdf_path, password)
         try:
@@ -84,9 +94,8 @@ def render_pdf_page(
             image.load()  # own the pixels before the bitmap goes
         finally:
             pdf.close()
-    buf = BytesIO()
-    image.save(buf, format="PNG", compress_level=1, dpi=(dpi, dpi))
-    return RenderedPage(page_index, buf.getvalue(), float(dpi), image.width, image.height)
+    data = encode_image(image, image_format, (dpi, dpi))
+    return RenderedPage(page_index, data, float(dpi), image.width, image.height, image_format)
 
 
 def page_count(pdf_path: str | os.PathLike[str], password: str | None = None) -> int:

@@ -20,7 +20,6 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
-from io import BytesIO
 from pathlib import Path
 
 import pytesseract
@@ -36,6 +35,7 @@ from .geometry import (
     sideways_score,
     unrotate_box,
 )
+from .images import OCR_FORMAT, encode_image
 
 CACHE_VERSION = "2"  # 2: turns, scripts and chi_tra decided from ink profiles and bands
 # Below this mean word confidence a first pass is suspect: check orientation and script.
@@ -182,7 +182,7 @@ class _Page:
         margin = 20  # Tesseract reads a band cut tight to the ink poorly without a white border
         canvas = Image.new("L", (band.width + 2 * margin, band.height + 2 * margin), 255)
         canvas.paste(band, (margin, margin))
-        out = os.path.join(self.workdir, f"band-{top}-{bottom}.png")
+        out = os.path.join(self.workdir, f"band-{top}-{bottom}.tif")
         self._save(canvas, out)
         _text, _words, conf = _parse_data(self._data(out, langs), 0, 0.0, canvas.size, canvas.size)
         return conf
@@ -259,15 +259,14 @@ class _Page:
             return self.path, 0.0, image
         if skew:
             image = deskew(image, skew)
-        out = os.path.join(self.workdir, f"prep-{rotation}-{skew}.png")
+        out = os.path.join(self.workdir, f"prep-{rotation}-{skew}.tif")
         self._save(image, out)
         return out, skew, image
 
     def _save(self, image: Image.Image, out: str) -> None:
-        # Fast PNG (measured faster for Tesseract to read than PGM), with the page's resolution:
-        # without it Tesseract estimates one and reads more slowly.
-        extra = {"dpi": self.dpi} if self.dpi else {}
-        image.save(out, format="PNG", compress_level=1, **extra)
+        # In the hand-over format, with the page's resolution (see render.encode_image).
+        with open(out, "wb") as fh:
+            fh.write(encode_image(image, OCR_FORMAT, self.dpi))
 
 
 def _recognize_file(path: str, languages: Sequence[str] | None, hint: Sequence[str] | None) -> OcrResult:
@@ -412,7 +411,8 @@ def _init_worker(tmp_dir: str | None = None) -> None:
 
 def _run_job(image: ImageInput, languages: tuple[str, ...] | None, hint: tuple[str, ...] | None) -> OcrResult:
     if isinstance(image, bytes):
-        fd, tmp = tempfile.mkstemp(suffix=".png", prefix="foi-ocr-in-")
+        suffix = ".tif" if image[:4] in (b"II*\x00", b"MM\x00*") else ".png"
+        fd, tmp = tempfile.mkstemp(suffix=suffix, prefix="foi-ocr-in-")
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(image)
@@ -658,10 +658,3 @@ class OcrBatch:
             out.append(result)
         return out
 
-
-def image_bytes_to_png(data: bytes) -> bytes:
-    """Re-encode an image as PNG (for frames of multi-page TIFFs)."""
-    with Image.open(BytesIO(data)) as im:
-        buf = BytesIO()
-        im.save(buf, format="PNG", compress_level=1)
-        return buf.getvalue()

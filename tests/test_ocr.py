@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from conftest import cer, corpus_file
-from ocr import OcrError, TesseractEngine, native_dpi, render_pdf_page
+from ocr import OCR_FORMAT, OcrError, TesseractEngine, native_dpi, render_pdf_page
 from ocr.geometry import deskew, estimate_skew, unrotate_box
 
 pytestmark = pytest.mark.tesseract
@@ -29,6 +29,25 @@ def test_native_resolution_of_scans():
     page = render_pdf_page(corpus_file("pdf-scanned/mineru_small_ocr.pdf"), 0)
     assert (page.dpi, page.width, page.height) == (96, 1634, 2400)
     assert page.png.startswith(b"\x89PNG")
+
+
+def test_pages_go_to_tesseract_as_packbits_tiff_with_the_same_pixels_and_resolution(tmp_path):
+    pdf = corpus_file("pdf-scanned/ocrmypdf_skew.pdf")
+    png, tiff = render_pdf_page(pdf, 0), render_pdf_page(pdf, 0, image_format=OCR_FORMAT)
+    with Image.open(BytesIO(tiff.data)) as im:
+        assert (im.format, im.info["compression"], im.info["dpi"]) == ("TIFF", "packbits", (293, 293))
+        assert im.tobytes() == Image.open(BytesIO(png.png)).tobytes()  # lossless: the same page
+    with pytest.raises(ValueError):
+        tiff.png  # noqa: B018
+    # A frame of a multi-page TIFF keeps its resolution on the way to Tesseract.
+    from archive.pipeline import _image_frame
+
+    frames = tmp_path / "two.tif"
+    first = Image.open(BytesIO(png.png))
+    first.save(frames, save_all=True, append_images=[first.rotate(180)], dpi=(293, 293))
+    with Image.open(BytesIO(_image_frame(frames, 1))) as frame:  # type: ignore[arg-type]
+        assert frame.format == "TIFF" and frame.info["dpi"] == (293, 293)
+        assert frame.tobytes() == first.rotate(180).tobytes()
 
 
 def test_skew_is_measured_and_removed():
