@@ -73,3 +73,27 @@ def test_gloss_step_skips_pages_without_chinese(archive, tmp_path):
     stage = archive.store.stages(doc["id"])["gloss"]
     assert (stage["status"], stage["reason"]) == ("skipped", "no Chinese text")
     assert archive.document(doc["id"])["pages"][0]["gloss"] is None
+
+
+def test_dictionary_parses_lines_on_lookup_and_skips_malformed_ones():
+    from archive.gloss import Dictionary, Entry
+
+    table = Dictionary([
+        "# CC-CEDICT header",
+        "海洋 海洋 [hai3 yang2] /ocean/CL:個|个[ge4]/",
+        "軍事 军事 [jun1 shi4] /military affairs/",
+        "軍事 军事 [jun1 shi4] broken: no slashes",
+    ])
+    assert len(table) == 3 and "軍事" in table and "军事" in table and "海" not in table
+    assert table["军事"] == [Entry("軍事", "军事", "jun1 shi4", ("military affairs",))]
+    assert table["軍事"][0] is table["军事"][0]  # one entry under both headwords
+    assert table.headwords == [("海洋", "海洋"), ("軍事", "军事"), ("軍事", "军事")]
+
+
+def test_traditional_forms_map_to_their_standard_simplified_ones():
+    from archive.entities.watchlist import traditional_to_simplified
+
+    t2s = traditional_to_simplified()
+    # Taken in dictionary order: the first entry that writes a character decides it.
+    assert (t2s["國"], t2s["鏇"], t2s["讎"]) == ("国", "镟", "雠")
+    assert "后" not in t2s and "发" not in t2s  # Simplified forms are never converted

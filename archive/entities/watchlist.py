@@ -80,24 +80,18 @@ def traditional_to_simplified() -> dict[str, str]:
     Characters that are themselves Simplified forms (后, 干, 发 ...) are left alone so that
     conversion never changes a correct Simplified text.
     """
-    # The dictionary the glosses read (parsed once per process, every entry of every headword).
+    # The dictionary the glosses read (loaded once per process): the headwords of every entry.
     from ..gloss import load_dictionary
 
     simplified: set[str] = set()
     pairs: dict[str, str] = {}
-    seen: set[int] = set()
-    for entries in load_dictionary().values():
-        for entry in entries:
-            if id(entry) in seen:  # listed under both its Simplified and Traditional headword
-                continue
-            seen.add(id(entry))
-            trad, simp = entry.traditional, entry.simplified
-            if len(trad) != len(simp):
-                continue
-            for t, s in zip(trad, simp, strict=True):
-                simplified.add(s)
-                if t != s:
-                    pairs.setdefault(t, s)
+    for trad, simp in load_dictionary().headwords:
+        if len(trad) != len(simp):
+            continue
+        for t, s in zip(trad, simp, strict=True):
+            simplified.add(s)
+            if t != s:
+                pairs.setdefault(t, s)
     return {t: s for t, s in pairs.items() if t not in simplified}
 
 
