@@ -127,6 +127,10 @@ class LineProfile:
     def upside_down_latin(self) -> bool:
         return self.latin_like() and self.asymmetry <= -ASYMMETRY
 
+    def han_like(self) -> bool:
+        """Lines filled the way Chinese fills them (turned or not: the core doesn't say which way)."""
+        return self.lines >= LINES_NEEDED and self.core >= HAN_CORE
+
     def plainly_upside_down_latin(self) -> bool:
         """So lopsided, over so many line pieces, that no OSD is needed to turn it."""
         return self.upside_down_latin() and self.lines >= SURE_LINES and self.asymmetry <= -SURE_ASYMMETRY
@@ -134,6 +138,7 @@ class LineProfile:
 
 LINES_NEEDED = 20  # fewer line pieces (a heading, a logo: four big words made 11) say nothing reliable
 LATIN_CORE = 0.82
+HAN_CORE = 0.83  # Chinese book pages measure 0.83-0.86; upright Latin pages 0.56-0.80
 # Measured: upright Latin pages 0.21-0.98, the same pages turned 180 degrees -0.23 to -0.92;
 # Greek (many descenders) about 0.1, Chinese between -0.35 and 0.28 (not used for Chinese).
 ASYMMETRY = 0.2

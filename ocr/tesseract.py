@@ -275,10 +275,11 @@ def _recognize_file(path: str, languages: Sequence[str] | None, hint: Sequence[s
     Before any OCR the ink profiles say whether the page is turned (sideways, or Latin print
     upside down) and whether it looks like Latin print at all. A page turned plainly is read
     once, upright, without OSD; an upright Latin page, or one that follows the languages earlier
-    pages chose (`hint`), is read at once; a page that may be upside down, or a document's first
-    page that doesn't look Latin, asks OSD first (orientation and script, a third of an OCR pass)
-    and is read once, turned and in the script OSD saw. Only a page that still reads poorly pays
-    for a second pass.
+    pages chose (`hint`), is read at once, and so is a document's first page whose lines are
+    filled like Chinese (with chi_sim); a page that may be upside down, or a document's first
+    page that looks neither Latin nor Chinese, asks OSD first (orientation and script, a third of
+    an OCR pass) and is read once, turned and in the script OSD saw. Only a page that still reads
+    poorly pays for OSD, if not asked yet, and a second pass.
     """
     workdir = tempfile.mkdtemp(prefix="foi-ocr-")
     try:
@@ -298,6 +299,8 @@ def _recognize_file(path: str, languages: Sequence[str] | None, hint: Sequence[s
             profile = page.profile()
             if profile.plainly_upside_down_latin():
                 rotation = 180  # plainly upside down: no need to ask OSD (a poor reading still will)
+            elif decide and profile.han_like():
+                langs = "chi_sim"  # read as Chinese at once; read poorly (turned, say), it asks OSD
             elif profile.upside_down_latin() or (decide and profile.lines >= 3 and not profile.upright_latin()):
                 rotation, script = page.osd()
                 if script:

@@ -246,15 +246,28 @@ def test_turned_pages_are_read_once_upright(tmp_path, monkeypatch):
         assert calls.log == [("data", "eng", "prep")]
 
 
-def test_first_chinese_page_pays_osd_and_a_band_not_three_passes(tmp_path, monkeypatch):
-    """The page that chooses a document's languages: OSD (it doesn't look Latin), one chi_sim
-    pass, and chi_tra on a band of middle lines only."""
+def test_first_chinese_page_pays_one_pass_and_a_band(tmp_path, monkeypatch):
+    """The page that chooses a document's languages: its lines are filled like Chinese, so one
+    chi_sim pass with no OSD, and chi_tra on a band of middle lines only."""
     from ocr.tesseract import _recognize_file
 
     calls = _Calls(monkeypatch)
     result = _recognize_file(_write_page(tmp_path, "pdf-scanned/mineru_small_ocr.pdf", 0), None, None)
     assert result.languages == "chi_sim" and "价值" in result.text
-    assert calls.log == [("osd", "", ""), ("data", "chi_sim", "mineru_small_ocr"), ("data", "chi_tra", "band")]
+    assert calls.log == [("data", "chi_sim", "mineru_small_ocr"), ("data", "chi_tra", "band")]
+
+
+def test_first_chinese_page_upside_down_reads_poorly_then_asks_osd(tmp_path, monkeypatch):
+    """The ink says Chinese but not which way up: read as it stands, a turned page reads poorly,
+    so OSD turns it and the second pass is kept."""
+    from ocr.tesseract import _recognize_file
+
+    page = tmp_path / "turned-0.png"
+    Image.open(BytesIO(render_pdf_page(corpus_file("pdf-scanned/mineru_small_ocr.pdf"), 0).png)).rotate(180).save(page)
+    calls = _Calls(monkeypatch)
+    result = _recognize_file(str(page), None, None)
+    assert (result.rotation, result.languages) == (180, "chi_sim") and "价值" in result.text
+    assert calls.log[:3] == [("data", "chi_sim", "turned"), ("osd", "", ""), ("data", "chi_sim", "prep")]
 
 
 TRADITIONAL_MINUTES = """會議記錄：關於海洋感測器合作計畫
@@ -289,7 +302,7 @@ def test_long_traditional_page_is_chosen_on_a_band_then_read_with_chi_tra(tmp_pa
     result = _recognize_file(str(path), None, None)
     assert result.languages == "chi_tra" and abs(result.skew) > 0.3  # the 'scan' is turned 0.8 degrees
     assert "技術轉讓的條件" in result.text and "出口管制的規定" in result.text
-    assert calls.log == [("osd", "", ""), ("data", "chi_sim", "prep"), ("data", "chi_tra", "band"), ("data", "chi_tra", "prep")]
+    assert calls.log == [("data", "chi_sim", "prep"), ("data", "chi_tra", "band"), ("data", "chi_tra", "prep")]
 
 
 def test_a_wrong_osd_answer_still_gets_the_plain_reading(tmp_path, monkeypatch):
