@@ -515,3 +515,15 @@ def test_ner_words_stay_out_of_the_search_segmenter():
     mentions = ner.extract(f"我们收到了{name}的来信。", "zh-Hans", "original")
     assert [(m.text, m.type) for m in mentions] == [(name, "org")]
     assert name not in _jieba().FREQ and index_text(name) == before and len(before.split()) > 1
+
+
+def test_ner_tagger_takes_the_default_tags_without_changing_them():
+    import jieba
+    import jieba.posseg
+
+    from archive.entities.ner_zh import _tagger_class
+
+    fresh = jieba.posseg.POSTokenizer(jieba.Tokenizer())  # parses dict.txt for its tags
+    shared = _tagger_class()(jieba.Tokenizer())
+    assert shared.word_tag_tab == fresh.word_tag_tab and len(shared.word_tag_tab) > 300_000
+    assert shared.word_tag_tab is not jieba.posseg.dt.word_tag_tab  # its words stay its own
