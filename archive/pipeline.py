@@ -13,9 +13,11 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 import traceback
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -238,6 +240,15 @@ class _Started:
         started = self.work.pending.get("ocr")
         return len(started[0]) if started else 0
 
+    def ready(self) -> bool:
+        """Whether finishing it now would not wait (its OCR, if any, is done)."""
+        started = self.work.pending.get("ocr")
+        return started is None or started[2].done()
+
+    def waiting_on(self) -> list[Future[Any]]:
+        started = self.work.pending.get("ocr")
+        return started[2].running() if started else []
+
 
 class Ingester:
     """Runs files through the steps and stores the results."""
@@ -303,26 +314,46 @@ class Ingester:
         # Lookahead: the next files' OCR is started before this one is finished, so that a
         # document's first page (which chooses its languages, alone) or a run of single-page
         # scans doesn't leave cores idle. Bounded in files and in rendered pages held in memory.
-        pending: deque[tuple[Path, _Started]] = deque()
+        pending: deque[tuple[Path, _Started, int]] = deque()
+        finished: dict[int, list[int]] = {}  # documents stored, by the position their file was begun
 
         def finish_oldest() -> None:
-            path, started = pending.popleft()
+            """Finish the oldest document whose OCR is done, waiting for one if none is: a long
+            scan doesn't hold back the documents begun after it (they are stored sooner, and
+            their steps run while its pages are read, not all at the end)."""
+            while True:
+                ready = next((k for k, (_, s, _) in enumerate(pending) if s.ready()), None)
+                if ready is not None:
+                    break
+                running = [f for _, s, _ in pending for f in s.waiting_on()]
+                if running:
+                    wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+                else:
+                    time.sleep(0.005)  # a document's later pages are being handed to the pool
+            path, started, position = pending[ready]
+            del pending[ready]
+            mark = len(report.documents)
             self.finish_file(started, collection, report)
+            # The report lists documents in the order their files were begun, whatever order
+            # they were finished in (a document and the members stored with it together).
+            finished[position] = report.documents[mark:]
+            del report.documents[mark:]
             if progress:
                 progress(path)
 
-        for path in iter_files(paths):
+        for position, path in enumerate(iter_files(paths)):
             started = self.begin_file(path, collection, report)
             if isinstance(started, _Started):
-                pending.append((path, started))
+                pending.append((path, started, position))
             elif progress:
                 progress(path)
             while len(pending) > LOOKAHEAD_FILES or (
-                len(pending) > 1 and sum(s.ocr_pages for _, s in pending) > LOOKAHEAD_PAGES
+                len(pending) > 1 and sum(s.ocr_pages for _, s, _ in pending) > LOOKAHEAD_PAGES
             ):
                 finish_oldest()
         while pending:
             finish_oldest()
+        report.documents[:0] = [doc for position in sorted(finished) for doc in finished[position]]
         if report.documents:
             from .threads import assign_threads
 

@@ -643,6 +643,17 @@ class OcrBatch:
         for i in tail:
             self.futures[i] = self.engine._start_job(self.keys[i], self.images[i], None, hint)
 
+    def done(self) -> bool:
+        """Every page read (or failed): `results()` would not wait."""
+        with self._lock:
+            if self._tail:
+                return False
+        return all(i in self.cached or (i in self.futures and self.futures[i].done()) for i in self.first_of.values())
+
+    def running(self) -> list[Future[OcrResult]]:
+        """The runs not finished yet (a later page joins once the first has chosen languages)."""
+        return [f for f in list(self.futures.values()) if not f.done()]
+
     def results(self) -> list[OcrResult]:
         out: list[OcrResult] = []
         for key in self.keys:

@@ -146,3 +146,17 @@ def test_mandarin_email_printout_found_by_two_character_words(tmp_path):
             hits = archive.search(SearchQuery(word))
             assert [h.page for h in hits.hits] and hits.hits[0].page == 2, word
             assert f"<mark>{word}</mark>" in hits.hits[0].snippet
+
+
+def test_a_short_scan_is_stored_before_a_longer_one_begun_earlier(archive):
+    """Documents are finished as their OCR ends, not in the order they were begun: the one-page
+    scan behind a five-page one is stored first, and both end complete."""
+    long_scan, short_scan = corpus_file("pdf-scanned/ingest-file_jbig2.pdf"), corpus_file("images/tesseract_phototest.tif")
+    order: list[str] = []
+    report = archive.ingest([long_scan, short_scan], progress=lambda path: order.append(path.name))
+    assert order == [short_scan.name, long_scan.name]
+    assert [archive.document(d)["filename"] for d in report.documents] == [long_scan.name, short_scan.name]
+    assert report.ingested == 2 and not report.failed
+    (long_row,) = archive.store.documents("filename=?", (long_scan.name,))
+    assert [p["number"] for p in archive.document(long_row["id"])["pages"]] == [1, 2, 3, 4, 5]
+    assert long_row["id"] < archive.store.documents("filename=?", (short_scan.name,))[0]["id"]  # ids keep the file order
