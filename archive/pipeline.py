@@ -146,16 +146,15 @@ def _image_frame(path: Path, index: int) -> bytes | str:
     as an image file in Tesseract's hand-over format, with the frame's resolution."""
     from PIL import Image
 
-    from ocr import OCR_FORMAT, encode_image
+    from ocr import OCR_FORMAT, encode_image, usable_dpi
 
     with Image.open(path) as im:
         if getattr(im, "n_frames", 1) == 1 and im.format in {"PNG", "JPEG", "TIFF", "BMP"}:
             return str(path)
         im.seek(index)
-        frame = im.convert("L") if im.mode not in {"1", "L", "RGB"} else im
-        dpi = im.info.get("dpi")
-        usable = dpi if dpi and len(dpi) == 2 and dpi[0] and dpi[1] else None
-        return encode_image(frame, OCR_FORMAT, (float(usable[0]), float(usable[1])) if usable else None)
+        # A copy: saved as it stands, a TIFF frame would carry its own resolution tags over.
+        frame = im.convert("L") if im.mode not in {"1", "L", "RGB"} else im.copy()
+        return encode_image(frame, OCR_FORMAT, usable_dpi(im.info.get("dpi")))
 
 
 class LanguageStep:
@@ -327,7 +326,8 @@ class Ingester:
                     break
                 running = [f for _, s, _ in pending for f in s.waiting_on()]
                 if running:
-                    wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+                    # Short: later pages handed to the pool after this list was made are not in it.
+                    wait(running, timeout=0.05, return_when=FIRST_COMPLETED)
                 else:
                     time.sleep(0.005)  # a document's later pages are being handed to the pool
             path, started, position = pending[ready]

@@ -9,6 +9,19 @@ from PIL import Image
 # How a rendered page is handed to Tesseract: TIFF with PackBits, which encodes about nine times
 # faster than the fastest PNG and decodes five times faster, for about 1.5 times the size.
 OCR_FORMAT = "TIFF"
+# Below this a resolution tag is taken as missing: Pillow reports (1, 1) for a TIFF without one,
+# and Tesseract rejects anything under 70 dpi ("Invalid resolution") and estimates its own.
+MIN_USABLE_DPI = 70.0
+
+
+def usable_dpi(dpi: object) -> tuple[float, float] | None:
+    """An image's (x, y) resolution as Pillow reports it (`info["dpi"]`), or None when missing or
+    not believable."""
+    try:
+        x, y = (float(v) for v in dpi)  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        return None
+    return (x, y) if x >= MIN_USABLE_DPI and y >= MIN_USABLE_DPI else None
 
 
 def encode_image(image: Image.Image, image_format: str, dpi: tuple[float, float] | None = None) -> bytes:

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -35,7 +36,7 @@ from .geometry import (
     sideways_score,
     unrotate_box,
 )
-from .images import OCR_FORMAT, encode_image
+from .images import OCR_FORMAT, encode_image, usable_dpi
 
 CACHE_VERSION = "2"  # 2: turns, scripts and chi_tra decided from ink profiles and bands
 # Below this mean word confidence a first pass is suspect: check orientation and script.
@@ -157,7 +158,7 @@ class _Page:
                 dpi = im.info.get("dpi")
         except (UnidentifiedImageError, OSError) as exc:
             raise OcrError(f"cannot read image: {exc}") from exc
-        self.dpi = (float(dpi[0]), float(dpi[1])) if dpi and dpi[0] and dpi[1] else None
+        self.dpi = usable_dpi(dpi)
 
     def gray(self) -> Image.Image:
         """The page in grayscale, read once for every check made on it."""
@@ -289,6 +290,7 @@ def _recognize_file(path: str, languages: Sequence[str] | None, hint: Sequence[s
         hinted = "+".join(hint) if hint else "eng"
         decide = hint is None  # the page that chooses the document's languages
         rotation, langs = 0, hinted
+        han_guess = False  # read as Chinese on the ink's word alone
         if page.looks_sideways():
             # Turned by 90 degrees: which way, from the profiles of both candidates, else OSD.
             turn = page.sideways_turn()
@@ -300,13 +302,16 @@ def _recognize_file(path: str, languages: Sequence[str] | None, hint: Sequence[s
             if profile.plainly_upside_down_latin():
                 rotation = 180  # plainly upside down: no need to ask OSD (a poor reading still will)
             elif decide and profile.han_like():
-                langs = "chi_sim"  # read as Chinese at once; read poorly (turned, say), it asks OSD
+                # Read as Chinese at once. Capitals fill their lines too (a telex, a cable), so a
+                # reading that comes out not Chinese, like one that reads poorly, asks OSD.
+                langs, han_guess = "chi_sim", True
             elif profile.upside_down_latin() or (decide and profile.lines >= 3 and not profile.upright_latin()):
                 rotation, script = page.osd()
                 if script:
                     langs = "+".join(_script_languages(script))
         first = page.ocr(langs, rotation, None)
-        if _reads_well(first):
+        wrong_guess = han_guess and not _han_text(first.text)
+        if _reads_well(first) and not wrong_guess:
             if rotation == 0 and _looks_sideways(first):
                 # Tesseract reads a page turned by 90 degrees line by line, but its layout and
                 # reading order suffer; turn it upright as OSD says and keep the better reading.
@@ -328,7 +333,8 @@ def _recognize_file(path: str, languages: Sequence[str] | None, hint: Sequence[s
         if again is None:
             return _maybe_traditional(page, first, decide)
         second = page.ocr(again[1], again[0], None)
-        return _maybe_traditional(page, second if _score(second) > _score(first) else first, decide)
+        better = _score(second) > _score(first) or (wrong_guess and _reads_well(second))
+        return _maybe_traditional(page, second if better else first, decide)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -502,7 +508,15 @@ class TesseractEngine:
                 ready: Future[OcrResult] = Future()
                 ready.set_result(done)
                 return ready
-            future = self._executor().submit(_run_job, image, languages, hint)
+            try:
+                future = self._executor().submit(_run_job, image, languages, hint)
+            except BrokenProcessPool:
+                # A worker died (killed for memory, say): the runs it held have failed with this
+                # error; later pages get a fresh pool, so one bad page doesn't fail the batch.
+                broken, self._pool = self._pool, None
+                if broken is not None:
+                    broken.shutdown(wait=False, cancel_futures=True)
+                future = self._executor().submit(_run_job, image, languages, hint)
             self.runs += 1
             self._inflight[key] = future
         future.add_done_callback(functools.partial(self._job_done, key))
@@ -641,7 +655,12 @@ class OcrBatch:
                 return
             tail, self._tail = self._tail, []
         for i in tail:
-            self.futures[i] = self.engine._start_job(self.keys[i], self.images[i], None, hint)
+            try:
+                self.futures[i] = self.engine._start_job(self.keys[i], self.images[i], None, hint)
+            except Exception as exc:  # a broken pool (a worker killed): these pages fail, nothing waits
+                failed: Future[OcrResult] = Future()
+                failed.set_exception(exc)
+                self.futures[i] = failed
 
     def done(self) -> bool:
         """Every page read (or failed): `results()` would not wait."""

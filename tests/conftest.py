@@ -59,6 +59,24 @@ def archive(archive_dir: Path):
 
 
 @pytest.fixture
+def pool_breaks_after_first_pages(monkeypatch):
+    """The OCR pool breaks (as when a worker dies) once a document's first page is read: its
+    later pages (started with the languages that page chose) can't be started."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from ocr import tesseract
+
+    started = tesseract.TesseractEngine._start_job
+
+    def start(self, key, image, languages, hint):
+        if hint is not None:
+            raise BrokenProcessPool("a worker died")
+        return started(self, key, image, languages, hint)
+
+    monkeypatch.setattr(tesseract.TesseractEngine, "_start_job", start)
+
+
+@pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
 

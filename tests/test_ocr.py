@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from io import BytesIO
 from pathlib import Path
 
@@ -9,8 +10,8 @@ import pytest
 from PIL import Image
 
 from conftest import cer, corpus_file
-from ocr import OCR_FORMAT, OcrError, TesseractEngine, native_dpi, render_pdf_page
-from ocr.geometry import deskew, estimate_skew, unrotate_box
+from ocr import OCR_FORMAT, OcrError, TesseractEngine, native_dpi, render_pdf_page, usable_dpi
+from ocr.geometry import deskew, estimate_skew, line_profile, unrotate_box
 
 pytestmark = pytest.mark.tesseract
 
@@ -48,6 +49,14 @@ def test_pages_go_to_tesseract_as_packbits_tiff_with_the_same_pixels_and_resolut
     with Image.open(BytesIO(_image_frame(frames, 1))) as frame:  # type: ignore[arg-type]
         assert frame.format == "TIFF" and frame.info["dpi"] == (293, 293)
         assert frame.tobytes() == first.rotate(180).tobytes()
+    # A frame that claims 1 dpi (what Pillow reports for a TIFF without a resolution) goes
+    # without one, so Tesseract estimates it rather than being told 1 dpi.
+    untagged = tmp_path / "untagged.tif"
+    first.save(untagged, save_all=True, append_images=[first], dpi=(1, 1))
+    with Image.open(untagged) as im:
+        assert im.info["dpi"] == (1, 1) and usable_dpi(im.info["dpi"]) is None
+    with Image.open(BytesIO(_image_frame(untagged, 1))) as frame:  # type: ignore[arg-type]
+        assert frame.tag_v2.get(282) is None  # no XResolution tag written
 
 
 def test_skew_is_measured_and_removed():
@@ -303,6 +312,80 @@ def test_long_traditional_page_is_chosen_on_a_band_then_read_with_chi_tra(tmp_pa
     assert result.languages == "chi_tra" and abs(result.skew) > 0.3  # the 'scan' is turned 0.8 degrees
     assert "技術轉讓的條件" in result.text and "出口管制的規定" in result.text
     assert calls.log == [("data", "chi_sim", "prep"), ("data", "chi_tra", "band"), ("data", "chi_tra", "prep")]
+
+
+TELEX = """PRIORITY 041530Z MAR 19
+FROM BRITISH EMBASSY BEIJING
+TO FOREIGN AND COMMONWEALTH OFFICE LONDON
+SUBJECT UNIVERSITY RESEARCH PARTNERSHIP WITH SHIPBUILDING GROUP
+1. THE UNIVERSITY INFORMED US TODAY OF A PROPOSED AGREEMENT
+2. THE PARTNER IS A STATE OWNED DEFENCE CONTRACTOR
+3. THE AGREEMENT COVERS UNDERWATER ACOUSTIC SENSORS
+4. WE RECOMMEND AN EXPORT CONTROL REVIEW BEFORE SIGNATURE
+5. THE VICE CHANCELLOR WILL VISIT THE INSTITUTE IN APRIL
+6. PLEASE ADVISE ON THE LICENSING POSITION BY FRIDAY
+7. COPIES TO MINISTRY OF DEFENCE AND CABINET OFFICE
+8. NO FURTHER ACTION HAS BEEN TAKEN AT THIS STAGE
+SMITH
+ENDS""".splitlines()
+
+
+def test_an_all_capitals_first_page_is_read_as_english(tmp_path, monkeypatch):
+    """Capitals fill their lines as Chinese does, so a telex's ink looks Chinese: its chi_sim
+    reading comes out Latin, so OSD is asked and the English reading kept."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "samples"))
+    from make_sample import render_page
+
+    from ocr.tesseract import _recognize_file
+
+    path = tmp_path / "telex.png"
+    image = render_page(TELEX)
+    assert line_profile(image).han_like()  # the case guarded here
+    image.save(path)
+    calls = _Calls(monkeypatch)
+    result = _recognize_file(str(path), None, None)
+    assert result.languages == "eng" and result.confidence > 85
+    assert "EXPORT CONTROL REVIEW" in result.text and "UNDERWATER ACOUSTIC SENSORS" in result.text
+    assert calls.log == [("data", "chi_sim", "telex.png"), ("osd", "", ""), ("data", "eng", "telex.png")]
+
+
+def test_later_pages_fail_not_hang_when_the_pool_breaks(tmp_path, pool_breaks_after_first_pages):
+    """A worker that dies (killed for memory, say) breaks the pool: the document's later pages
+    fail with its error and the batch says it is done, so the ingest goes on."""
+    engine = TesseractEngine(cache_dir=tmp_path / "cache", workers=1)
+    pages = [_write_page(tmp_path, "pdf-scanned/ingest-file_jbig2.pdf", i) for i in range(2)]
+    try:
+        batch = engine.submit(pages)
+        deadline = time.monotonic() + 60
+        while not batch.done() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert batch.done() and not batch.running()
+        with pytest.raises(OcrError, match="a worker died"):
+            batch.results()
+    finally:
+        engine.close()
+
+
+def test_a_fresh_pool_replaces_one_a_dead_worker_broke(tmp_path):
+    import os
+    import signal
+
+    engine = TesseractEngine(workers=1)
+    page = corpus_file("images/tesseract_phototest.tif")
+    try:
+        assert "quick brown dog" in engine.recognize(page).text
+        pool = engine._pool
+        for pid in list(pool._processes):  # type: ignore[union-attr]
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while not pool._broken and time.monotonic() < deadline:  # type: ignore[union-attr]
+            time.sleep(0.05)
+        assert pool._broken  # type: ignore[union-attr]
+        assert "quick brown dog" in engine.recognize(page).text and engine._pool is not pool
+    finally:
+        engine.close()
 
 
 def test_a_wrong_osd_answer_still_gets_the_plain_reading(tmp_path, monkeypatch):
