@@ -64,9 +64,11 @@ class Dictionary(Mapping[str, list[Entry]]):
         self.headwords: list[tuple[str, str]] = []  # (traditional, simplified) of every entry
         index = self._index
         for n, line in enumerate(lines):
-            if line.startswith("#") or " [" not in line:
+            parts = line.split(" ", 2)
+            # The shape _LINE checks, cheaply: "TRAD SIMP [pin yin] /sense/.../".
+            if line.startswith("#") or len(parts) < 3 or not _well_formed(parts[2]):
                 continue
-            trad, simp, _rest = line.split(" ", 2)
+            trad, simp, _rest = parts
             self.headwords.append((trad, simp))
             index.setdefault(simp, []).append(n)
             if trad != simp:
@@ -96,6 +98,12 @@ class Dictionary(Mapping[str, list[Entry]]):
 
     def __len__(self) -> int:
         return len(self._index)
+
+
+def _well_formed(rest: str) -> bool:
+    """Whether the part of a line after its headwords reads "[pinyin] /senses/" (then _LINE matches)."""
+    close = rest.find("]")
+    return rest.startswith("[") and close == rest.find("] /") and close > 0 and rest.rstrip().endswith("/")
 
 
 @lru_cache(maxsize=1)

@@ -83,11 +83,14 @@ def test_dictionary_parses_lines_on_lookup_and_skips_malformed_ones():
         "海洋 海洋 [hai3 yang2] /ocean/CL:個|个[ge4]/",
         "軍事 军事 [jun1 shi4] /military affairs/",
         "軍事 军事 [jun1 shi4] broken: no slashes",
+        "坏 坏 [",
+        "残",
     ])
-    assert len(table) == 3 and "軍事" in table and "军事" in table and "海" not in table
+    assert len(table) == 3 and "軍事" in table and "军事" in table and "海" not in table and "坏" not in table
     assert table["军事"] == [Entry("軍事", "军事", "jun1 shi4", ("military affairs",))]
     assert table["軍事"][0] is table["军事"][0]  # one entry under both headwords
-    assert table.headwords == [("海洋", "海洋"), ("軍事", "军事"), ("軍事", "军事")]
+    assert table.headwords == [("海洋", "海洋"), ("軍事", "军事")]
+    assert dict(table.items()) == {"海洋": table["海洋"], "軍事": table["軍事"], "军事": table["军事"]}
 
 
 def test_traditional_forms_map_to_their_standard_simplified_ones():
