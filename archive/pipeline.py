@@ -316,8 +316,8 @@ class Ingester:
         pending: deque[tuple[Path, _Started, int]] = deque()
         finished: dict[int, list[int]] = {}  # documents stored, by the position their file was begun
 
-        def finish_oldest() -> None:
-            """Finish the oldest document whose OCR is done, waiting for one if none is: a long
+        def finish_next() -> None:
+            """Finish the oldest document whose OCR is done (waiting for one if none is): a long
             scan doesn't hold back the documents begun after it (they are stored sooner, and
             their steps run while its pages are read, not all at the end)."""
             while True:
@@ -350,9 +350,9 @@ class Ingester:
             while len(pending) > LOOKAHEAD_FILES or (
                 len(pending) > 1 and sum(s.ocr_pages for _, s, _ in pending) > LOOKAHEAD_PAGES
             ):
-                finish_oldest()
+                finish_next()
         while pending:
-            finish_oldest()
+            finish_next()
         report.documents[:0] = [doc for position in sorted(finished) for doc in finished[position]]
         if report.documents:
             from .threads import assign_threads

@@ -265,7 +265,7 @@ class _Page:
         return out, skew, image
 
     def _save(self, image: Image.Image, out: str) -> None:
-        # In the hand-over format, with the page's resolution (see render.encode_image).
+        # In the hand-over format, with the page's resolution (see images.encode_image).
         with open(out, "wb") as fh:
             fh.write(encode_image(image, OCR_FORMAT, self.dpi))
 
