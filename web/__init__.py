@@ -27,7 +27,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             try:
                 g.archive = pool.get_nowait()
             except queue.Empty:
-                g.archive = Archive(Path(app.config["ARCHIVE_DIR"]))
+                g.archive = Archive(Path(app.config["ARCHIVE_DIR"]), app.config.get("ARCHIVE_CONFIG"))
         return g.archive  # type: ignore[no-any-return]
 
     app.extensions["foi_archive"] = get_archive
@@ -56,6 +56,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from .api import bp as api_bp
     from .ui import bp as ui_bp
+    from .validation import IntegerConverter
+
+    # Before the routes are added: every <int:...> is bounded to SQLite's 64-bit integers.
+    app.url_map.converters["int"] = IntegerConverter
 
     app.register_blueprint(ui_bp)
     app.register_blueprint(api_bp, url_prefix="/api")

@@ -11,6 +11,8 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, jsonify, request, stream_with_context
 
 from . import archive
+from . import validation as valid
+from .openapi import openapi_document
 from .ui import query_from_args
 from archive import QueryError, SearchQuery
 
@@ -22,13 +24,13 @@ EXPORT_FIELDS = ["document_id", "title", "filename", "collection", "kind", "lang
 
 @bp.get("/search")
 def api_search():  # type: ignore[no-untyped-def]
-    limit = min(max(request.args.get("limit", 20, type=int), 1), 200)
+    limit = valid.integer(request.args, "limit", 20, 1, valid.MAX_LIMIT)
     query = query_from_args(request.args, limit=limit)
-    query.raw = request.args.get("mode") == "raw" or query.raw
-    query.offset = max(request.args.get("offset", query.offset, type=int), 0)
-    query.facets = tuple(request.args.getlist("facet"))
+    query.raw = valid.choice(request.args, "mode", valid.MODES, "") == "raw" or query.raw
+    query.offset = valid.integer(request.args, "offset", query.offset, 0, valid.MAX_OFFSET)
+    query.facets = tuple(dict.fromkeys(valid.values(request.args, "facet", valid.FACET_CHOICES)))
     if request.args.get("cursor"):
-        query.search_after = parse_cursor(request.args["cursor"])
+        query.search_after = valid.cursor(request.args["cursor"], archive().backend.name)
         try:
             return jsonify(archive().search(query).as_dict())
         except QueryError:
@@ -36,19 +38,6 @@ def api_search():  # type: ignore[no-untyped-def]
         except (ValueError, TypeError, IndexError) as exc:  # a cursor this backend cannot use
             abort(400, f"Bad cursor: {exc}")
     return jsonify(archive().search(query).as_dict())
-
-
-def parse_cursor(raw: str) -> list[Any]:
-    """A `next_cursor` echoed back: a non-empty JSON array of scalars; anything else is a 400."""
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        abort(400, "Bad cursor: not JSON (pass next_cursor from the previous page)")
-    if not isinstance(value, list) or not value or not all(
-        v is None or isinstance(v, str | int | float | bool) for v in value
-    ):
-        abort(400, "Bad cursor: expected the next_cursor array of the previous page")
-    return value
 
 
 @bp.get("/documents/<int:doc_id>")
@@ -62,10 +51,11 @@ def api_document(doc_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/documents/<int:doc_id>/pages/<int:number>")
 def api_page(doc_id: int, number: int):  # type: ignore[no-untyped-def]
     a = archive()
+    q = valid.query_text(request.args)
     page = a.store.page(doc_id, number)
     if page is None:
         abort(404, f"No page {number} in document {doc_id}")
-    page["highlights"] = a.page_highlights(doc_id, number, request.args.get("q", ""))
+    page["highlights"] = a.page_highlights(doc_id, number, q)
     return jsonify(page)
 
 
@@ -81,7 +71,7 @@ def api_status():  # type: ignore[no-untyped-def]
 
 def _export_query(args: Any) -> SearchQuery:
     query = query_from_args(args, limit=200)
-    query.raw = args.get("mode") == "raw" or query.raw
+    query.raw = valid.choice(args, "mode", valid.MODES, "") == "raw" or query.raw
     query.facets = ()
     query.offset = 0
     return query
@@ -151,63 +141,4 @@ def export(fmt: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/openapi.json")
 def openapi():  # type: ignore[no-untyped-def]
-    return jsonify(openapi_document())
-
-
-def _param(name: str, description: str, kind: str = "string", where: str = "query", many: bool = False) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": kind}
-    if many:
-        schema = {"type": "array", "items": schema}
-    return {"name": name, "in": where, "required": where == "path", "description": description, "schema": schema,
-            **({"style": "form", "explode": True} if many else {})}
-
-
-def openapi_document() -> dict[str, Any]:
-    filters = [
-        _param("q", "Query: words (AND), \"phrases\", OR, NOT, -word, prefix*, field:value filters"),
-        _param("mode", "raw: pass engine syntax through unescaped"),
-        _param("raw", "1: pass engine syntax through unescaped (same as mode=raw)"),
-        _param("collection", "Collection filter", many=True),
-        _param("lang", "Language filter (zh matches zh-Hans and zh-Hant)", many=True),
-        _param("kind", "Kind filter (pdf, image, email ...)", many=True),
-        _param("year", "Year filter", many=True),
-        _param("sender", "Mail sender filter", many=True),
-        _param("recipient", "Mail recipient filter", many=True),
-        _param("entity", "Entity filter (name or alias)", many=True),
-        _param("exemption", "FOI exemption code filter", many=True),
-        _param("from", "Documents dated on or after (YYYY-MM-DD)"),
-        _param("to", "Documents dated on or before (YYYY-MM-DD)"),
-        _param("sort", "relevance, date or -date"),
-    ]
-    doc_id = _param("doc_id", "Document id", "integer", "path")
-    ok = {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}
-    not_found = {"404": {"description": "Not found"}}
-    return {
-        "openapi": "3.0.3",
-        "info": {"title": "FOI Archive API", "version": current_app.config.get("API_VERSION", "1")},
-        "paths": {
-            "/api/search": {"get": {"summary": "Search pages", "parameters": [
-                *filters, _param("limit", "Hits per page (1-200)", "integer"),
-                _param("page", "Page of results (1-based; offset = (page - 1) * limit)", "integer"),
-                _param("offset", "Offset (overrides page)", "integer"),
-                _param("cursor", "next_cursor of the previous page (JSON array)"),
-                _param("facet", "Facets to count", many=True)],
-                "responses": {**ok, "400": {"description": "Bad query or cursor"}}}},
-            "/api/documents/{doc_id}": {"get": {"summary": "A document with pages, stages and children",
-                                                "parameters": [doc_id], "responses": {**ok, **not_found}}},
-            "/api/documents/{doc_id}/pages/{number}": {"get": {
-                "summary": "One page: text, translation, segments, word boxes, highlight boxes for q",
-                "parameters": [doc_id, _param("number", "Page number (1-based)", "integer", "path"), _param("q", "Query to highlight")],
-                "responses": {**ok, **not_found}}},
-            "/api/collections": {"get": {"summary": "Collections", "responses": ok}},
-            "/api/status": {"get": {"summary": "Counts by status and stage, failures", "responses": ok}},
-            "/api/export.{fmt}": {"get": {"summary": "Every hit of a search as CSV or JSON, streamed",
-                                          "parameters": [_param("fmt", "csv or json", where="path"), *filters],
-                                          "responses": {"200": {"description": "The export", "content": {
-                                              "text/csv": {"schema": {"type": "string"}},
-                                              "application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}},
-                                              "400": {"description": "No query or filter, or a bad query"},
-                                              "404": {"description": "Unknown format"}}}},
-            "/api/openapi.json": {"get": {"summary": "This document", "responses": ok}},
-        },
-    }
+    return jsonify(openapi_document(current_app.config.get("API_VERSION", "1")))

@@ -16,7 +16,9 @@ def register_error_handlers(app: Flask) -> None:
     def respond(status: int, title: str, message: str):  # type: ignore[no-untyped-def]
         if _wants_json():
             return jsonify({"error": {"status": status, "title": title, "message": message}}), status
-        return render_template("error.html", status=status, title=title, message=message), status
+        # The search box of the error page keeps the query, so a query not understood can be corrected.
+        q = request.args.get("q", "")
+        return render_template("error.html", status=status, title=title, message=message, q=q), status
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]

@@ -14,6 +14,7 @@ from flask import Blueprint, abort, render_template, request, send_file
 from markupsafe import Markup
 
 from . import archive
+from . import validation as valid
 from .markup import css_name, locate, render_text
 from archive import QueryError, SearchQuery
 from archive.search.query import parse
@@ -26,18 +27,19 @@ COLLECTION_PAGE_SIZE = 100
 
 
 def query_from_args(args: Any, limit: int = PAGE_SIZE) -> SearchQuery:
-    """The search state lives in the URL: q, raw, sort, page and one parameter per filter."""
-    page = max(1, args.get("page", 1, type=int))
-    filters = {name: args.getlist(name) for name in (*FACET_NAMES, "recipient") if args.getlist(name)}
+    """The search state lives in the URL: q, raw, sort, page and one parameter per filter, each
+    checked by web.validation (a bad one is a 400 naming it)."""
+    page = valid.integer(args, "page", 1, 1, valid.MAX_PAGE)
+    filters = {name: chosen for name in valid.FILTERS if (chosen := valid.values(args, name))}
     return SearchQuery(
-        text=args.get("q", "").strip(),
-        raw=args.get("raw") == "1",
+        text=valid.query_text(args).strip(),
+        raw=valid.choice(args, "raw", ("0", "1"), "0") == "1",
         filters=filters,
-        date_from=args.get("from") or None,
-        date_to=args.get("to") or None,
-        sort=args.get("sort", "relevance") if args.get("sort") in {"relevance", "date", "-date"} else "relevance",
+        date_from=valid.date(args, "from"),
+        date_to=valid.date(args, "to"),
+        sort=valid.choice(args, "sort", valid.SORTS, "relevance"),
         limit=limit,
-        offset=(page - 1) * limit,
+        offset=valid.offset_of(page, limit),
         facets=FACET_NAMES,
     )
 
@@ -92,7 +94,7 @@ def search_page():  # type: ignore[no-untyped-def]
             hit.snippet = Markup(hit.snippet)  # type: ignore[assignment]
             if hit.translation_snippet:
                 hit.translation_snippet = Markup(hit.translation_snippet)  # type: ignore[assignment]
-    page = max(1, request.args.get("page", 1, type=int))
+    page = query.offset // PAGE_SIZE + 1
     return render_template(
         "search.html",
         q=query.text,
@@ -163,9 +165,10 @@ def document_page(doc_id: int):  # type: ignore[no-untyped-def]
     doc = a.document(doc_id)
     if doc is None:
         abort(404, f"No document {doc_id}")
-    q = request.args.get("q", "")
+    q = valid.query_text(request.args)
+    raw = valid.choice(request.args, "raw", ("0", "1"), "0") == "1"
     try:
-        terms = parse(q).positive_terms() if q.strip() and request.args.get("raw") != "1" else []
+        terms = parse(q).positive_terms() if q.strip() and not raw else []
     except QueryError:
         terms = []
     highlights = {p["number"]: a.page_highlights(doc_id, p["number"], q) for p in doc["pages"]}
@@ -270,10 +273,10 @@ def collection_page(name: str):  # type: ignore[no-untyped-def]
     info = next((c for c in a.store.collections() if c["name"] == name), None)
     if info is None:
         abort(404, "No such collection")
-    page = max(1, request.args.get("page", 1, type=int))
+    page = valid.integer(request.args, "page", 1, 1, valid.MAX_PAGE)
     docs = a.store.documents(
         "id IN (SELECT id FROM documents WHERE collection=? AND parent_id IS NULL ORDER BY id LIMIT ? OFFSET ?)",
-        (name, COLLECTION_PAGE_SIZE, (page - 1) * COLLECTION_PAGE_SIZE),
+        (name, COLLECTION_PAGE_SIZE, valid.offset_of(page, COLLECTION_PAGE_SIZE)),
     )
     pages = max(1, -(-info["documents"] // COLLECTION_PAGE_SIZE))
     return render_template("collection.html", name=name, info=info, docs=docs, page=page, pages=pages)

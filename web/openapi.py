@@ -1,0 +1,347 @@
+"""The OpenAPI 3.0 document of the JSON API, served at /api/openapi.json.
+
+Every /api route is here with the bounds web.validation enforces on its parameters and the shape of
+each response, so a client (or schemathesis, in tests/test_schemathesis.py) can check the API
+against it: a value outside these bounds is a 400 with an error object, never a 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import validation as valid
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "nullable": True}
+
+
+STR = {"type": "string"}
+INT = {"type": "integer"}
+NUM = {"type": "number"}
+OBJ = {"type": "object"}
+STR_OR_NULL = _nullable(STR)
+INT_OR_NULL = _nullable(INT)
+
+
+def _object(required: dict[str, Any], optional: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An object with these properties (the required ones always present); others allowed."""
+    return {"type": "object", "required": sorted(required), "properties": {**required, **(optional or {})}}
+
+
+ERROR = _object({"error": _object({"status": INT, "title": STR, "message": STR})})
+
+CURSOR_ITEM = {"anyOf": [INT, NUM, STR]}
+
+HIT = _object(
+    {
+        "document_id": INT,
+        "title": STR_OR_NULL,
+        "filename": STR,
+        "collection": STR,
+        "kind": STR_OR_NULL,
+        "language": STR_OR_NULL,
+        "page": INT,
+        "snippet": STR,
+        "translation_snippet": STR_OR_NULL,
+        "matched_fields": {"type": "array", "items": STR},
+        "score": NUM,
+        "date": STR_OR_NULL,
+    }
+)
+
+SEARCH_RESULTS = _object(
+    {
+        "query": STR,
+        "total": {"type": "integer", "minimum": 0},
+        "backend": STR,
+        "hits": {"type": "array", "items": HIT},
+        "facets": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "array",
+                "items": _object({"value": STR, "count": {"type": "integer", "minimum": 0}}),
+            },
+        },
+        "next_cursor": _nullable({"type": "array", "items": CURSOR_ITEM, "minItems": 1}),
+    }
+)
+
+BOX = _object({"left": NUM, "top": NUM, "width": NUM, "height": NUM}, {"text": STR, "type": STR})
+
+PAGE_FIELDS = {
+    "id": INT,
+    "document_id": INT,
+    "number": INT,
+    "text": STR,
+    "lang": STR_OR_NULL,
+    "ocr": {"type": "boolean"},
+    "confidence": _nullable(NUM),
+    "width": INT_OR_NULL,
+    "height": INT_OR_NULL,
+    "dpi": _nullable(NUM),
+    "translation": STR_OR_NULL,
+    "translation_status": STR_OR_NULL,
+    "segments": {"type": "array"},
+    "gloss": STR_OR_NULL,
+    "meta": OBJ,
+}
+
+PAGE = _object(
+    {
+        **PAGE_FIELDS,
+        "words": _nullable({"type": "array", "items": {"type": "array"}}),
+        "highlights": _nullable(
+            _object(
+                {
+                    "width": INT,
+                    "height": INT,
+                    "hits": {"type": "array", "items": BOX},
+                    "entities": {"type": "array", "items": BOX},
+                }
+            )
+        ),
+    }
+)
+
+CHILD = _object(
+    {
+        "id": INT,
+        "filename": STR,
+        "kind": STR_OR_NULL,
+        "status": STR,
+        "error_stage": STR_OR_NULL,
+        "error_reason": STR_OR_NULL,
+        "children": {"type": "array", "items": OBJ},
+    }
+)
+
+DOCUMENT = _object(
+    {
+        "id": INT,
+        "collection": STR,
+        "parent_id": INT_OR_NULL,
+        "sha256": STR,
+        "filename": STR,
+        "mime": STR_OR_NULL,
+        "kind": STR_OR_NULL,
+        "title": STR_OR_NULL,
+        "lang": STR_OR_NULL,
+        "page_count": INT,
+        "status": STR,
+        "error_stage": STR_OR_NULL,
+        "error_reason": STR_OR_NULL,
+        "metadata": OBJ,
+        "date": STR_OR_NULL,
+        "stages": {"type": "object", "additionalProperties": _object({"status": STR, "reason": STR_OR_NULL})},
+        "children": {"type": "array", "items": CHILD},
+        "pages": {"type": "array", "items": _object(PAGE_FIELDS)},
+    }
+)
+
+COLLECTIONS = _object(
+    {
+        "collections": {
+            "type": "array",
+            "items": _object(
+                {
+                    "name": STR,
+                    "documents": {"type": "integer", "minimum": 0},
+                    "public": {"type": "boolean"},
+                    "description": STR_OR_NULL,
+                    "created": STR,
+                }
+            ),
+        }
+    }
+)
+
+COUNTS = {"type": "object", "additionalProperties": INT}
+
+STATUS = _object(
+    {
+        "documents": INT,
+        "top_level_documents": INT,
+        "pages": INT,
+        "ocr_pages": INT,
+        "by_status": COUNTS,
+        "by_stage": {"type": "object", "additionalProperties": COUNTS},
+        "failures": {"type": "array", "items": _object({"stage": STR, "reason": STR_OR_NULL, "count": INT})},
+        "languages": COUNTS,
+        "index_pending": INT,
+        "indexed_pages": INT_OR_NULL,
+        "search_backend": STR,
+    }
+)
+
+
+FILTER_DESCRIPTIONS = {
+    "collection": "Collection filter",
+    "lang": "Language filter (zh matches zh-Hans and zh-Hant)",
+    "kind": "Kind filter (pdf, image, email ...)",
+    "year": "Year filter",
+    "sender": "Mail sender filter",
+    "recipient": "Mail recipient filter",
+    "entity": "Entity filter (name or alias)",
+    "exemption": "FOI exemption code filter",
+}
+
+
+def _param(name: str, description: str, schema: dict[str, Any], where: str = "query") -> dict[str, Any]:
+    out = {
+        "name": name,
+        "in": where,
+        "required": where == "path",
+        "description": description,
+        "schema": schema,
+    }
+    if schema.get("type") == "array":
+        out.update(style="form", explode=True)
+    return out
+
+
+def _text(max_chars: int = valid.MAX_VALUE_CHARS) -> dict[str, Any]:
+    return {"type": "string", "maxLength": max_chars}
+
+
+def _many(item: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": item, "maxItems": valid.MAX_FILTER_VALUES}
+
+
+def _int(low: int, high: int) -> dict[str, Any]:
+    return {"type": "integer", "minimum": low, "maximum": high}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json(ERROR, description)
+
+
+def openapi_document(version: str = "1") -> dict[str, Any]:
+    filters = [
+        _param(
+            "q",
+            'Query: words (AND), "phrases", OR, NOT, -word, prefix*, ( ... ), field:value filters; '
+            f"at most {valid.MAX_QUERY_CHARS} characters and {valid.MAX_NESTING} levels of parentheses "
+            "and NOT",
+            _text(valid.MAX_QUERY_CHARS),
+        ),
+        _param(
+            "mode", "raw: pass engine syntax through unescaped", {"type": "string", "enum": list(valid.MODES)}
+        ),
+        _param(
+            "raw",
+            "1: pass engine syntax through unescaped (same as mode=raw)",
+            {"type": "string", "enum": ["0", "1"]},
+        ),
+        *(
+            _param(name, f"{FILTER_DESCRIPTIONS[name]} (repeat for several values)", _many(_text()))
+            for name in valid.FILTERS
+        ),
+        _param("from", "Documents dated on or after this day", {"type": "string", "format": "date"}),
+        _param("to", "Documents dated on or before this day", {"type": "string", "format": "date"}),
+        _param("sort", "Order of the hits", {"type": "string", "enum": list(valid.SORTS)}),
+        _param(
+            "page",
+            f"Page of results (1-based; offset = (page - 1) * limit, at most {valid.MAX_OFFSET})",
+            _int(1, valid.MAX_PAGE),
+        ),
+    ]
+    doc_id = _param("doc_id", "Document id", _int(0, valid.MAX_ID), "path")
+    bad_request = _error("A parameter out of bounds or a query not understood; the message says which")
+    not_found = _error("No such document or page")
+    unavailable = _error("The search engine cannot be reached")
+    search = {
+        "summary": "Search pages",
+        "parameters": [
+            *filters,
+            _param("limit", "Hits per page", _int(1, valid.MAX_LIMIT)),
+            _param(
+                "offset",
+                "Offset of the first hit (overrides page; Elasticsearch serves the first 10000)",
+                _int(0, valid.MAX_OFFSET),
+            ),
+            _param(
+                "cursor",
+                "next_cursor of the previous page, as JSON (overrides page and offset)",
+                _text(valid.MAX_CURSOR_CHARS),
+            ),
+            _param("facet", "Facets to count", _many({"type": "string", "enum": list(valid.FACET_CHOICES)})),
+        ],
+        "responses": {
+            "200": _json(SEARCH_RESULTS, "One page of hits"),
+            "400": bad_request,
+            "503": unavailable,
+        },
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "FOI Archive API", "version": version},
+        "paths": {
+            "/api/search": {"get": search},
+            "/api/documents/{doc_id}": {
+                "get": {
+                    "summary": "A document with pages, stages and children",
+                    "parameters": [doc_id],
+                    "responses": {"200": _json(DOCUMENT, "The document"), "404": not_found},
+                }
+            },
+            "/api/documents/{doc_id}/pages/{number}": {
+                "get": {
+                    "summary": "One page: text, translation, segments, word boxes, highlight boxes for q",
+                    "parameters": [
+                        doc_id,
+                        _param("number", "Page number (1-based)", _int(0, valid.MAX_ID), "path"),
+                        _param("q", "Query to highlight (as for /api/search)", _text(valid.MAX_QUERY_CHARS)),
+                    ],
+                    "responses": {"200": _json(PAGE, "The page"), "400": bad_request, "404": not_found},
+                }
+            },
+            "/api/collections": {
+                "get": {
+                    "summary": "Collections",
+                    "responses": {"200": _json(COLLECTIONS, "Every collection with its number of documents")},
+                }
+            },
+            "/api/status": {
+                "get": {
+                    "summary": "Counts by status and stage, failures",
+                    "responses": {"200": _json(STATUS, "The archive's counts")},
+                }
+            },
+            "/api/export.{fmt}": {
+                "get": {
+                    "summary": "Every hit of a search as CSV or JSON, streamed",
+                    "parameters": [
+                        _param(
+                            "fmt",
+                            "csv or json",
+                            {"type": "string", "enum": list(valid.EXPORT_FORMATS)},
+                            "path",
+                        ),
+                        *filters,
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The export",
+                            "content": {
+                                "text/csv": {"schema": STR},
+                                "application/json": {"schema": {"type": "array", "items": HIT}},
+                            },
+                        },
+                        "400": _error(
+                            "No query or filter, a parameter out of bounds or a query not understood"
+                        ),
+                        "404": _error("Unknown format"),
+                        "503": unavailable,
+                    },
+                }
+            },
+            "/api/openapi.json": {
+                "get": {"summary": "This document", "responses": {"200": _json(OBJ, "The OpenAPI document")}}
+            },
+        },
+    }
