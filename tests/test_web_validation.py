@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import json
 
+import es_fixtures
 import pytest
 from markupsafe import escape
 
-import es_fixtures
 from archive import Archive, QueryError
 from conftest import corpus_file
 from web import create_app
