@@ -65,19 +65,40 @@ def cli(ctx: click.Context, archive_dir: Path | None) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--collection", default="default", show_default=True, help="Collection to add the files to.")
 @click.option("--password", "passwords", multiple=True, help="Password to try on encrypted files (repeatable).")
+@click.option(
+    "--follow-symlinks",
+    is_flag=True,
+    help="Follow symbolic links inside the folders given (only to targets inside the given paths).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @pass_ctx
-def ingest(ctx: Context, paths: tuple[Path, ...], collection: str, passwords: tuple[str, ...], as_json: bool) -> None:
-    """Ingest files and folders (recursively) into a collection."""
-    from .pipeline import iter_files
+def ingest(
+    ctx: Context,
+    paths: tuple[Path, ...],
+    collection: str,
+    passwords: tuple[str, ...],
+    follow_symlinks: bool,
+    as_json: bool,
+) -> None:
+    """Ingest files and folders (recursively) into a collection.
 
-    files = list(iter_files(paths))
+    Only regular files are read: symbolic links inside the folders are skipped unless
+    --follow-symlinks is given, FIFOs, devices and sockets always (listed as skipped)."""
+    from .inputs import InputFile, select_files
+
+    entries = list(select_files(paths, follow_symlinks))
     archive = ctx.archive
     show_bar = not as_json and sys.stderr.isatty()
     with click.progressbar(
-        length=len(files), label="Ingesting", file=sys.stderr, show_pos=True, hidden=not show_bar
+        length=sum(isinstance(e, InputFile) for e in entries),
+        label="Ingesting",
+        file=sys.stderr,
+        show_pos=True,
+        hidden=not show_bar,
     ) as bar:
-        report = archive.ingest(files, collection=collection, progress=lambda _p: bar.update(1), passwords=passwords)
+        report = archive.ingest(
+            entries, collection=collection, progress=lambda _p: bar.update(1), passwords=passwords
+        )
     data = report.as_dict()
     if as_json:
         _dump(data)
@@ -90,6 +111,10 @@ def ingest(ctx: Context, paths: tuple[Path, ...], collection: str, passwords: tu
             click.echo(f"  failed at {stage}: {count}")
         for f in data["failures"]:
             click.echo(f"  ! {f.get('path')}: {f['stage']}: {f['reason']}")
+        if data["skipped"]:
+            click.echo(f"skipped {len(data['skipped'])} (not regular files)")
+            for f in data["skipped"]:
+                click.echo(f"  - {f['path']}: {f['reason']}")
         if data["index_pending"]:
             click.echo(f"  {data['index_pending']} documents wait for the search index (run `foi reindex`)")
             if data.get("index_error"):
@@ -242,6 +267,8 @@ def status(ctx: Context, as_json: bool) -> None:
     click.echo(f"documents: {data['documents']} ({data['top_level_documents']} top-level), pages: {data['pages']}"
                f" ({data['ocr_pages']} OCR'd), indexed pages: {data['indexed_pages']} [{data['search_backend']}]")
     click.echo("by status: " + ", ".join(f"{k} {v}" for k, v in sorted(data["by_status"].items())))
+    if data.get("stuck"):
+        click.echo(f"stuck: {data['stuck']} left processing by an ingest that is gone (run `foi recover`)")
     click.echo("languages: " + ", ".join(f"{k} {v}" for k, v in data["languages"].items()))
     if data.get("search_error"):
         click.echo(f"search engine: {data['search_error']}")
@@ -251,6 +278,27 @@ def status(ctx: Context, as_json: bool) -> None:
             click.echo(f"  last indexing error: {data['index_error']}")
     for f in data["failures"]:
         click.echo(f"  failed at {f['stage']}: {f['reason']} ({f['count']})")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (as ingest --json).")
+@pass_ctx
+def recover(ctx: Context, as_json: bool) -> None:
+    """Finish documents left `processing` by an ingest that was killed or crashed.
+
+    They are read again from their stored originals. Documents of an ingest that is still
+    running (in any process) are left to it. The next `foi ingest` does this too."""
+    from .pipeline import Ingester
+
+    data = Ingester(ctx.archive).recover().as_dict()
+    if as_json:
+        _dump(data)
+    else:
+        click.echo(f"recovered {data['recovered']}, failed {data['failed']}")
+        for f in data["failures"]:
+            click.echo(f"  ! {f.get('path')}: {f['stage']}: {f['reason']}")
+    if data["failed"]:
+        sys.exit(EXIT_DOCUMENT_FAILURES)
 
 
 @cli.command()

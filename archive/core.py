@@ -21,6 +21,7 @@ from typing import Any
 import jieba
 
 from .analysis import _HAN, _WORD, index_text_and_cuts, normalize
+from .inputs import InputFile, Skipped
 from .models import STAGES
 from .pipeline import ExtractStep, Ingester, IngestReport, LanguageStep, OcrStep, Step
 from .search import SearchBackend, SearchError, SearchQuery, SearchUnavailable, get_backend
@@ -143,13 +144,17 @@ class Archive:
 
     def ingest(
         self,
-        paths: Iterable[Path | str],
+        paths: Iterable[Path | str | InputFile | Skipped],
         collection: str = "default",
         progress: Callable[[Path], None] | None = None,
         passwords: tuple[str, ...] = (),
+        follow_symlinks: bool = False,
     ) -> IngestReport:
+        """Ingest files and folders (see `archive.inputs.select_files` for what is read; entries
+        it already chose are taken as they are)."""
         ingester = Ingester(self, passwords=passwords)
-        return ingester.ingest_paths([Path(p) for p in paths], collection, progress)
+        items = [p if isinstance(p, InputFile | Skipped) else Path(p) for p in paths]
+        return ingester.ingest_paths(items, collection, progress, follow_symlinks=follow_symlinks)
 
     # -- indexing ---------------------------------------------------------------------------
 

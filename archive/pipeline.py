@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sqlite3
 import tempfile
 import time
 import traceback
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .extractors import ExtractContext, choose, make_source
+from .inputs import InputFile, Skipped, display_name, raw_name_hex, select_files
 from .language import detect_language, summarize_languages
 from .models import Extraction, PageResult, Source, StageError, Word
 
@@ -181,6 +183,8 @@ class IngestReport:
     documents: list[int] = field(default_factory=list)
     index_pending: int = 0
     index_error: str | None = None  # why documents wait for the search index, when they do
+    skipped: list[dict[str, Any]] = field(default_factory=list)  # entries not read: path, stage, reason
+    recovered: int = 0  # documents left `processing` by a run that is gone, read again
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -193,22 +197,49 @@ class IngestReport:
             "documents": self.documents,
             "index_pending": self.index_pending,
             "index_error": self.index_error,
+            "skipped": self.skipped,
+            "recovered": self.recovered,
         }
 
 
-def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files under the given paths, folders recursively, in a stable order; hidden files skipped."""
-    for path in paths:
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    if not name.startswith("."):
-                        yield Path(root) / name
-        elif path.is_file():
-            yield path
+def iter_files(paths: Iterable[Path], follow_symlinks: bool = False) -> Iterator[Path]:
+    """The regular files `select_files` chooses under the given paths (what is read)."""
+    for entry in select_files(paths, follow_symlinks):
+        if isinstance(entry, InputFile):
+            yield entry.path
+
+
+def _entries(items: list[Path | InputFile | Skipped], follow_symlinks: bool) -> Iterator[InputFile | Skipped]:
+    """Selected entries as they are; paths walked, links allowed to point inside any of them."""
+    plain = [Path(p) for p in items if not isinstance(p, InputFile | Skipped)]
+    roots = [p.resolve() for p in plain if p.exists()]
+    for item in items:
+        if isinstance(item, InputFile | Skipped):
+            yield item
         else:
-            raise FileNotFoundError(f"no such file or folder: {path}")
+            yield from select_files([Path(item)], follow_symlinks, roots)
+
+
+def _with_raw_names(meta: dict[str, Any] | None, name: str, source_path: str | None) -> dict[str, Any]:
+    """A document's metadata with the exact bytes of its name (and of its source path) when they
+    are not UTF-8: `raw_name`, `raw_source_path` (hex; `bytes.fromhex` gives them back)."""
+    out = dict(meta or {})
+    raw = raw_name_hex(name)
+    if raw is not None:
+        out["raw_name"] = raw
+    raw_path = raw_name_hex(source_path) if source_path is not None else None
+    if raw_path is not None:
+        out["raw_source_path"] = raw_path
+    return out
+
+
+def _busy(shown: Path, doc_id: int) -> dict[str, Any]:
+    return {
+        "path": display_name(str(shown)),
+        "document": doc_id,
+        "stage": "select",
+        "reason": "being ingested by another run (left to it)",
+    }
 
 
 def _pid_alive(pid: int) -> bool:
@@ -291,20 +322,25 @@ class Ingester:
 
     def ingest_paths(
         self,
-        paths: Iterable[Path],
+        paths: Iterable[Path | InputFile | Skipped],
         collection: str,
         progress: Callable[[Path], None] | None = None,
+        follow_symlinks: bool = False,
     ) -> IngestReport:
+        """Ingest paths (files, and folders walked by `select_files`) or the entries a caller
+        selected already (`InputFile`, `Skipped`, as the CLI does to size its progress bar)."""
+        self.store.start_run()
         try:
-            return self._ingest_paths(paths, collection, progress)
+            return self._ingest_paths(_entries(list(paths), follow_symlinks), collection, progress)
         finally:
+            self.store.end_run()
             if self._tmp is not None:
                 shutil.rmtree(self._tmp, ignore_errors=True)
                 self._tmp = None
 
     def _ingest_paths(
         self,
-        paths: Iterable[Path],
+        entries: Iterable[InputFile | Skipped],
         collection: str,
         progress: Callable[[Path], None] | None = None,
     ) -> IngestReport:
@@ -341,12 +377,15 @@ class Ingester:
             if progress:
                 progress(path)
 
-        for position, path in enumerate(iter_files(paths)):
-            started = self.begin_file(path, collection, report)
+        for position, entry in enumerate(entries):
+            if isinstance(entry, Skipped):
+                report.skipped.append(entry.as_dict())
+                continue
+            started = self.begin_file(entry.path, collection, report, shown=entry.shown)
             if isinstance(started, _Started):
-                pending.append((path, started, position))
+                pending.append((entry.shown, started, position))
             elif progress:
-                progress(path)
+                progress(entry.shown)
             while len(pending) > LOOKAHEAD_FILES or (
                 len(pending) > 1 and sum(s.ocr_pages for _, s, _ in pending) > LOOKAHEAD_PAGES
             ):
@@ -354,6 +393,9 @@ class Ingester:
         while pending:
             finish_next()
         report.documents[:0] = [doc for position in sorted(finished) for doc in finished[position]]
+        # Documents an ingest that is gone left `processing` (killed, crashed), whatever files
+        # this one was given.
+        self._recover(report)
         if report.documents:
             from .threads import assign_threads
 
@@ -373,9 +415,10 @@ class Ingester:
         name: str | None = None,
         depth: int = 0,
         child_meta: dict[str, Any] | None = None,
+        shown: Path | None = None,
     ) -> int | None:
         """Ingest one file completely (its children too); returns its document id."""
-        started = self.begin_file(path, collection, report, parent_id, name, depth, child_meta)
+        started = self.begin_file(path, collection, report, parent_id, name, depth, child_meta, shown)
         if isinstance(started, _Started):
             return self.finish_file(started, collection, report)
         return started
@@ -389,16 +432,27 @@ class Ingester:
         name: str | None = None,
         depth: int = 0,
         child_meta: dict[str, Any] | None = None,
+        shown: Path | None = None,
     ) -> _Started | int | None:
         """Store the original, create (or resume) the document and run the steps up to the start of
-        OCR. Returns the work to finish, or the id of a document already complete, or None."""
+        OCR. Returns the work to finish, or the id of a document already complete, or None.
+        `shown`: where a top-level file was found, when `path` (what is read) is a link's target."""
         store = self.store
-        filename = name or path.name
+        shown = shown or path
+        raw_name = name or shown.name
+        # Names are stored as text: bytes that are not UTF-8 are shown escaped, and kept exactly
+        # (in hex) in the metadata.
+        filename = display_name(raw_name)
+        child_meta = _with_raw_names(child_meta, raw_name, None if parent_id else str(shown))
+        if name is not None:
+            name = display_name(name)
         try:
             digest, size = store.put_original(path)
         except OSError as exc:
             report.failed["store"] += 1
-            report.failures.append({"path": str(path), "stage": "store", "reason": str(exc)})
+            report.failures.append(
+                {"path": display_name(str(shown)), "stage": "store", "reason": display_name(str(exc))}
+            )
             return None
         if parent_id is not None and self._same_as_ancestor(digest, parent_id):
             existing = store.find_document(collection, digest, parent_id, name)
@@ -406,38 +460,62 @@ class Ingester:
                 return int(existing["id"])
             reason = "same content as a containing document (an archive that contains itself): not read"
             doc_id = store.create_document(
-                collection=collection, parent_id=parent_id, path_in_parent=name, sha256=digest,
-                filename=filename, source_path=None, mime=make_source(store.blob_path(digest), filename).mime,
-                size=size, status="failed", error_stage="extract", error_reason=reason,
+                collection=collection,
+                parent_id=parent_id,
+                path_in_parent=name,
+                sha256=digest,
+                filename=filename,
+                source_path=None,
+                mime=make_source(store.blob_path(digest), filename).mime,
+                size=size,
+                status="failed",
+                error_stage="extract",
+                error_reason=reason,
                 metadata=child_meta or {},
             )
             store.set_stage(doc_id, "store", "ok")
             store.set_stage(doc_id, "extract", "failed", reason)
             report.failed["extract"] += 1
-            report.failures.append({"document": doc_id, "path": filename, "stage": "extract", "reason": reason})
+            report.failures.append(
+                {"document": doc_id, "path": filename, "stage": "extract", "reason": reason}
+            )
             return doc_id
         existing = store.find_document(collection, digest, parent_id, name if parent_id else None)
         if existing is not None and existing["status"] in {"done", "failed"}:
             report.duplicates += 1
             return int(existing["id"])
+        if existing is not None and existing["run"] == store.run:
+            report.duplicates += 1  # the same file again in this batch (it is on its way)
+            return int(existing["id"])
         source = make_source(store.blob_path(digest), filename)
         if existing is not None:
             doc_id = int(existing["id"])
+            # Left by a run that is gone: taken over. Never a live run's (another ingest's).
+            if store.run_alive(existing["run"]) or not store.claim(doc_id, existing["run"]):
+                report.skipped.append(_busy(shown, doc_id))
+                return doc_id
             report.resumed += 1
-            store.update_document(doc_id, status="processing", error_stage=None, error_reason=None)
         else:
-            doc_id = store.create_document(
-                collection=collection,
-                parent_id=parent_id,
-                path_in_parent=name if parent_id else None,
-                sha256=digest,
-                filename=filename,
-                source_path=str(path) if parent_id is None else None,
-                mime=source.mime,
-                size=size,
-                status="processing",
-                metadata=child_meta or {},
-            )
+            try:
+                doc_id = store.create_document(
+                    collection=collection,
+                    parent_id=parent_id,
+                    path_in_parent=name if parent_id else None,
+                    sha256=digest,
+                    filename=filename,
+                    source_path=display_name(str(shown)) if parent_id is None else None,
+                    mime=source.mime,
+                    size=size,
+                    status="processing",
+                    metadata=child_meta or {},
+                    run=store.run,
+                )
+            except sqlite3.IntegrityError:  # another ingest created it a moment ago
+                again = store.find_document(collection, digest, parent_id, name if parent_id else None)
+                if again is None:
+                    raise
+                report.skipped.append(_busy(shown, int(again["id"])))
+                return int(again["id"])
         store.set_stage(doc_id, "store", "ok")
         workdir = Path(tempfile.mkdtemp(prefix="doc-", dir=self._scratch_root()))
         work = DocWork(doc_id, source, ExtractContext(workdir=workdir, passwords=self.passwords, depth=depth))
@@ -475,7 +553,9 @@ class Ingester:
             shutil.rmtree(started.workdir, ignore_errors=True)
         return work.doc_id
 
-    def _run_steps(self, work: DocWork, errors: list[tuple[str, str]], first: int, stop_at_async: bool) -> int:
+    def _run_steps(
+        self, work: DocWork, errors: list[tuple[str, str]], first: int, stop_at_async: bool
+    ) -> int:
         """Run steps from index `first`; with `stop_at_async`, stop after starting a step that has
         a `start` (OCR) and return its index so that `run` collects it later."""
         for index in range(first, len(self.steps)):
@@ -488,7 +568,9 @@ class Ingester:
                     pass  # started before: `run` collects it
                 elif not step.needed(work):
                     # A step may say why it skipped itself (e.g. translate: "no model installed").
-                    self.store.set_stage(work.doc_id, step.name, "skipped", getattr(step, "skip_reason", None))
+                    self.store.set_stage(
+                        work.doc_id, step.name, "skipped", getattr(step, "skip_reason", None)
+                    )
                     continue
                 elif stop_at_async and hasattr(step, "start"):
                     step.start(work)
@@ -500,7 +582,9 @@ class Ingester:
                 self.store.set_stage(work.doc_id, step.name, "failed", exc.reason)
             except Exception as exc:  # a bug or a library crash on hostile input: record it, go on
                 reason = f"{type(exc).__name__}: {exc}"
-                log.debug("step %s crashed on %s\n%s", step.name, work.source.filename, traceback.format_exc())
+                log.debug(
+                    "step %s crashed on %s\n%s", step.name, work.source.filename, traceback.format_exc()
+                )
                 errors.append((step.name, reason))
                 self.store.set_stage(work.doc_id, step.name, "failed", reason)
             if step.name == "extract" and work.extraction is None:
@@ -508,7 +592,11 @@ class Ingester:
         return len(self.steps)
 
     def _persist(
-        self, work: DocWork, errors: list[tuple[str, str]], child_meta: dict[str, Any], status: str | None = None
+        self,
+        work: DocWork,
+        errors: list[tuple[str, str]],
+        child_meta: dict[str, Any],
+        status: str | None = None,
     ) -> None:
         store = self.store
         ex = work.extraction
@@ -543,7 +631,9 @@ class Ingester:
             return
         if depth + 1 > MAX_DEPTH:
             self.store.update_document(
-                work.doc_id, error_stage="extract", error_reason=f"nesting deeper than {MAX_DEPTH}: children not read"
+                work.doc_id,
+                error_stage="extract",
+                error_reason=f"nesting deeper than {MAX_DEPTH}: children not read",
             )
             return
         seen: Counter[str] = Counter()
@@ -552,3 +642,70 @@ class Ingester:
             seen[child.name] += 1
             name = child.name if seen[child.name] == 1 else f"{child.name}#{seen[child.name]}"
             self.ingest_file(child.path, collection, report, work.doc_id, name, depth + 1, child.meta)
+
+    def recover(self) -> IngestReport:
+        """Finish the documents that ingests which are gone left `processing` (`foi recover`)."""
+        report = IngestReport()
+        self.store.start_run()
+        try:
+            self._recover(report)
+            self.archive.catch_up_index(report)
+        finally:
+            self.store.end_run()
+            if self._tmp is not None:
+                shutil.rmtree(self._tmp, ignore_errors=True)
+                self._tmp = None
+        return report
+
+    def _recover(self, report: IngestReport) -> None:
+        """Run the documents left `processing` by dead runs again from their stored originals: a
+        whole tree from its top-level document when that was left too (its members are resumed
+        or found stored as it is read again), else the document on its own, in its place."""
+        store = self.store
+        done: set[int] = set()
+        rows = store.stuck_documents()
+        stuck = {int(r["id"]) for r in rows}
+        for row in rows:
+            doc = store.document(int(row["id"]))
+            if doc is None or doc["status"] not in {"processing", "pending"} or doc["id"] in done:
+                continue
+            # The topmost ancestor also left by a dead run: reading it again reads this one too.
+            chain = [doc]
+            while chain[-1]["parent_id"] is not None:
+                parent = store.document(int(chain[-1]["parent_id"]))
+                if parent is None:
+                    break
+                chain.append(parent)
+            target = next((d for d in reversed(chain) if d["id"] in stuck), doc)
+            if target["id"] in done:
+                continue
+            done.add(target["id"])
+            self._recover_one(target, len(chain) - 1 - chain.index(target), report)
+            report.recovered += 1
+
+    def _recover_one(self, doc: dict[str, Any], depth: int, report: IngestReport) -> None:
+        blob = self.store.blob_path(doc["sha256"])
+        meta = {k: v for k, v in doc["metadata"].items() if k not in {"warnings", "limits"}}
+        shown = Path(doc["source_path"] or doc["filename"])
+        if not blob.is_file():
+            reason = "the stored original is missing: cannot be read again"
+            with self.store.transaction():
+                self.store.update_document(
+                    doc["id"], status="failed", error_stage="store", error_reason=reason
+                )
+                self.store.set_stage(doc["id"], "store", "failed", reason)
+            report.failed["store"] += 1
+            report.failures.append(
+                {"document": doc["id"], "path": doc["filename"], "stage": "store", "reason": reason}
+            )
+            return
+        self.ingest_file(
+            blob,
+            doc["collection"],
+            report,
+            doc["parent_id"],
+            doc["path_in_parent"] if doc["parent_id"] else None,
+            depth,
+            meta,
+            shown=shown,
+        )

@@ -8,11 +8,14 @@ Layout of an archive folder:
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import sqlite3
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -125,12 +128,90 @@ class Store:
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(pages)")}
         if "analysed" not in columns:  # archives made before the analysis was kept
             self.db.execute("ALTER TABLE pages ADD COLUMN analysed TEXT")
+        if "run" not in {row[1] for row in self.db.execute("PRAGMA table_info(documents)")}:
+            # The ingest run working on a `processing` document (see `start_run`).
+            self.db.execute("ALTER TABLE documents ADD COLUMN run TEXT")
+        self.run: str | None = None
+        self._run_lock: Any = None
         self.db.execute(
             "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
 
     def close(self) -> None:
+        self.end_run()
         self.db.close()
+
+    # -- ingest runs ------------------------------------------------------------------------
+    # An ingest holds an exclusive lock on `runs/<run>.lock` while it runs, and writes its run id
+    # on the documents it sets `processing`. The kernel drops the lock when the process ends,
+    # however it ends (SIGKILL, a crash, a reboot), so a `processing` document whose run holds no
+    # lock was left by a run that is gone, and may be taken over (`foi recover`, or the next
+    # ingest); one whose run still holds its lock belongs to a live ingest and is left alone.
+
+    def start_run(self) -> str:
+        """Start an ingest run of this process (the one running, if any); returns its id."""
+        if self.run is None:
+            folder = self.root / "runs"
+            folder.mkdir(exist_ok=True)
+            run = f"{os.getpid()}-{secrets.token_hex(6)}"
+            fh = open(folder / f"{run}.lock", "a+b")  # noqa: SIM115 (held open while the run lasts)
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self.run, self._run_lock = run, fh
+        return self.run
+
+    def end_run(self) -> None:
+        if self._run_lock is not None:
+            (self.root / "runs" / f"{self.run}.lock").unlink(missing_ok=True)
+            self._run_lock.close()
+            self.run, self._run_lock = None, None
+
+    def run_alive(self, run: str | None) -> bool:
+        """Whether the ingest run `run` is still running (this process's own run included). A
+        document without a run id was left by a version that recorded none: not alive."""
+        if not run:
+            return False
+        if run == self.run:
+            return True
+        if "/" in run or run.startswith("."):
+            return False
+        path = self.root / "runs" / f"{run}.lock"
+        try:
+            fh = open(path, "rb")  # noqa: SIM115
+        except FileNotFoundError:
+            return False
+        with fh:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            path.unlink(missing_ok=True)  # a dead run's file: nobody holds it
+            return False
+
+    def claim(self, doc_id: int, previous_run: str | None) -> bool:
+        """Take a `processing` document over from the (dead) run that left it: False when another
+        run took it first."""
+        if self.run is None:
+            raise RuntimeError("claim() outside an ingest run")
+        cur = self.db.execute(
+            "UPDATE documents SET run=?, status='processing', error_stage=NULL, error_reason=NULL, updated=? "
+            "WHERE id=? AND ifnull(run,'')=? AND status NOT IN ('done','failed')",
+            (self.run, now(), doc_id, previous_run or ""),
+        )
+        return cur.rowcount == 1
+
+    def stuck_documents(self) -> list[sqlite3.Row]:
+        """Documents left `processing` by runs that are gone, oldest first."""
+        rows = self.db.execute(
+            "SELECT id, parent_id, run FROM documents WHERE status IN ('processing','pending') ORDER BY id"
+        ).fetchall()
+        alive: dict[str | None, bool] = {}
+        out = []
+        for row in rows:
+            if row["run"] not in alive:
+                alive[row["run"]] = self.run_alive(row["run"])
+            if not alive[row["run"]]:
+                out.append(row)
+        return out
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -150,15 +231,31 @@ class Store:
         return self.root / "originals" / sha256[:2] / sha256[2:4] / sha256
 
     def put_original(self, path: Path) -> tuple[str, int]:
-        """Copy a file into the store once; returns (sha256, size). Atomic: a kill leaves no half file."""
-        digest = sha256_file(path)
-        target = self.blob_path(digest)
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-            os.close(fd)
-            shutil.copyfile(path, tmp)
-            os.replace(tmp, target)
+        """Copy a regular file into the store once; returns (sha256, size). Atomic: a kill leaves
+        no half file. The file is opened once, without following a link in its last component
+        and without blocking, and must be a regular file (a FIFO, device or socket put in its
+        place after it was chosen is refused): what is hashed is what is copied."""
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        fd = os.open(path, flags)
+        with open(fd, "rb") as src:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError(f"not a regular file: {path}")
+            h = hashlib.sha256()
+            for chunk in iter(lambda: src.read(1 << 20), b""):
+                h.update(chunk)
+            digest = h.hexdigest()
+            target = self.blob_path(digest)
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                tmp_fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+                src.seek(0)
+                try:
+                    with open(tmp_fd, "wb") as dst:
+                        shutil.copyfileobj(src, dst, 1 << 20)
+                    os.replace(tmp, target)
+                except BaseException:
+                    Path(tmp).unlink(missing_ok=True)
+                    raise
         return digest, target.stat().st_size
 
     # -- collections ------------------------------------------------------------------------
@@ -232,7 +329,9 @@ class Store:
         rows = self.db.execute(
             "SELECT stage, status, reason, updated FROM stages WHERE document_id=?", (doc_id,)
         )
-        return {r["stage"]: {"status": r["status"], "reason": r["reason"], "updated": r["updated"]} for r in rows}
+        return {
+            r["stage"]: {"status": r["status"], "reason": r["reason"], "updated": r["updated"]} for r in rows
+        }
 
     # -- pages ------------------------------------------------------------------------------
 
@@ -317,6 +416,8 @@ class Store:
             "index_pending": db.execute(
                 "SELECT count(*) FROM documents WHERE index_pending=1 AND status='done'"
             ).fetchone()[0],
+            # `processing` by an ingest that is gone (`foi recover` or the next ingest finishes them)
+            "stuck": len(self.stuck_documents()),
             "failures": failures,
             "languages": {
                 r[0] or "und": r[1]
