@@ -20,7 +20,7 @@ from typing import Any
 
 import jieba
 
-from .analysis import _HAN, _WORD, index_text_and_cuts, normalize
+from .analysis import _HAN, _WORD, ANALYSIS_VERSION, index_text, normalize
 from .inputs import InputFile, Skipped
 from .models import STAGES
 from .pipeline import ExtractStep, Ingester, IngestReport, LanguageStep, OcrStep, Step
@@ -438,14 +438,10 @@ class Archive:
             for r in _rows_by_id(db, "SELECT id, title, filename, collection, kind, date FROM documents",
                                  {bh.doc_id for bh in raw.hits})
         }
-        # A Chinese term is found with jieba's cut of the page, kept at analysis (no jieba here).
-        chinese = any(_HAN.search(t.term if isinstance(t, Term) else " ".join(t.terms)) for t in terms)
         rows = {
             r["id"]: r
             for r in _rows_by_id(
-                db,
-                f"SELECT id, text, translation, gloss, lang{', analysed' if chinese else ''} FROM pages",
-                {bh.page_id for bh in raw.hits},
+                db, "SELECT id, text, translation, gloss, lang FROM pages", {bh.page_id for bh in raw.hits}
             )
         }
         for bh in raw.hits:
@@ -453,11 +449,10 @@ class Archive:
             if doc is None or row is None:
                 continue  # deleted since indexing
             fields = {"original": row["text"] or "", "translation": row["translation"] or "", "gloss": row["gloss"] or ""}
-            cuts = _kept_cuts(row) if chinese else {}
-            snippet = str(make_snippet(fields["original"], terms, cuts=cuts.get("original")))
+            snippet = str(make_snippet(fields["original"], terms))
             # The snippet already found the hits in the original; only the other fields need a look.
             matched = (["original"] if "<mark>" in snippet else []) + (
-                matched_fields({k: v for k, v in fields.items() if k != "original"}, terms, cuts) if terms else []
+                matched_fields({k: v for k, v in fields.items() if k != "original"}, terms) if terms else []
             )
             if "gloss" in matched and "original" not in matched:
                 # Found through the English gloss: mark the Chinese words whose gloss matched.
@@ -473,7 +468,7 @@ class Archive:
                     lang=row["lang"] or "und",
                     score=bh.score,
                     snippet=snippet,
-                    translation_snippet=str(make_snippet(fields["translation"], terms, cuts=cuts.get("translation")))
+                    translation_snippet=str(make_snippet(fields["translation"], terms))
                     if fields["translation"]
                     else None,
                     matched=matched,
@@ -659,9 +654,8 @@ def _page_records(doc: Any, pages: list[Any], fresh: list[tuple[str, int]]) -> l
     return records
 
 
-# Changes whenever the kept analysis would: our analysis code, what it keeps (2: jieba's cut of
-# each Han run, for snippets) or jieba's version.
-_ANALYSIS_VERSION = f"2/jieba-{getattr(jieba, '__version__', '?')}"
+# Changes whenever the kept analysis would: our analysis code (its ANALYSIS_VERSION) or jieba's.
+_ANALYSIS_VERSION = f"{ANALYSIS_VERSION}/jieba-{getattr(jieba, '__version__', '?')}"
 _ANALYSED_FIELDS = ("body", "translation", "gloss")  # of the texts (text, translation, gloss), in order
 
 
@@ -686,17 +680,6 @@ def _kept_analysis(page: Any, digest: str) -> dict[str, Any] | None:
     return None
 
 
-def _kept_cuts(page: Any) -> dict[str, str]:
-    """The jieba cuts kept for a page's fields (`make_snippet`'s `cuts`, by field name: original,
-    translation, gloss), or {} when its kept analysis is missing or stale."""
-    if '"cuts"' not in (page["analysed"] or ""):
-        return {}  # no Han text on the page (or an analysis from before cuts were kept)
-    kept = _kept_analysis(page, _texts_digest(_page_texts(page)))
-    cuts = (kept or {}).get("cuts") or {}
-    names = dict(zip(_ANALYSED_FIELDS, ("original", "translation", "gloss"), strict=True))
-    return {names[k]: v for k, v in cuts.items() if k in names and isinstance(v, str)}
-
-
 def _page_analysis(page: Any) -> tuple[str, str, str, str | None]:
     """The token streams of a page's original, translation and gloss: the stored ones when they
     were made from the same texts by the same analysis, else made now. The fourth value is the
@@ -709,30 +692,22 @@ def _page_analysis(page: Any) -> tuple[str, str, str, str | None]:
             return kept["body"], kept["translation"], kept["gloss"], None
         except KeyError:
             pass  # damaged: made again below
-    made = dict(zip(_ANALYSED_FIELDS, (_analysed_and_cuts(t) for t in texts), strict=True))
+    made = [_analysed(t) for t in texts]
     record: dict[str, Any] = {"v": _ANALYSIS_VERSION, "h": digest}
-    record.update((name, stream) for name, (stream, _) in made.items())
-    cuts = {name: cut for name, (_, cut) in made.items() if cut}
-    if cuts:
-        record["cuts"] = cuts
-    return made["body"][0], made["translation"][0], made["gloss"][0], json.dumps(record, ensure_ascii=False)
+    record.update(zip(_ANALYSED_FIELDS, made, strict=True))
+    return made[0], made[1], made[2], json.dumps(record, ensure_ascii=False)
 
 
 def _analysed(text: str | None) -> str:
-    """`index_text(text)`, made faster (see `_analysed_and_cuts`)."""
-    return _analysed_and_cuts(text)[0]
-
-
-def _analysed_and_cuts(text: str | None) -> tuple[str, str | None]:
-    """`index_text_and_cuts(text)`: for text without Han characters its terms are just the
-    case-folded words, so they are made here without the per-token bookkeeping (4x faster; the
-    same output, checked in tests/test_elasticsearch.py), and there is no cut to keep."""
+    """`index_text(text)`: for text without Han characters its terms are just the case-folded
+    words, so they are made here without the per-token bookkeeping (4x faster; the same output,
+    checked in tests/test_elasticsearch.py)."""
     if not text:
-        return "", None
+        return ""
     norm = normalize(text)
     if _HAN.search(norm) is None:
-        return " ".join([w.casefold() for w in _WORD.findall(norm)]), None
-    return index_text_and_cuts(text)
+        return " ".join([w.casefold() for w in _WORD.findall(norm)])
+    return index_text(text)
 
 
 @contextmanager

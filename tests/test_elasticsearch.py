@@ -826,8 +826,8 @@ def test_analysis_is_kept_and_reused_until_the_text_changes(tmp_path, monkeypatc
         doc_id = a.store.documents()[0]["id"]
         first = a.index_records(doc_id)
         calls: list[str] = []
-        real = core._analysed_and_cuts
-        monkeypatch.setattr(core, "_analysed_and_cuts", lambda text: calls.append(text or "") or real(text))
+        real = core._analysed
+        monkeypatch.setattr(core, "_analysed", lambda text: calls.append(text or "") or real(text))
         again = a.index_records(doc_id)
         assert again == first and calls == []  # from the store
         page = a.store.pages(doc_id)[0]

@@ -27,10 +27,10 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .. import hanfold
 from . import Mention
 
 BUILTIN = Path(__file__).with_name("data") / "watchlist_defence.yaml"
@@ -73,26 +73,10 @@ class Watchlist:
 # -- normalisation ------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
 def traditional_to_simplified() -> dict[str, str]:
-    """Character map from CC-CEDICT: each Traditional form to its Simplified one.
-
-    Characters that are themselves Simplified forms (后, 干, 发 ...) are left alone so that
-    conversion never changes a correct Simplified text.
-    """
-    # The dictionary the glosses read (loaded once per process): the headwords of every entry.
-    from ..gloss import load_dictionary
-
-    simplified: set[str] = set()
-    pairs: dict[str, str] = {}
-    for trad, simp in load_dictionary().headwords:
-        if len(trad) != len(simp):
-            continue
-        for t, s in zip(trad, simp, strict=True):
-            simplified.add(s)
-            if t != s:
-                pairs.setdefault(t, s)
-    return {t: s for t, s in pairs.items() if t not in simplified}
+    """Character map from CC-CEDICT: each Traditional form to its Simplified one (the table
+    search folds with, so a watchlist matches what search finds)."""
+    return hanfold.traditional_to_simplified()
 
 
 def fold(text: str) -> tuple[str, list[int]]:

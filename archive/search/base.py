@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .query import check_date
+
 # Facets every backend computes; counts are of matching pages.
 FACETS = ("collection", "lang", "kind", "year", "sender", "entity", "exemption")
 # Filters every backend applies, and the facet (field) each one restricts.
@@ -60,6 +62,13 @@ class SearchQuery:
     facets: tuple[str, ...] = ()
     facet_size: int = 10
     search_after: list[Any] | None = None  # deep pagination cursor from a previous result
+
+    def __post_init__(self) -> None:
+        # Dates given apart from the text (API and form parameters) are checked like `from:`/`to:`.
+        if self.date_from:
+            self.date_from = check_date(self.date_from, "from")
+        if self.date_to:
+            self.date_to = check_date(self.date_to, "to")
 
 
 @dataclass

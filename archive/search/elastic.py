@@ -32,6 +32,7 @@ from elastic_transport import Transport
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
 from elasticsearch.helpers import streaming_bulk
 
+from ..analysis import ANALYSIS_VERSION
 from . import SearchUnavailable
 from .base import BackendHit, BackendResults, IndexRecord, SearchError, SearchQuery
 from .query import And, Node, Not, Or, Phrase, QueryError, Term, check_runnable, parse
@@ -47,23 +48,27 @@ MAX_WINDOW = 10_000  # index.max_result_window: deeper pages need the search_aft
 _ID_PAGE = 1_000
 _LABEL_CANDIDATES = 20  # page ids fetched per request when looking for a document's pages
 
+# Bumped whenever MAPPING or the analysed token stream changes: an index made by another version
+# is refused with a message to run `foi reindex` (which builds a new version and swaps it in).
+MAPPING_VERSION = 2
+# The keyword lists every page may carry (`IndexRecord.keywords`), each declared below.
+KEYWORD_FIELDS = ("sender", "recipient", "entity", "entity_alias", "exemption", "exemption_alias")
+# Filters match case-insensitively (SQLite: COLLATE NOCASE); `.raw` keeps the spelling for facet labels.
+_KEYWORD: dict[str, Any] = {
+    "type": "keyword",
+    "normalizer": "foi_lower",
+    "fields": {"raw": {"type": "keyword"}},
+}
+
+# Every field is declared: Elasticsearch never guesses a type (with date detection on, a keyword
+# list whose first value looked like a date became `date` and refused every later e-mail address).
+# A field outside the mapping is refused (`strict`); a keyword list not in KEYWORD_FIELDS is still
+# a keyword, by the one dynamic template, whatever its first value looks like.
 MAPPING: dict[str, Any] = {
-    "dynamic": False,
-    "dynamic_templates": [
-        {
-            "keywords": {
-                "path_match": f"{KEYWORDS}.*",
-                "match_mapping_type": "string",
-                # Filters match case-insensitively (SQLite: COLLATE NOCASE); `.raw` keeps the
-                # spelling for facet labels.
-                "mapping": {
-                    "type": "keyword",
-                    "normalizer": "foi_lower",
-                    "fields": {"raw": {"type": "keyword"}},
-                },
-            }
-        }
-    ],
+    "dynamic": "strict",
+    "date_detection": False,
+    "numeric_detection": False,
+    "_meta": {"foi_mapping_version": MAPPING_VERSION, "foi_analysis_version": ANALYSIS_VERSION},
     "properties": {
         "page_id": {"type": "long"},
         "doc_id": {"type": "long"},
@@ -78,8 +83,21 @@ MAPPING: dict[str, Any] = {
         "body": {"type": "text", "analyzer": TEXT_ANALYZER},
         "translation": {"type": "text", "analyzer": TEXT_ANALYZER},
         "gloss": {"type": "text", "analyzer": TEXT_ANALYZER},
-        KEYWORDS: {"type": "object", "dynamic": True},
+        KEYWORDS: {
+            "type": "object",
+            "dynamic": True,
+            "properties": {name: _KEYWORD for name in KEYWORD_FIELDS},
+        },
     },
+    "dynamic_templates": [
+        {
+            "keywords": {
+                "path_match": f"{KEYWORDS}.*",
+                "match_mapping_type": "*",
+                "mapping": _KEYWORD,
+            }
+        }
+    ],
 }
 
 SETTINGS: dict[str, Any] = {
@@ -306,6 +324,7 @@ class ElasticBackend:
             transport_class=_PlainJsonTransport,
         )
         self._ready = False
+        self._version_checked = False
         # Written since the last refresh: refresh before reading, so a process reads its own
         # writes as it does with SQLite (bulk writes themselves never wait for a refresh).
         self._dirty = False
@@ -373,7 +392,31 @@ class ElasticBackend:
             self.es.cluster.health(index=self.alias, wait_for_active_shards="1", timeout="10s")
         except (ApiError, TransportError) as exc:
             raise self._fail("create the index", exc) from exc
+        self.check_version()
         self._ready = True
+
+    def check_version(self) -> None:
+        """SearchError when the index behind the alias was made by another mapping or analysis
+        version (its terms or field types would not be what this code searches for): the message
+        says to run `foi reindex`. Checked once per backend; no index yet is fine."""
+        if self._version_checked:
+            return
+        try:
+            resp = self.es.indices.get_mapping(index=self.alias)
+        except NotFoundError:
+            return
+        except (ApiError, TransportError) as exc:
+            raise self._fail("read the index mapping", exc) from exc
+        for name, body in sorted(resp.body.items()):
+            meta = (body.get("mappings") or {}).get("_meta") or {}
+            found = (meta.get("foi_mapping_version"), meta.get("foi_analysis_version"))
+            if found != (MAPPING_VERSION, ANALYSIS_VERSION):
+                raise SearchError(
+                    f"the Elasticsearch index {name} was made by another version of foi (mapping "
+                    f"{found[0]}, analysis {found[1]}; this one needs mapping {MAPPING_VERSION}, analysis "
+                    f"{ANALYSIS_VERSION}): run `foi reindex` to rebuild it"
+                )
+        self._version_checked = True
 
     def refresh(self) -> None:
         """Make every write so far visible to searches."""
@@ -625,6 +668,7 @@ class ElasticBackend:
             except (ApiError, TransportError):
                 log.warning("could not delete the old index %s", o)
         self._ready = True
+        self._version_checked = True
         self._dirty = False
         self._unrefreshed_docs.clear()
         log.info(
@@ -749,6 +793,7 @@ class ElasticBackend:
             raise QueryError(f"results beyond {MAX_WINDOW} need the next_cursor of the previous page")
         self._before_read()
         try:
+            self.check_version()
             self._refresh_if_dirty()
             resp = self.es.search(index=self.alias, **body)
         except NotFoundError as exc:

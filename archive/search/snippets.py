@@ -11,7 +11,8 @@ from html import escape as _escape
 
 from markupsafe import Markup, escape
 
-from ..analysis import _HAN, _WORD, KeptCuts, Token, _han_tokens, normalize
+from ..analysis import _HAN, _WORD, Token, normalize
+from ..hanfold import fold_han
 from .query import Phrase, Term
 
 
@@ -20,7 +21,10 @@ def _wanted(terms: list[Term | Phrase]) -> tuple[set[str], list[str]]:
     prefixes: list[str] = []
     for t in terms:
         if isinstance(t, Term):
-            (prefixes.append(t.term) if t.prefix else exact.add(t.term))
+            # A Han prefix is a Han substring: its characters in a row match anywhere.
+            (prefixes.append(t.term) if t.prefix and not _HAN.match(t.term) else exact.add(t.term))
+        elif t.chars:
+            exact.add("".join(t.terms))
         else:
             exact.update(t.terms)
     return exact, prefixes
@@ -28,40 +32,38 @@ def _wanted(terms: list[Term | Phrase]) -> tuple[set[str], list[str]]:
 
 def _wanted_in(norm: str, terms: list[Term | Phrase]) -> tuple[set[str], list[str]] | None:
     """The wanted terms (`_wanted`), or None when none can match: a cheap pre-check, since a term
-    can only match if it occurs as a substring of the folded text."""
+    can only match if it occurs as a substring of the folded text (a Han term: its first
+    character, as spaces may stand between its characters)."""
     exact, prefixes = _wanted(terms)
-    folded = norm.casefold()
-    if any(t in folded for t in exact) or any(p in folded for p in prefixes):
+    folded = fold_han(norm.casefold())
+    if any(_probe(t) in folded for t in exact) or any(_probe(p) in folded for p in prefixes):
         return exact, prefixes
     return None
 
 
-def matching_tokens(text: str, terms: list[Term | Phrase], cuts: KeptCuts | None = None) -> list[Token]:
-    """The tokens of `tokenize(text)` that a query term matches (the same list, found faster: only
-    a Han run that holds a wanted Chinese term as a substring is segmented, since every word
-    jieba makes of a run is a substring of it, and no other token is built). `cuts`: the text's
-    cut kept at analysis, which spares jieba for every whole run it covers."""
-    found = sorted(_matches(text, terms, cuts), key=lambda item: item[0])  # tokenize's order
+def _probe(term: str) -> str:
+    return term[0] if _HAN.match(term) else term
+
+
+def matching_tokens(text: str, terms: list[Term | Phrase]) -> list[Token]:
+    """What the query terms match in `text`, in order: the tokens of `tokenize(text)` that a term
+    of another script matches, and every occurrence of a Chinese term's characters in a row (of
+    the folded text: 測試 matches 测试), which is what the index's character stream finds."""
+    found = sorted(_matches(text, terms), key=lambda item: item[0])  # the text's order
     return [tok for _, tok in found]
 
 
-def has_match(text: str, terms: list[Term | Phrase], cuts: KeptCuts | None = None) -> bool:
-    """`bool(matching_tokens(text, terms, cuts))`, stopping at the first match (Han runs after
-    the other words, so they are segmented only when nothing else matched)."""
-    return next(_matches(text, terms, cuts), None) is not None
+def has_match(text: str, terms: list[Term | Phrase]) -> bool:
+    """`bool(matching_tokens(text, terms))`, stopping at the first match."""
+    return next(_matches(text, terms), None) is not None
 
 
-def _matches(
-    text: str, terms: list[Term | Phrase], cuts: KeptCuts | None = None, window_at: int = 0
-) -> Iterator[tuple[int, Token]]:
-    """(start of the token's run, token) for each token a query term matches, lazily. `text` may
-    be a window of the text `cuts` was kept for, starting at `window_at` of it."""
-    return _matches_normalized(normalize(text), terms, cuts, window_at)
+def _matches(text: str, terms: list[Term | Phrase]) -> Iterator[tuple[int, Token]]:
+    """(start, token) for each token a query term matches, lazily."""
+    return _matches_normalized(normalize(text), terms)
 
 
-def _matches_normalized(
-    text: str, terms: list[Term | Phrase], cuts: KeptCuts | None = None, window_at: int = 0
-) -> Iterator[tuple[int, Token]]:
+def _matches_normalized(text: str, terms: list[Term | Phrase]) -> Iterator[tuple[int, Token]]:
     """`_matches` of a text already NFKC-normalised (NFKC of Chinese text is not free: its
     full-width punctuation changes)."""
     wanted = _wanted_in(text, terms)
@@ -70,12 +72,14 @@ def _matches_normalized(
     exact, prefixes = wanted
     if text.isascii():
         lowered = text.lower()
-        yield from ((m.start(), Token(m.group(), m.start(), m.end())) for m in _ascii_matches(lowered, exact, prefixes))
+        yield from (
+            (m.start(), Token(m.group(), m.start(), m.end()))
+            for m in _ascii_matches(lowered, exact, prefixes)
+        )
         return
-    han_exact = {t for t in exact if _HAN.search(t)}
-    han_prefixes = [p for p in prefixes if _HAN.search(p)]
+    han = [t for t in (*exact, *prefixes) if _HAN.search(t)]
     # Query terms are all Han or all not (tokenize splits Han from other letters), and so are tokens.
-    exact, prefixes = exact - han_exact, [p for p in prefixes if p not in han_prefixes]
+    exact, prefixes = {t for t in exact if t not in han}, [p for p in prefixes if p not in han]
     if exact or prefixes:
         for m in _WORD.finditer(text):
             word, base = m.group(), m.start()
@@ -90,20 +94,24 @@ def _matches_normalized(
                 term = word[a:b].casefold()
                 if term in exact or any(term.startswith(p) for p in prefixes):
                     yield base + a, Token(term, base + a, base + b)
-    if han_exact or han_prefixes:
-        han_wanted = [*han_exact, *han_prefixes]
-        kept = cuts.matching_words(text, window_at, han_exact, han_prefixes) if cuts is not None else None
-        segment_from = 0  # Han runs from here on are segmented with jieba
-        if kept is not None:
-            tokens, segment_from = kept
-            # Keyed by their word's start: a word's tokens stay in a row, words in their runs' order.
-            yield from tokens
-        for h in _HAN.finditer(text, segment_from):
-            run = h.group()
-            if any(t in run for t in han_wanted):  # jieba's words of a run are substrings of it
-                for tok in _han_tokens(run, h.start(), True):
-                    if tok.term in han_exact or any(tok.term.startswith(p) for p in han_prefixes):
-                        yield h.start(), tok
+    if han:
+        # Han text matches wherever its characters stand in a row in the folded text (spaces and
+        # punctuation between them allowed), as the index's character stream finds it.
+        pattern = _han_matcher(tuple(sorted(set(han))))
+        for m in pattern.finditer(fold_han(text)):
+            yield m.start(), Token(m.group(), m.start(), m.end())
+
+
+# What may stand between two Han characters of a match: anything but a letter or digit (the
+# index's character stream breaks only there, see analysis.han_chars).
+_HAN_GAP = r"[\W_]*?"
+
+
+@lru_cache(maxsize=256)
+def _han_matcher(terms: tuple[str, ...]) -> re.Pattern[str]:
+    # Longest first, so a longer term's occurrence is marked whole.
+    alts = [_HAN_GAP.join(map(re.escape, t)) for t in sorted(terms, key=len, reverse=True)]
+    return re.compile("|".join(alts))
 
 
 def _ascii_matches(lowered: str, exact: set[str], prefixes: list[str]) -> Iterator[re.Match[str]]:
@@ -134,21 +142,16 @@ def _ascii_matcher(exact: frozenset[str], prefixes: tuple[str, ...]) -> re.Patte
     return re.compile("|".join(alts))
 
 
-def highlight_spans(
-    text: str, terms: list[Term | Phrase], cuts: KeptCuts | None = None, window_at: int = 0
-) -> list[tuple[int, int]]:
-    """Merged (start, end) spans of `normalize(text)` that match the query terms (`cuts`,
-    `window_at`: as for `_matches`)."""
-    return _spans(normalize(text), terms, cuts, window_at)
+def highlight_spans(text: str, terms: list[Term | Phrase]) -> list[tuple[int, int]]:
+    """Merged (start, end) spans of `normalize(text)` that match the query terms."""
+    return _spans(normalize(text), terms)
 
 
-def _spans(
-    norm: str, terms: list[Term | Phrase], cuts: KeptCuts | None = None, window_at: int = 0
-) -> list[tuple[int, int]]:
+def _spans(norm: str, terms: list[Term | Phrase]) -> list[tuple[int, int]]:
     if norm.isascii():  # the common case, without a Token per hit (regex matches come in order)
         wanted = _wanted_in(norm, terms)
         return _merged([m.span() for m in _ascii_matches(norm.lower(), *wanted)]) if wanted else []
-    return _merged(sorted((t.start, t.end) for _, t in _matches_normalized(norm, terms, cuts, window_at)))
+    return _merged(sorted((t.start, t.end) for _, t in _matches_normalized(norm, terms)))
 
 
 def mark(text: str, spans: list[tuple[int, int]]) -> Markup:
@@ -167,14 +170,12 @@ def mark(text: str, spans: list[tuple[int, int]]) -> Markup:
 _HTML_SPECIAL = re.compile("[&<>\"']")
 
 
-def make_snippet(text: str, terms: list[Term | Phrase], width: int = 220, cuts: str | None = None) -> Markup:
-    """A window of `text` around the densest cluster of hits, hits wrapped in <mark>. `cuts`: the
-    text's cut kept at analysis (`index_text_and_cuts`), so Chinese needs no jieba here."""
+def make_snippet(text: str, terms: list[Term | Phrase], width: int = 220) -> Markup:
+    """A window of `text` around the densest cluster of hits, hits wrapped in <mark>."""
     text = normalize(text)
-    kept = KeptCuts(text, cuts) if cuts else None
     exact, prefixes = _wanted(terms)
-    folded = text.casefold()
-    positions = [i for i in (folded.find(t) for t in [*exact, *prefixes]) if i >= 0]
+    folded = fold_han(text.casefold())
+    positions = [i for i in (folded.find(_probe(t)) for t in [*exact, *prefixes]) if i >= 0]
     if len(text) > 2 * width and positions:
         # Long pages: tokenise only a window around the first occurrence (casefold keeps lengths for
         # the scripts we meet; the window is re-checked by the tokenizer anyway).
@@ -182,12 +183,14 @@ def make_snippet(text: str, terms: list[Term | Phrase], width: int = 220, cuts: 
         lo = max(0, first - width)
         lo = text.rfind(" ", 0, lo) + 1 if lo else 0
         text = text[lo : first + 2 * width]
-        body = _window_snippet(text, terms, width, _spans(text, terms, kept, lo))
+        body = _window_snippet(text, terms, width, _spans(text, terms))
         return body if lo == 0 or body.startswith("…") else Markup("…") + body
-    return _window_snippet(text, terms, width, _spans(text, terms, kept))
+    return _window_snippet(text, terms, width, _spans(text, terms))
 
 
-def gloss_spans(text: str, gloss_words: list[list[object]], terms: list[Term | Phrase]) -> list[tuple[int, int]]:
+def gloss_spans(
+    text: str, gloss_words: list[list[object]], terms: list[Term | Phrase]
+) -> list[tuple[int, int]]:
     """Spans of `normalize(text)` holding the Chinese words whose dictionary gloss matches a query
     term (`gloss_words`: [[word, start, end, pinyin, definition], ...] with offsets into `text`)."""
     norm = normalize(text)
@@ -248,14 +251,6 @@ def _window_snippet(
     return Markup(("…" if start > 0 else "") + body + ("…" if end < len(text) else ""))
 
 
-def matched_fields(
-    fields: dict[str, str], terms: list[Term | Phrase], cuts: dict[str, str] | None = None
-) -> list[str]:
-    """Which of the page's text fields (original, translation, gloss) contain a query term
-    (`cuts`: kept cuts by field name, as `make_snippet` takes them)."""
-    kept = cuts or {}
-    return [
-        name
-        for name, text in fields.items()
-        if text and has_match(text, terms, KeptCuts(normalize(text), kept[name]) if kept.get(name) else None)
-    ]
+def matched_fields(fields: dict[str, str], terms: list[Term | Phrase]) -> list[str]:
+    """Which of the page's text fields (original, translation, gloss) contain a query term."""
+    return [name for name, text in fields.items() if text and has_match(text, terms)]

@@ -16,6 +16,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from ..analysis import ANALYSIS_VERSION
 from .base import BackendHit, BackendResults, IndexRecord, SearchError, SearchQuery
 from .query import And, Node, Not, Or, Phrase, QueryError, Term, check_runnable, parse
 
@@ -162,6 +163,30 @@ class SqliteBackend:
         self.db.executescript(_SCHEMA)
         self.heavy_df = HEAVY_DF
         self._upgrade()
+        self._analysis = self._analysis_version()
+
+    def _analysis_version(self) -> str | None:
+        """The analysis the indexed terms were made by; an empty index takes this code's."""
+        row = self.db.execute("SELECT value FROM search_state WHERE key='analysis'").fetchone()
+        if row is None and self.db.execute("SELECT 1 FROM search_page LIMIT 1").fetchone() is None:
+            self._set_analysis()
+            return ANALYSIS_VERSION
+        return str(row[0]) if row else None
+
+    def _set_analysis(self) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO search_state(key, value) VALUES ('analysis', ?)", (ANALYSIS_VERSION,)
+        )
+        self._analysis = ANALYSIS_VERSION
+
+    def check_version(self) -> None:
+        """SearchError when the indexed terms were made by another analysis (a search would miss
+        what that one did not index): the message says to run `foi reindex`."""
+        if self._analysis != ANALYSIS_VERSION:
+            raise SearchError(
+                f"the search index was made by another version of foi's analysis ({self._analysis or 'before 3'}; "
+                f"this one is {ANALYSIS_VERSION}): run `foi reindex` to rebuild it"
+            )
 
     def close(self) -> None:
         self.db.close()
@@ -189,12 +214,16 @@ class SqliteBackend:
         for table in ("search_df", "search_heavy", "search_heavy_top", "search_heavy_facet"):
             db.execute(f"DELETE FROM {table}")  # (executescript would commit the transaction)
         db.execute("INSERT INTO search_bigram(search_bigram) VALUES ('delete-all')")
-        db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocab USING fts5vocab(main, search_fts, row)")
+        db.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocab USING fts5vocab(main, search_fts, row)"
+        )
         db.execute("INSERT INTO search_df(term, df) SELECT term, doc FROM temp.search_vocab")
         db.execute("DROP TABLE temp.search_vocab")
         # Words already common stay so (the set only grows, short of `clear`).
-        db.execute("INSERT OR IGNORE INTO search_common(term) SELECT term FROM search_df WHERE df >= ?",
-                   (self.heavy_df,))
+        db.execute(
+            "INSERT OR IGNORE INTO search_common(term) SELECT term FROM search_df WHERE df >= ?",
+            (self.heavy_df,),
+        )
         common = self._common()
         df: Counter[str] = Counter()
         rows: list[tuple[Any, ...]] = []
@@ -211,7 +240,9 @@ class SqliteBackend:
             self._build_heavy(term)
 
     def _insert_bigrams(self, rows: list[tuple[Any, ...]]) -> None:
-        self.db.executemany("INSERT INTO search_bigram(rowid, body, translation, gloss) VALUES (?,?,?,?)", rows)
+        self.db.executemany(
+            "INSERT INTO search_bigram(rowid, body, translation, gloss) VALUES (?,?,?,?)", rows
+        )
 
     def _delete_bigrams(self, rows: list[tuple[Any, ...]]) -> None:
         """Rows given exactly as they were inserted (a contentless table cannot look them up)."""
@@ -325,7 +356,9 @@ class SqliteBackend:
         ids: set[int] = set()
         for i in range(0, len(words), 200):
             expr = " OR ".join(_quote(w) for w in words[i : i + 200])
-            ids.update(r for (r,) in db.execute("SELECT rowid FROM search_fts WHERE search_fts MATCH ?", (expr,)))
+            ids.update(
+                r for (r,) in db.execute("SELECT rowid FROM search_fts WHERE search_fts MATCH ?", (expr,))
+            )
         ids -= skip
         gained: Counter[str] = Counter()
         todo = sorted(ids)
@@ -369,13 +402,18 @@ class SqliteBackend:
             "value = min(value COLLATE BINARY, excluded.value COLLATE BINARY)",
             [(t, name, v, n) for (t, name, v), n in upd.facets.items() if n],
         )
-        db.executemany("UPDATE search_heavy SET df = df + ? WHERE term = ?",
-                       [(n, t) for t, n in upd.df.items() if n])
+        db.executemany(
+            "UPDATE search_heavy SET df = df + ? WHERE term = ?", [(n, t) for t, n in upd.df.items() if n]
+        )
         lost: Counter[str] = Counter()
         for term, page_id in upd.removed:
-            if db.execute("DELETE FROM search_heavy_top WHERE term=? AND page_id=?", (term, page_id)).rowcount:
+            if db.execute(
+                "DELETE FROM search_heavy_top WHERE term=? AND page_id=?", (term, page_id)
+            ).rowcount:
                 lost[term] += 1
-        db.executemany("UPDATE search_heavy SET valid = valid - ? WHERE term = ?", [(n, t) for t, n in lost.items()])
+        db.executemany(
+            "UPDATE search_heavy SET valid = valid - ? WHERE term = ?", [(n, t) for t, n in lost.items()]
+        )
         # Offer a new page only if it beats the weakest kept candidate of a full list.
         floor: dict[str, float | None] = {}
         added = []
@@ -416,7 +454,9 @@ class SqliteBackend:
             return
         avgdl = stats[1]
         table = "search_bigram" if _SEP in term else "search_fts"
-        db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{table}_instance USING fts5vocab(main, {table}, instance)")
+        db.execute(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{table}_instance USING fts5vocab(main, {table}, instance)"
+        )
         match = _quote(term)
         facets: Counter[tuple[str, str, str]] = Counter()
         best: list[tuple[float, int, float, int]] = []
@@ -497,7 +537,9 @@ class SqliteBackend:
                 (pid,),
             ).fetchone()
             if row is not None:
-                kws = self.db.execute("SELECT name, value FROM search_keyword WHERE page_id=?", (pid,)).fetchall()
+                kws = self.db.execute(
+                    "SELECT name, value FROM search_keyword WHERE page_id=?", (pid,)
+                ).fetchall()
                 grams = _bigram_columns(row[:3], common)
                 pairs.append((pid, *(" ".join(col) for col in grams)))
                 tf, dl = _term_counts(row[:3], grams)
@@ -507,7 +549,9 @@ class SqliteBackend:
             self.db.execute("DELETE FROM search_keyword WHERE page_id=?", (pid,))
         self._delete_bigrams(pairs)
         self.db.execute("DELETE FROM search_page WHERE doc_id=?", (doc_id,))
-        self.db.executemany("UPDATE search_df SET df = df - ? WHERE term = ?", [(n, t) for t, n in df.items()])
+        self.db.executemany(
+            "UPDATE search_df SET df = df - ? WHERE term = ?", [(n, t) for t, n in df.items()]
+        )
         self.db.executemany("DELETE FROM search_df WHERE term = ? AND df <= 0", [(t,) for t in df])
         self._apply_heavy(upd)
 
@@ -532,6 +576,7 @@ class SqliteBackend:
             "DELETE FROM search_heavy; DELETE FROM search_heavy_top; DELETE FROM search_heavy_facet; "
             "DELETE FROM search_common; INSERT INTO search_bigram(search_bigram) VALUES ('delete-all');"
         )
+        self._set_analysis()
         self._bump()
 
     def generation(self) -> int:
@@ -589,6 +634,7 @@ class SqliteBackend:
         return where, params
 
     def search(self, q: SearchQuery) -> BackendResults:
+        self.check_version()
         parsed = parse(q.text) if not q.raw else None
         extra = parsed.filters if parsed else {}
         where, params = self._filters(q, extra)
@@ -641,7 +687,12 @@ class SqliteBackend:
         return [a + _SEP + b for a, b in pairwise(terms)]
 
     def _full_search(
-        self, q: SearchQuery, match: str | None, where: list[str], params: list[Any], table: str = "search_fts"
+        self,
+        q: SearchQuery,
+        match: str | None,
+        where: list[str],
+        params: list[Any],
+        table: str = "search_fts",
     ) -> BackendResults:
         """Every matching page evaluated once (materialised), then the page of hits, the total and
         every facet read from that one evaluation in a single statement. `table` is search_fts or,
@@ -736,13 +787,17 @@ class SqliteBackend:
         scored = sorted((-(idf * _term_weight(tfw, dl, avgdl)), pid) for pid, tfw, dl in cands)
         page = scored[q.offset : q.offset + q.limit]
         where = {pid: s for s, pid in page}
-        info = {
-            r[0]: r
-            for r in db.execute(
-                f"SELECT page_id, doc_id, number FROM search_page WHERE page_id IN ({','.join('?' * len(where))})",
-                list(where),
-            )
-        } if where else {}
+        info = (
+            {
+                r[0]: r
+                for r in db.execute(
+                    f"SELECT page_id, doc_id, number FROM search_page WHERE page_id IN ({','.join('?' * len(where))})",
+                    list(where),
+                )
+            }
+            if where
+            else {}
+        )
         hits = [BackendHit(pid, info[pid][1], info[pid][2], -s) for s, pid in page if pid in info]
         facets: dict[str, list[tuple[str, int]]] = {}
         for name in q.facets:
