@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .extractors import ExtractContext, choose, make_source
 from .inputs import InputFile, Skipped, display_name, raw_name_hex, select_files
 from .language import detect_language, summarize_languages
+from .limits import DEFAULT_DEPTH, TreeBudget, TreeLimits
 from .models import Extraction, PageResult, Source, StageError, Word
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_DEPTH = 8  # containers inside containers
+MAX_DEPTH = DEFAULT_DEPTH  # containers inside containers (FOI_TREE_MAX_DEPTH, see limits.py)
 LOOKAHEAD_FILES = 8  # files begun (OCR started) before the oldest is finished (with 3 the
 # pool ran dry for about a second while the first document's entities loaded spaCy and CC-CEDICT)
 LOOKAHEAD_PAGES = 48  # ... as long as they hold no more rendered pages than this
@@ -242,6 +243,13 @@ def _busy(shown: Path, doc_id: int) -> dict[str, Any]:
     }
 
 
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -263,6 +271,7 @@ class _Started:
     filename: str
     depth: int
     next_step: int
+    owns_budget: bool = True  # a top-level file (or one recovered alone): its tree's budget is its own
 
     @property
     def ocr_pages(self) -> int:
@@ -288,6 +297,7 @@ class Ingester:
         self.store = archive.store
         self.passwords = passwords
         self.steps: list[Step] = archive.steps()
+        self.limits = TreeLimits.from_settings(archive.config.get("tree_limits"))
         self._tmp: Path | None = None
 
     def _scratch_root(self) -> Path:
@@ -416,9 +426,10 @@ class Ingester:
         depth: int = 0,
         child_meta: dict[str, Any] | None = None,
         shown: Path | None = None,
+        budget: TreeBudget | None = None,
     ) -> int | None:
         """Ingest one file completely (its children too); returns its document id."""
-        started = self.begin_file(path, collection, report, parent_id, name, depth, child_meta, shown)
+        started = self.begin_file(path, collection, report, parent_id, name, depth, child_meta, shown, budget)
         if isinstance(started, _Started):
             return self.finish_file(started, collection, report)
         return started
@@ -433,10 +444,12 @@ class Ingester:
         depth: int = 0,
         child_meta: dict[str, Any] | None = None,
         shown: Path | None = None,
+        budget: TreeBudget | None = None,
     ) -> _Started | int | None:
         """Store the original, create (or resume) the document and run the steps up to the start of
         OCR. Returns the work to finish, or the id of a document already complete, or None.
-        `shown`: where a top-level file was found, when `path` (what is read) is a link's target."""
+        `shown`: where a top-level file was found, when `path` (what is read) is a link's target.
+        `budget`: the tree's, for a member; a file without one starts a tree of its own."""
         store = self.store
         shown = shown or path
         raw_name = name or shown.name
@@ -446,6 +459,8 @@ class Ingester:
         child_meta = _with_raw_names(child_meta, raw_name, None if parent_id else str(shown))
         if name is not None:
             name = display_name(name)
+        owns_budget = budget is None
+        budget = budget or TreeBudget(self.limits)
         try:
             digest, size = store.put_original(path)
         except OSError as exc:
@@ -517,9 +532,11 @@ class Ingester:
                 report.skipped.append(_busy(shown, int(again["id"])))
                 return int(again["id"])
         store.set_stage(doc_id, "store", "ok")
+        budget.documents += 1
         workdir = Path(tempfile.mkdtemp(prefix="doc-", dir=self._scratch_root()))
-        work = DocWork(doc_id, source, ExtractContext(workdir=workdir, passwords=self.passwords, depth=depth))
-        started = _Started(work, workdir, [], child_meta or {}, filename, depth, 0)
+        ctx = ExtractContext(workdir=workdir, passwords=self.passwords, depth=depth, budget=budget)
+        work = DocWork(doc_id, source, ctx)
+        started = _Started(work, workdir, [], child_meta or {}, filename, depth, 0, owns_budget)
         try:
             started.next_step = self._run_steps(work, started.errors, 0, stop_at_async=True)
         except BaseException:
@@ -546,9 +563,16 @@ class Ingester:
                 )
             else:
                 report.ingested += 1
-            self._ingest_children(work, collection, report, started.depth)
-            if has_children:
+            cut = self._ingest_children(work, collection, report, started.depth)
+            if cut is None and work.extraction is not None:
+                cut = work.extraction.metadata.get("limits")  # members the extractor left unread
+            if cut is not None:
+                self._mark_cut(started, cut, report)
+            elif has_children:
                 self.store.update_document(work.doc_id, status=final_status)
+            budget = work.ctx.budget
+            if started.owns_budget and budget is not None and budget.cuts and cut is None:
+                self._note_cuts(work.doc_id, budget)
         finally:
             shutil.rmtree(started.workdir, ignore_errors=True)
         return work.doc_id
@@ -626,22 +650,69 @@ class Ingester:
         if ex is not None:
             self.archive.index_document(work.doc_id)
 
-    def _ingest_children(self, work: DocWork, collection: str, report: IngestReport, depth: int) -> None:
+    def _ingest_children(
+        self, work: DocWork, collection: str, report: IngestReport, depth: int
+    ) -> str | None:
+        """Ingest a container's members while its tree's budget lasts; returns why members were
+        left unread (a limit), or None when all were read."""
         if work.extraction is None or not work.extraction.children:
-            return
-        if depth + 1 > MAX_DEPTH:
-            self.store.update_document(
-                work.doc_id,
-                error_stage="extract",
-                error_reason=f"nesting deeper than {MAX_DEPTH}: children not read",
+            return None
+        children = work.extraction.children
+        budget = work.ctx.budget or TreeBudget(self.limits)
+        if depth + 1 > budget.limits.depth:
+            return (
+                f"nesting deeper than {budget.limits.depth} containers (FOI_TREE_MAX_DEPTH): "
+                f"{len(children)} members not read"
             )
-            return
+        budget.bytes += sum(_file_size(c.path) for c in children)  # written for this tree
         seen: Counter[str] = Counter()
-        for child in work.extraction.children:
+        for done, child in enumerate(children):
+            limit = budget.exhausted()
+            if limit is not None:
+                return f"{limit}: {len(children) - done} of {len(children)} members not read"
             # Two members with the same name (or path) keep distinct identities.
             seen[child.name] += 1
             name = child.name if seen[child.name] == 1 else f"{child.name}#{seen[child.name]}"
-            self.ingest_file(child.path, collection, report, work.doc_id, name, depth + 1, child.meta)
+            self.ingest_file(
+                child.path, collection, report, work.doc_id, name, depth + 1, child.meta, budget=budget
+            )
+        return None
+
+    def _mark_cut(self, started: _Started, reason: str, report: IngestReport) -> None:
+        """A container whose members a limit left unread: failed at `extract`, with the reason on
+        the document (`error_reason`, `metadata.limits`) and in the report."""
+        doc_id = started.work.doc_id
+        doc = self.store.document(doc_id)
+        metadata = dict(doc["metadata"]) if doc else {}
+        metadata["limits"] = reason
+        with self.store.transaction():
+            if started.errors:  # failed already: its first error stays the one reported
+                self.store.update_document(doc_id, status="failed", metadata=metadata)
+            else:
+                self.store.update_document(
+                    doc_id, status="failed", error_stage="extract", error_reason=reason, metadata=metadata
+                )
+                self.store.set_stage(doc_id, "extract", "failed", reason)
+        if not started.errors:
+            report.ingested -= 1
+            report.failed["extract"] += 1
+            report.failures.append(
+                {"document": doc_id, "path": started.filename, "stage": "extract", "reason": reason}
+            )
+        budget = started.work.ctx.budget
+        if budget is not None:
+            budget.cuts.append(doc_id)
+
+    def _note_cuts(self, doc_id: int, budget: TreeBudget) -> None:
+        """The top-level document of a tree a limit cut says so (`metadata.limits`), with the
+        members that were cut (`metadata.limits_cut`), though its own content is all read."""
+        doc = self.store.document(doc_id)
+        if doc is None:
+            return
+        metadata = dict(doc["metadata"])
+        metadata["limits"] = f"members inside were left unread by a limit: see documents {budget.cuts[:20]}"
+        metadata["limits_cut"] = budget.cuts[:1000]
+        self.store.update_document(doc_id, metadata=metadata)
 
     def recover(self) -> IngestReport:
         """Finish the documents that ingests which are gone left `processing` (`foi recover`)."""
@@ -685,7 +756,7 @@ class Ingester:
 
     def _recover_one(self, doc: dict[str, Any], depth: int, report: IngestReport) -> None:
         blob = self.store.blob_path(doc["sha256"])
-        meta = {k: v for k, v in doc["metadata"].items() if k not in {"warnings", "limits"}}
+        meta = {k: v for k, v in doc["metadata"].items() if k not in {"warnings", "limits", "limits_cut"}}
         shown = Path(doc["source_path"] or doc["filename"])
         if not blob.is_file():
             reason = "the stored original is missing: cannot be read again"

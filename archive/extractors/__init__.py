@@ -12,9 +12,12 @@ import mimetypes
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..models import Extraction, Source
+
+if TYPE_CHECKING:
+    from ..limits import TreeBudget
 
 
 @dataclass
@@ -24,6 +27,9 @@ class ExtractContext:
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="foi-extract-")))
     passwords: tuple[str, ...] = ()
     depth: int = 0  # container nesting depth of the file being extracted
+    # What the tree of the top-level file may still use (documents, bytes, time); None when the
+    # extractor runs on its own (a container then has a budget of its own).
+    budget: TreeBudget | None = None
 
 
 class Extractor(Protocol):
@@ -104,9 +110,25 @@ def _looks_like_rfc822(head: bytes) -> bool:
     block = head.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
     names = {line.split(b":", 1)[0].strip().lower() for line in block.split(b"\n") if b":" in line[:80]}
     known = {
-        b"from", b"to", b"cc", b"subject", b"date", b"received", b"message-id", b"mime-version",
-        b"delivered-to", b"return-path", b"x-received", b"arc-seal", b"dkim-signature", b"reply-to",
-        b"authentication-results", b"in-reply-to", b"references", b"content-type", b"x-mailer",
+        b"from",
+        b"to",
+        b"cc",
+        b"subject",
+        b"date",
+        b"received",
+        b"message-id",
+        b"mime-version",
+        b"delivered-to",
+        b"return-path",
+        b"x-received",
+        b"arc-seal",
+        b"dkim-signature",
+        b"reply-to",
+        b"authentication-results",
+        b"in-reply-to",
+        b"references",
+        b"content-type",
+        b"x-mailer",
     }
     first = block.split(b"\n", 1)[0]
     return b":" in first[:80] and not first.startswith((b" ", b"\t")) and len(names & known) >= 3

@@ -16,10 +16,10 @@ import stat
 import struct
 import zipfile
 import zlib
-from collections import OrderedDict
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ..limits import TreeBudget, TreeLimits
 from ..models import ChildFile, Extraction, PageResult, Source, StageError
 from . import ExtractContext, register
 
@@ -125,36 +125,6 @@ def is_symlink(info: zipfile.ZipInfo) -> bool:
     return stat.S_ISLNK(info.external_attr >> 16)
 
 
-class _TreeBudget:
-    """Bytes that may still be written for one tree of nested archives (a zip, the zips in it,
-    the zips in those ...): a bomb made of many small nested archives runs out of one budget."""
-
-    def __init__(self, total: int):
-        self.remaining = total
-
-
-# sha256 of an archive member written by a zip -> the budget of the tree it belongs to. The
-# ingester reads a member from the store, whose blob files are named by their sha256.
-_BUDGETS: OrderedDict[str, _TreeBudget] = OrderedDict()
-_MAX_BUDGET_ENTRIES = 10_000
-
-
-def _tree_budget(source: Source, ctx: ExtractContext) -> _TreeBudget:
-    if ctx.depth > 0:
-        budget = _BUDGETS.get(source.path.name)
-        if budget is not None:
-            _BUDGETS.move_to_end(source.path.name)
-            return budget
-    return _TreeBudget(MAX_TOTAL_UNCOMPRESSED)
-
-
-def _remember_budget(digest: str, budget: _TreeBudget) -> None:
-    _BUDGETS[digest] = budget
-    _BUDGETS.move_to_end(digest)
-    while len(_BUDGETS) > _MAX_BUDGET_ENTRIES:
-        _BUDGETS.popitem(last=False)
-
-
 class _BadPassword(Exception):
     pass
 
@@ -176,28 +146,45 @@ class ZipExtractor:
             zf = zipfile.ZipFile(source.path)
         except (zipfile.BadZipFile, OSError) as exc:
             raise StageError("extract", f"unreadable zip: {exc}") from exc
-        budget = _tree_budget(source, ctx)
+        # The tree's budget (shared with the archives around and inside this one), or its own.
+        budget = ctx.budget or TreeBudget(TreeLimits(bytes=MAX_TOTAL_UNCOMPRESSED))
         with zf:
             infos = zf.infolist()
             if len(infos) > MAX_MEMBERS:
                 raise StageError("extract", f"zip has {len(infos)} members (limit {MAX_MEMBERS})")
             declared = sum(i.file_size for i in infos)
-            if declared > budget.remaining:
+            if declared > budget.bytes_left:
                 raise StageError(
                     "extract",
-                    f"zip would expand to {declared} bytes (limit {MAX_TOTAL_UNCOMPRESSED} for the "
-                    f"whole archive tree, {budget.remaining} left)",
+                    f"zip would expand to {declared} bytes (limit {budget.limits.bytes} for the "
+                    f"whole archive tree, {budget.bytes_left} left)",
                 )
             outdir = Path(ctx.workdir) / "zip"
             outdir.mkdir(parents=True, exist_ok=True)
             children: list[ChildFile] = []
             warnings: list[str] = []
             listing: list[str] = []
+            written = [0]  # bytes of this zip's members written so far
+            cut: str | None = None
+            files = [i for i in infos if not i.is_dir() and safe_member_path(member_name(i))]
             for n, info in enumerate(infos, 1):
                 name = safe_member_path(member_name(info))
                 if info.is_dir() or not name:
                     continue
                 listing.append(name)
+                if cut is None:
+                    # Members the tree has no room for are not written (the ingester could not
+                    # read them): the documents it may still read, its time.
+                    limit = budget.over_time() or (
+                        f"limit of {budget.limits.documents} documents per top-level file reached "
+                        "(FOI_TREE_MAX_DOCUMENTS)"
+                        if len(children) >= budget.documents_left
+                        else None
+                    )
+                    if limit is not None:
+                        cut = f"{limit}: {len(files) - len(listing) + 1} of {len(files)} members not read"
+                if cut is not None:
+                    continue
                 if info.file_size > MAX_MEMBER_SIZE:
                     warnings.append(
                         f"{name}: {info.file_size} bytes exceeds the member limit {MAX_MEMBER_SIZE}"
@@ -212,14 +199,16 @@ class ZipExtractor:
                     continue
                 target = outdir / f"member-{n:05d}{PurePosixPath(name).suffix[:16]}"
                 encrypted = bool(info.flag_bits & 0x1)
-                passwords: list[bytes | None] = [p.encode("utf-8") for p in ctx.passwords] if encrypted else [None]
+                passwords: list[bytes | None] = (
+                    [p.encode("utf-8") for p in ctx.passwords] if encrypted else [None]
+                )
                 if encrypted and not passwords:
                     warnings.append(f"{name}: encrypted member skipped (no password given)")
                     continue
                 digest = None
                 for pwd in passwords:
                     try:
-                        digest = self._copy(zf, info, target, budget, pwd)
+                        digest = self._copy(zf, info, target, budget.bytes_left - written[0], pwd, written)
                         break
                     except StageError:
                         raise
@@ -228,7 +217,9 @@ class ZipExtractor:
                         continue
                     except NotImplementedError as exc:  # AES or another unsupported method
                         target.unlink(missing_ok=True)
-                        warnings.append(f"{name}: {'encrypted member' if encrypted else 'member'} skipped ({exc})")
+                        warnings.append(
+                            f"{name}: {'encrypted member' if encrypted else 'member'} skipped ({exc})"
+                        )
                         break
                     except Exception as exc:  # a corrupt member: the rest of the archive is still read
                         target.unlink(missing_ok=True)
@@ -238,7 +229,6 @@ class ZipExtractor:
                     warnings.append(f"{name}: encrypted member skipped (none of the passwords opens it)")
                 if digest is None:
                     continue
-                _remember_budget(digest, budget)
                 meta: dict[str, Any] = {"archive": {"member": name, "size": info.file_size}}
                 if encrypted:
                     meta["archive"]["decrypted"] = True
@@ -246,23 +236,32 @@ class ZipExtractor:
                     meta["archive"]["symlink"] = True  # its content (the link target) read as text
                 children.append(ChildFile(name=name, path=target, meta=meta))
         text = f"{len(listing)} files\n\n" + "\n".join(listing)
+        metadata: dict[str, Any] = {"archive": {"members": len(listing)}}
+        if cut is not None:
+            metadata["limits"] = cut  # the ingester marks the archive: its content was cut
         return Extraction(
             kind="archive",
             title=source.filename,
             pages=[PageResult(number=1, text=text)],
-            metadata={"archive": {"members": len(listing)}},
+            metadata=metadata,
             children=children,
             warnings=warnings,
         )
 
     @staticmethod
     def _copy(
-        zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budget: _TreeBudget, pwd: bytes | None
+        zf: zipfile.ZipFile,
+        info: zipfile.ZipInfo,
+        target: Path,
+        room: int,
+        pwd: bytes | None,
+        written: list[int],
     ) -> str:
         """Stream one member to disk, returning its sha256; the real inflated size is checked
-        against the member limit and the tree's budget, not only the declared one."""
+        against the member limit and the tree's budget (`room`: bytes it has left), not only the
+        declared one. Adds the size to `written[0]`."""
         size = 0
-        limit = min(budget.remaining, MAX_MEMBER_SIZE)
+        limit = min(room, MAX_MEMBER_SIZE)
         digest = hashlib.sha256()
         try:
             src = zf.open(info, pwd=pwd)
@@ -295,7 +294,7 @@ class ZipExtractor:
             if pwd is not None:  # a wrong password that passed the one-byte check: garbage, bad CRC
                 raise _BadPassword() from exc
             raise
-        budget.remaining -= size
+        written[0] += size
         return digest.hexdigest()
 
 
