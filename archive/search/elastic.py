@@ -93,7 +93,7 @@ MAPPING: dict[str, Any] = {
         {
             "keywords": {
                 "path_match": f"{KEYWORDS}.*",
-                "match_mapping_type": "*",
+                "match_mapping_type": "string",
                 "mapping": _KEYWORD,
             }
         }
