@@ -146,7 +146,7 @@ def index_text(text: str) -> str:
     """The whitespace-joined term stream a backend indexes: the words, then (when the text has
     Han characters) `CHARS` and its character stream."""
     words = index_words(text)
-    chars = han_chars(fold_han(normalize(text)))
+    chars = han_chars(fold_han(normalize(text))) if _HAN.search(text) else []
     if chars:
         words.append(CHARS)
         words.extend(chars)
