@@ -238,10 +238,12 @@ def test_sqlite_cursor_is_one_offset(site):
     )
 
 
-def test_cursors_page_through_every_hit(backend_site):
-    """The next_cursor a page returns is accepted back, on both backends, until the last page."""
+@pytest.mark.parametrize("sort", ["relevance", "date", "-date"])
+def test_cursors_page_through_every_hit(backend_site, sort):
+    """The next_cursor a page returns is accepted back, on both backends and in every order, until the
+    last page (Elasticsearch's cursor holds null for the date of an undated page)."""
     seen = []
-    args = {"q": "information OR harbour OR purpose", "limit": "1"}
+    args = {"q": "information OR harbour OR purpose", "limit": "1", "sort": sort}
     data = backend_site.get("/api/search", query_string=args).get_json()
     total = data["total"]
     while True:
@@ -432,6 +434,6 @@ def test_openapi_quotes_the_validation_bounds(site):
         for op in item.values():
             assert "200" in op["responses"]
             for code, response in op["responses"].items():
-                if code != "200":
+                if code not in {"200", "414"}:  # (414: the HTTP server's own answer)
                     schema = response["content"]["application/json"]["schema"]
                     assert schema["required"] == ["error"]

@@ -31,7 +31,8 @@ def _object(required: dict[str, Any], optional: dict[str, Any] | None = None) ->
 
 ERROR = _object({"error": _object({"status": INT, "title": STR, "message": STR})})
 
-CURSOR_ITEM = {"anyOf": [INT, NUM, STR]}
+# (null: the sort value Elasticsearch gives a page without a date)
+CURSOR_ITEM = {"anyOf": [INT, NUM, STR_OR_NULL]}
 
 HIT = _object(
     {
@@ -195,6 +196,8 @@ def _param(name: str, description: str, schema: dict[str, Any], where: str = "qu
         "description": description,
         "schema": schema,
     }
+    if where == "query":  # an empty value (as a form sends) is the same as leaving the parameter out
+        out["allowEmptyValue"] = True
     if schema.get("type") == "array":
         out.update(style="form", explode=True)
     return out
@@ -254,6 +257,8 @@ def openapi_document(version: str = "1") -> dict[str, Any]:
     bad_request = _error("A parameter out of bounds or a query not understood; the message says which")
     not_found = _error("No such document or page")
     unavailable = _error("The search engine cannot be reached")
+    # The HTTP server's own answer (no JSON) to a URL longer than it reads: gunicorn takes 4094 bytes.
+    too_long = {"description": "The URL is longer than the HTTP server reads"}
     search = {
         "summary": "Search pages",
         "parameters": [
@@ -274,6 +279,7 @@ def openapi_document(version: str = "1") -> dict[str, Any]:
         "responses": {
             "200": _json(SEARCH_RESULTS, "One page of hits"),
             "400": bad_request,
+            "414": too_long,
             "503": unavailable,
         },
     }
@@ -297,7 +303,12 @@ def openapi_document(version: str = "1") -> dict[str, Any]:
                         _param("number", "Page number (1-based)", _int(0, valid.MAX_ID), "path"),
                         _param("q", "Query to highlight (as for /api/search)", _text(valid.MAX_QUERY_CHARS)),
                     ],
-                    "responses": {"200": _json(PAGE, "The page"), "400": bad_request, "404": not_found},
+                    "responses": {
+                        "200": _json(PAGE, "The page"),
+                        "400": bad_request,
+                        "404": not_found,
+                        "414": too_long,
+                    },
                 }
             },
             "/api/collections": {
@@ -336,6 +347,7 @@ def openapi_document(version: str = "1") -> dict[str, Any]:
                             "No query or filter, a parameter out of bounds or a query not understood"
                         ),
                         "404": _error("Unknown format"),
+                        "414": too_long,
                         "503": unavailable,
                     },
                 }

@@ -191,7 +191,8 @@ def _constant(token: str) -> NoReturn:
 
 def cursor(raw: str, backend: str) -> list[Any]:
     """A `next_cursor` echoed back: a JSON array of the length the backend uses, of integers in
-    SQLite's and Elasticsearch's signed 64-bit range, finite numbers no larger, and short strings."""
+    SQLite's and Elasticsearch's signed 64-bit range, finite numbers no larger, short strings and
+    nulls."""
     hint = "(pass next_cursor from the previous page)"
     if len(raw) > MAX_CURSOR_CHARS:
         bad(f"Bad cursor: too long ({len(raw)} characters) {hint}")
@@ -209,8 +210,11 @@ def cursor(raw: str, backend: str) -> list[Any]:
             else f"Bad cursor: expected the next_cursor array of the previous page ({low} item)"
         )
     for item in value:
-        if isinstance(item, bool) or not isinstance(item, int | float | str):
-            bad("Bad cursor: its items are numbers or strings (pass next_cursor from the previous page)")
+        # null: Elasticsearch's sort value of a page without a date, under sort=date or -date.
+        if isinstance(item, bool) or not (item is None or isinstance(item, int | float | str)):
+            bad(
+                "Bad cursor: its items are numbers, strings or null (pass next_cursor from the previous page)"
+            )
         if isinstance(item, int) and not -MAX_ID - 1 <= item <= MAX_ID:
             bad("Bad cursor: a number out of range (pass next_cursor from the previous page)")
         if isinstance(item, str) and len(item) > MAX_CURSOR_STRING:
