@@ -29,7 +29,9 @@ MAX_LIMIT = 200
 MAX_OFFSET = 1_000_000
 # `page` of any listing: enough for MAX_OFFSET at the smallest page size.
 MAX_PAGE = MAX_OFFSET + 1
-# The search text: characters, and levels of parentheses plus NOT operators applied in a row.
+# The search text: characters, and levels of parentheses plus NOT operators applied in a row. This is
+# the web's guard before any parsing; the parser has its own, lower bound on parentheses alone
+# (archive.search.query.MAX_DEPTH), which is a QueryError and so a 400 too.
 MAX_QUERY_CHARS = 2000
 MAX_NESTING = 32
 # Values of one repeatable filter (collection=a&collection=b ...) and the length of each.
