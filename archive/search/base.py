@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -109,3 +110,25 @@ class SearchBackend(Protocol):
     def clear(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+def merged_filters(
+    q: SearchQuery, extra: Mapping[str, list[str]]
+) -> tuple[dict[str, list[str]], str | None, str | None]:
+    """The filters of a query (its `filters` and the `field:value` words of its text, empty values
+    left out), with the date bounds split off; every backend applies them the same way."""
+    filters: dict[str, list[str]] = {}
+    for source in (q.filters, extra):
+        for k, vs in source.items():
+            filters.setdefault(k, []).extend(v for v in vs if v)
+    # Both popped always (a leftover `from` would become a keyword filter); [] when `from:""`.
+    text_from, text_to = (next(iter(filters.pop(k, [])), None) for k in ("from", "to"))
+    return filters, q.date_from or text_from, q.date_to or text_to
+
+
+def day_after(date: str) -> str:
+    """The exclusive upper bound that includes the whole day of a date-only `to` (ISO strings
+    compare as strings in both backends)."""
+    if len(date) == 10:
+        return date + "T99"
+    return date + "\uffff"

@@ -34,7 +34,7 @@ from elasticsearch.helpers import streaming_bulk
 
 from ..analysis import ANALYSIS_VERSION
 from . import SearchUnavailable
-from .base import BackendHit, BackendResults, IndexRecord, SearchError, SearchQuery
+from .base import BackendHit, BackendResults, IndexRecord, SearchError, SearchQuery, day_after, merged_filters
 from .query import And, Node, Not, Or, Phrase, QueryError, Term, check_runnable, parse
 
 log = logging.getLogger(__name__)
@@ -131,13 +131,6 @@ class _PlainJsonTransport(Transport):
         return super().perform_request(method, target, **kwargs)
 
 
-def _day_after(date: str) -> str:
-    """Upper bound including the whole day of a date-only `to` (same rule as the SQLite backend)."""
-    if len(date) == 10:
-        return date + "T99"
-    return date + "\uffff"
-
-
 def _text_clause(field: str, node: Term | Phrase) -> dict[str, Any]:
     boost = FIELD_BOOSTS[field]
     if isinstance(node, Phrase):
@@ -172,21 +165,6 @@ def compile_query(node: Node) -> dict[str, Any]:
             clause["must_not"] = must_not
         return {"bool": clause}
     raise QueryError("a query needs at least one term that is not negated")
-
-
-def merged_filters(
-    q: SearchQuery, extra: Mapping[str, list[str]]
-) -> tuple[dict[str, list[str]], str | None, str | None]:
-    """Filters from the query object and from `field:value` words, with the date bounds split off."""
-    filters: dict[str, list[str]] = {}
-    for source in (q.filters, extra):
-        for k, vs in source.items():
-            filters.setdefault(k, []).extend(v for v in vs if v)
-    # Both popped always (a leftover `from` would become a keyword filter); [] when `from:""`.
-    text_from, text_to = (next(iter(filters.pop(k, [])), None) for k in ("from", "to"))
-    date_from = q.date_from or text_from
-    date_to = q.date_to or text_to
-    return filters, date_from, date_to
 
 
 def filter_clauses(
@@ -225,7 +203,7 @@ def filter_clauses(
         if date_from:
             bounds["gte"] = date_from
         if date_to:
-            bounds["lt"] = _day_after(date_to)
+            bounds["lt"] = day_after(date_to)
         out.append({"range": {"date": bounds}})
     return out
 

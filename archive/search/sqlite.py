@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis import ANALYSIS_VERSION
-from .base import BackendHit, BackendResults, IndexRecord, SearchError, SearchQuery
+from .base import BackendHit, BackendResults, IndexRecord, SearchError, SearchQuery, day_after, merged_filters
 from .query import And, Node, Not, Or, Phrase, QueryError, Term, check_runnable, parse
 
 _SCHEMA = """
@@ -596,14 +596,7 @@ class SqliteBackend:
     def _filters(self, q: SearchQuery, extra: dict[str, list[str]]) -> tuple[list[str], list[Any]]:
         where: list[str] = []
         params: list[Any] = []
-        filters: dict[str, list[str]] = {}
-        for source in (q.filters, extra):
-            for k, vs in source.items():
-                filters.setdefault(k, []).extend(v for v in vs if v)
-        # Pop both always (else a leftover `from` becomes a keyword filter); [] when `from:""`.
-        text_from, text_to = (next(iter(filters.pop(k, [])), None) for k in ("from", "to"))
-        date_from = q.date_from or text_from
-        date_to = q.date_to or text_to
+        filters, date_from, date_to = merged_filters(q, extra)
         for name, values in filters.items():
             if not values:
                 continue
@@ -630,7 +623,7 @@ class SqliteBackend:
             params.append(date_from)
         if date_to:
             where.append("p.date < ?")
-            params.append(_day_after(date_to))
+            params.append(day_after(date_to))
         return where, params
 
     def search(self, q: SearchQuery) -> BackendResults:
@@ -900,10 +893,3 @@ class _HeavyUpdate:
                 self.added.append((t, page_id, tfw, dl, _term_weight(tfw, dl, self.avgdl or dl)))
             else:
                 self.removed.append((t, page_id))
-
-
-def _day_after(date: str) -> str:
-    """An upper bound that includes the whole day of a date-only `to` filter."""
-    if len(date) == 10:
-        return date + "T99"
-    return date + "\uffff"
