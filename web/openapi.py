@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import validation as valid
+from archive.search.query import MAX_DEPTH
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
@@ -228,8 +229,7 @@ def openapi_document(version: str = "1") -> dict[str, Any]:
         _param(
             "q",
             'Query: words (AND), "phrases", OR, NOT, -word, prefix*, ( ... ), field:value filters; '
-            f"at most {valid.MAX_QUERY_CHARS} characters and {valid.MAX_NESTING} levels of parentheses "
-            "and NOT",
+            f"at most {valid.MAX_QUERY_CHARS} characters and {MAX_DEPTH} levels of parentheses",
             _text(valid.MAX_QUERY_CHARS),
         ),
         _param(

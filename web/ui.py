@@ -16,7 +16,7 @@ from markupsafe import Markup
 from . import archive
 from . import validation as valid
 from .markup import css_name, locate, render_text
-from archive import QueryError, SearchQuery
+from archive import SearchQuery
 from archive.search.query import parse
 
 bp = Blueprint("ui", __name__)
@@ -167,10 +167,7 @@ def document_page(doc_id: int):  # type: ignore[no-untyped-def]
         abort(404, f"No document {doc_id}")
     q = valid.query_text(request.args)
     raw = valid.choice(request.args, "raw", ("0", "1"), "0") == "1"
-    try:
-        terms = parse(q).positive_terms() if q.strip() and not raw else []
-    except QueryError:
-        terms = []
+    terms = parse(q).positive_terms() if q.strip() and not raw else []  # QueryError: a 400 page
     highlights = {p["number"]: a.page_highlights(doc_id, p["number"], q) for p in doc["pages"]}
     views = {p["number"]: page_view(p, terms) for p in doc["pages"]}
     parent = a.store.document(doc["parent_id"]) if doc["parent_id"] else None

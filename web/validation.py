@@ -29,11 +29,8 @@ MAX_LIMIT = 200
 MAX_OFFSET = 1_000_000
 # `page` of any listing: enough for MAX_OFFSET at the smallest page size.
 MAX_PAGE = MAX_OFFSET + 1
-# The search text: characters, and levels of parentheses plus NOT operators applied in a row. This is
-# the web's guard before any parsing; the parser has its own, lower bound on parentheses alone
-# (archive.search.query.MAX_DEPTH), which is a QueryError and so a 400 too.
+# The search text's length (its nesting is bounded by the parser: archive.search.query.MAX_DEPTH).
 MAX_QUERY_CHARS = 2000
-MAX_NESTING = 32
 # Values of one repeatable filter (collection=a&collection=b ...) and the length of each.
 MAX_FILTER_VALUES = 50
 MAX_VALUE_CHARS = 500
@@ -134,36 +131,10 @@ def date(args: Any, name: str) -> str | None:
     return value
 
 
-def nesting(query: str) -> int:
-    """How deeply the query language would nest `query`: open parentheses plus NOT operators in a
-    row, outside quoted phrases (the same reading as archive.search.query's tokens)."""
-    deepest = depth = 0
-    nots: list[int] = [0]  # NOTs in a row at each parenthesis level
-    for token in re.finditer(r'"[^"]*"?|\(|\)|[^\s()"]+', query):
-        t = token.group()
-        if t == "(":
-            depth += 1
-            nots.append(0)
-        elif t == ")":
-            if depth:
-                depth -= 1
-                nots.pop()
-            nots[-1] = 0
-        elif t == "NOT":  # (-word negates one word: no deeper)
-            nots[-1] += 1
-        else:
-            nots[-1] = 0
-        deepest = max(deepest, depth + sum(nots))
-    return deepest
-
-
 def query_text(args: Any, name: str = "q") -> str:
-    """The search text: bounded in length and nesting, so no parser recursion runs away."""
-    value = text(args, name, MAX_QUERY_CHARS)
-    depth = nesting(value)
-    if depth > MAX_NESTING:
-        bad(f"{name} is too deeply nested ({depth} levels of parentheses and NOT; at most {MAX_NESTING})")
-    return value
+    """The search text, bounded in length. Its nesting is the parser's to bound (parentheses beyond
+    archive.search.query.MAX_DEPTH are a QueryError, so a 400; NOT chains are read in a loop)."""
+    return text(args, name, MAX_QUERY_CHARS)
 
 
 def offset_of(page: int, size: int) -> int:
