@@ -12,8 +12,9 @@ document's metadata["entities"].
 from __future__ import annotations
 
 import logging
+import os
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from pathlib import Path
@@ -209,7 +210,10 @@ _SPACES = {
 
 
 def extract_page(
-    page: PageTexts, extractors: Sequence[EntityExtractor], context: dict[str, Any] | None = None
+    page: PageTexts,
+    extractors: Sequence[EntityExtractor],
+    context: dict[str, Any] | None = None,
+    skip: Collection[str] = (),
 ) -> list[Mention]:
     """All mentions on one page, overlaps resolved per field, OCR boxes attached to the original.
 
@@ -224,7 +228,7 @@ def extract_page(
         found: list[Mention] = []
         scan = text.translate(_SPACES)  # same length, so offsets hold for `text`
         for ex in extractors:
-            if name not in ex.fields:
+            if name not in ex.fields or ex.name in skip:
                 continue
             try:
                 lang = page.lang if name == "original" else "en"
@@ -312,8 +316,17 @@ class EntityStep:
 
     def run(self, work: DocWork) -> None:
         per_page = []
-        context = document_context(p.text for p in work.pages)
-        for page in work.pages:
+        plan = ScanPlan.of(
+            [
+                len(p.text or "") + len(p.meta.get("translation") or "") + len(p.meta.get("gloss") or "")
+                for p in work.pages
+            ],
+            self.extractors,
+        )
+        context = document_context(p.text for p in work.pages[: plan.scanned])
+        for page in work.pages[plan.scanned :]:
+            page.meta["entities"] = []
+        for index, page in enumerate(work.pages[: plan.scanned]):
             texts = PageTexts(
                 number=page.number,
                 original=page.text or "",
@@ -323,11 +336,86 @@ class EntityStep:
                 ocr=page.ocr,
                 words=[(w.text, w.left, w.top, w.width, w.height) for w in page.words],
             )
-            mentions = [m.as_dict() for m in extract_page(texts, self.extractors, context)]
+            found = extract_page(texts, self.extractors, context, skip=plan.skip(index))
+            mentions = [m.as_dict() for m in found]
             page.meta["entities"] = mentions
             per_page.append((page.number, mentions))
         assert work.extraction is not None
         work.extraction.metadata["entities"] = summarize(per_page)
+        if plan.note:
+            work.extraction.metadata["entities_capped"] = plan.note
+            work.notes[self.name] = plan.note
+
+
+DEFAULT_MAX_ENTITY_CHARS = 500_000
+DEFAULT_MAX_NER_CHARS = 100_000
+# Extractors that cost far more than the others (spaCy's statistical NER: about 50 µs a
+# character on one core, against 1 to 10 for the dictionary and pattern ones).
+STATISTICAL = frozenset({"ner_en"})
+
+
+def _setting(name: str, default: int) -> int:
+    raw = os.environ.get(name, "")
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {raw!r}") from None
+    return value if value > 0 else default
+
+
+def max_entity_chars() -> int:
+    """Characters of a document (originals, translations, glosses) read by the entity
+    extractors (`FOI_MAX_ENTITY_CHARS`); pages past it are stored and indexed, not scanned."""
+    return _setting("FOI_MAX_ENTITY_CHARS", DEFAULT_MAX_ENTITY_CHARS)
+
+
+def max_ner_chars() -> int:
+    """Characters of a document read by statistical NER (`FOI_MAX_NER_CHARS`); pages past it are
+    still scanned by the watchlist, exemption, pattern and Chinese name extractors."""
+    return _setting("FOI_MAX_NER_CHARS", DEFAULT_MAX_NER_CHARS)
+
+
+def pages_within_cap(sizes: Sequence[int], cap: int) -> int:
+    """How many leading pages (of these sizes in characters) are read under a cap: pages are
+    taken while fewer than `cap` characters were, so at most one page goes past it."""
+    used = 0
+    for n, size in enumerate(sizes):
+        if used >= cap:
+            return n
+        used += size
+    return len(sizes)
+
+
+@dataclass(frozen=True)
+class ScanPlan:
+    """Which pages of a document the extractors read: the first `full` by all of them, the
+    ones up to `scanned` by all but the statistical ones, none after; `note` says what was cut."""
+
+    full: int
+    scanned: int
+    note: str | None
+
+    @classmethod
+    def of(cls, sizes: Sequence[int], extractors: Sequence[EntityExtractor]) -> ScanPlan:
+        pages = len(sizes)
+        scanned = pages_within_cap(sizes, max_entity_chars())
+        statistical = any(ex.name in STATISTICAL for ex in extractors)
+        full = min(scanned, pages_within_cap(sizes, max_ner_chars())) if statistical else scanned
+        parts = []
+        if full < scanned:
+            parts.append(
+                f"statistical NER read the first {full} of {pages} pages only "
+                f"(limit of {max_ner_chars()} characters per document, FOI_MAX_NER_CHARS)"
+            )
+        if scanned < pages:
+            parts.append(
+                f"entities looked for in the first {scanned} of {pages} pages only "
+                f"(limit of {max_entity_chars()} characters per document, FOI_MAX_ENTITY_CHARS)"
+            )
+        return cls(full, scanned, "; ".join(parts) or None)
+
+    def skip(self, index: int) -> frozenset[str]:
+        return frozenset() if index < self.full else STATISTICAL
 
 
 def rescan_document(archive: Archive, doc_id: int, extractors: Sequence[EntityExtractor]) -> int:
@@ -338,9 +426,17 @@ def rescan_document(archive: Archive, doc_id: int, extractors: Sequence[EntityEx
     per_page = []
     total = 0
     pages = archive.store.pages(doc_id, with_words=True)
-    context = document_context(p["text"] or "" for p in pages)
+    plan = ScanPlan.of(
+        [len(p["text"] or "") + len(p["translation"] or "") + len(p["gloss"] or "") for p in pages],
+        extractors,
+    )
+    scanned = plan.scanned
+    context = document_context(p["text"] or "" for p in pages[:scanned])
     with archive.store.transaction():
-        for p in pages:
+        for p in pages[scanned:]:  # past the cap: no mentions kept from an earlier scan either
+            if p["meta"].get("entities"):
+                archive.store.update_page(p["id"], meta={**p["meta"], "entities": []})
+        for index, p in enumerate(pages[:scanned]):
             texts = PageTexts(
                 number=p["number"],
                 original=p["text"] or "",
@@ -350,7 +446,7 @@ def rescan_document(archive: Archive, doc_id: int, extractors: Sequence[EntityEx
                 ocr=p["ocr"],
                 words=[tuple(w[:5]) for w in p.get("words") or []],
             )
-            mentions = [m.as_dict() for m in extract_page(texts, extractors, context)]
+            mentions = [m.as_dict() for m in extract_page(texts, extractors, context, skip=plan.skip(index))]
             meta = dict(p["meta"])
             meta["entities"] = mentions
             archive.store.update_page(p["id"], meta=meta)
@@ -358,8 +454,13 @@ def rescan_document(archive: Archive, doc_id: int, extractors: Sequence[EntityEx
             total += len(mentions)
         metadata = dict(doc["metadata"])
         metadata["entities"] = summarize(per_page)
+        note = plan.note
+        if note:
+            metadata["entities_capped"] = note
+        else:
+            metadata.pop("entities_capped", None)
         archive.store.update_document(doc_id, metadata=metadata)
-        archive.store.set_stage(doc_id, "entities", "ok")
+        archive.store.set_stage(doc_id, "entities", "ok", note)
     archive.index_document(doc_id)
     return total
 

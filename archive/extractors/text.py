@@ -44,8 +44,25 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
 
 
 # On short texts several charsets decode equally cleanly; prefer the ones FOI material is written in.
-_PREFERRED = ["cp1252", "iso8859-1", "cp1250", "iso8859-2", "gb18030", "big5", "big5hkscs", "shift_jis",
-              "euc_jp", "cp1251", "koi8-r", "iso8859-15", "euc_kr", "cp1253", "cp1254", "cp1255", "cp1256"]
+_PREFERRED = [
+    "cp1252",
+    "iso8859-1",
+    "cp1250",
+    "iso8859-2",
+    "gb18030",
+    "big5",
+    "big5hkscs",
+    "shift_jis",
+    "euc_jp",
+    "cp1251",
+    "koi8-r",
+    "iso8859-15",
+    "euc_kr",
+    "cp1253",
+    "cp1254",
+    "cp1255",
+    "cp1256",
+]
 
 
 def _detect(data: bytes) -> str:
@@ -77,12 +94,16 @@ def split_pages(text: str, page_chars: int = PAGE_CHARS) -> list[str]:
     """Form feeds split pages; long stretches are cut at a line end near `page_chars`."""
     pages: list[str] = []
     for chunk in text.split("\f"):
-        while len(chunk) > page_chars:
-            cut = chunk.rfind("\n", page_chars // 2, page_chars)
-            cut = cut if cut > 0 else page_chars
-            pages.append(chunk[:cut])
-            chunk = chunk[cut:].lstrip("\n")
-        pages.append(chunk)
+        # By offsets: slicing off the rest at each cut would copy a large file's text once a page.
+        start, end = 0, len(chunk)
+        while end - start > page_chars:
+            cut = chunk.rfind("\n", start + page_chars // 2, start + page_chars)
+            cut = cut if cut > start else start + page_chars
+            pages.append(chunk[start:cut])
+            start = cut
+            while start < end and chunk[start] == "\n":
+                start += 1
+        pages.append(chunk[start:])
     pages = [p.strip("\n") for p in pages]
     return [p for p in pages if p.strip()] or [""]
 
