@@ -147,6 +147,9 @@ class Store:
     # however it ends (SIGKILL, a crash, a reboot), so a `processing` document whose run holds no
     # lock was left by a run that is gone, and may be taken over (`foi recover`, or the next
     # ingest); one whose run still holds its lock belongs to a live ingest and is left alone.
+    # A run id reaches a document only after its lock is held, and other processes only look at
+    # (and remove) the lock files of run ids found on documents, so a run starting meanwhile is
+    # never mistaken for a dead one.
 
     def start_run(self) -> str:
         """Start an ingest run of this process (the one running, if any); returns its id."""
