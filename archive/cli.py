@@ -112,7 +112,7 @@ def ingest(
         for f in data["failures"]:
             click.echo(f"  ! {f.get('path')}: {f['stage']}: {f['reason']}")
         if data["skipped"]:
-            click.echo(f"skipped {len(data['skipped'])} (not regular files)")
+            click.echo(f"skipped {len(data['skipped'])} (not read)")
             for f in data["skipped"]:
                 click.echo(f"  - {f['path']}: {f['reason']}")
         if data["index_pending"]:

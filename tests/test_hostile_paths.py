@@ -169,7 +169,7 @@ def test_special_files_are_skipped_with_a_reason(tmp_path, foi, archive_dir):
     ]
     assert sorted(_docs(archive_dir)) == ["a.txt", "d.txt"]
     text = foi("ingest", str(release)).stdout
-    assert "skipped 2" in text and "b_pipe: a FIFO" in text
+    assert "skipped 2 (not read)" in text and "b_pipe: a FIFO" in text
 
 
 def test_a_file_swapped_for_a_link_after_it_was_chosen_is_not_read(tmp_path, archive_dir):
