@@ -528,9 +528,9 @@ class Archive:
         import unicodedata
 
         from .entities import word_spans
-        from .search.query import QueryError
         from .search.snippets import highlight_spans, matching_tokens
 
+        terms = parse(query).positive_terms() if query.strip() else []  # a QueryError is the caller's
         page = self.store.page(doc_id, number)
         if page is None:
             return None
@@ -573,10 +573,6 @@ class Archive:
                 merged.append([left, top, w, h])
             return merged
 
-        try:
-            terms = parse(query).positive_terms() if query.strip() else []
-        except QueryError:
-            terms = []
         words = page.get("words") or []
         if terms and words:
             text = page["text"] or ""
