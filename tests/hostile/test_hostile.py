@@ -5,7 +5,6 @@ skipped with a reason, nothing outside the folder is read, and the archive is co
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from pathlib import Path
@@ -218,16 +217,16 @@ def test_archive_is_consistent(hostile):
         assert not stuck, stuck
     finally:
         con.close()
-    status = json.loads(run_foi(["status", "--json"], archive_dir).stdout)
+    status = hostile["archive"].status()  # what `foi status --json` prints
     assert status["index_pending"] == 0
     assert status["indexed_pages"] == status["pages"]
 
 
 def test_reingest_adds_nothing(hostile):
     archive_dir, folder = hostile["dir"], hostile["folder"]
-    before = json.loads(run_foi(["status", "--json"], archive_dir).stdout)
+    before = hostile["archive"].status()
     run = run_foi(["ingest", str(folder), "--json", "--collection", "hostile"], archive_dir, timeout=TIMEOUT)
     assert not run.timed_out and run.returncode in (0, 1), run.stderr[-2000:]
     assert run.json()["ingested"] == 0
-    after = json.loads(run_foi(["status", "--json"], archive_dir).stdout)
+    after = hostile["archive"].status()
     assert after["documents"] == before["documents"] and after["pages"] == before["pages"]
