@@ -3,7 +3,8 @@
 Public API: `Archive`, `SearchQuery`, `QueryError`, `SearchError`.
 """
 
-from .core import Archive, Hit, SearchResults
+from .core import Archive
 from .search import QueryError, SearchError, SearchQuery
+from .search.results import Hit, ResultCache, SearchResults
 
-__all__ = ["Archive", "Hit", "QueryError", "SearchError", "SearchQuery", "SearchResults"]
+__all__ = ["Archive", "Hit", "QueryError", "ResultCache", "SearchError", "SearchQuery", "SearchResults"]

@@ -290,7 +290,7 @@ def recover(ctx: Context, as_json: bool) -> None:
     running (in any process) are left to it. The next `foi ingest` does this too."""
     from .pipeline import Ingester
 
-    data = Ingester(ctx.archive).recover().as_dict()
+    data = Ingester(ctx.archive.context, ctx.archive.steps()).recover().as_dict()
     if as_json:
         _dump(data)
     else:

@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .core import Archive
-    from .pipeline import DocWork
+    from .pipeline import DocWork, StepContext
 
 _LINE = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _PAREN = re.compile(r"\s*\([^)]*\)")
@@ -180,7 +179,7 @@ class GlossStep:
 
     name = "gloss"
 
-    def __init__(self, archive: Archive):
+    def __init__(self, archive: StepContext):
         self.archive = archive
         self.skip_reason: str | None = None
 
@@ -195,12 +194,3 @@ class GlossStep:
                 gloss, words = gloss_text(page.text)
                 page.meta["gloss"] = gloss
                 page.meta["gloss_words"] = words
-
-
-def _register() -> None:
-    from .core import register_step
-
-    register_step(GlossStep)
-
-
-_register()

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 # Stages in pipeline order; a status row exists per (document, stage).
-STAGES = ("store", "extract", "ocr", "language", "gloss", "translate", "entities", "index")
 
 
 class StageError(Exception):

@@ -24,14 +24,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .entities import EntityStep
 from .extractors import ExtractContext, choose, make_source
+from .gloss import GlossStep
 from .inputs import InputFile, Skipped, display_name, raw_name_hex, select_files
 from .language import detect_language, summarize_languages
 from .limits import DEFAULT_DEPTH, TreeBudget, TreeLimits
 from .models import Extraction, PageResult, Source, StageError, Word
+from .printed_mail import PrintedMailStep
+from .translate import TranslateStep
 
 if TYPE_CHECKING:
-    from .core import Archive
+    from .indexing import Indexer
+    from .store import Store
+    from ocr import TesseractEngine
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +45,31 @@ MAX_DEPTH = DEFAULT_DEPTH  # containers inside containers (FOI_TREE_MAX_DEPTH, s
 LOOKAHEAD_FILES = 8  # files begun (OCR started) before the oldest is finished (with 3 the
 # pool ran dry for about a second while the first document's entities loaded spaCy and CC-CEDICT)
 LOOKAHEAD_PAGES = 48  # ... as long as they hold no more rendered pages than this
+
+
+@dataclass
+class StepContext:
+    """What the steps of an ingest use, and nothing else of the archive: its store and folder,
+    its settings, the OCR engine (started on first use) and the search indexer."""
+
+    store: Store
+    root: Path
+    config: dict[str, Any]
+    indexer: Indexer
+    ocr_languages: tuple[str, ...] | None
+    start_ocr: Callable[[], TesseractEngine]
+
+    def ocr_engine(self) -> TesseractEngine:
+        return self.start_ocr()
+
+    def store_analysis(self, doc_id: int) -> int:
+        return self.indexer.store_analysis(doc_id)
+
+    def index_document(self, doc_id: int) -> bool:
+        return self.indexer.index_document(doc_id)
+
+    def catch_up_index(self, report: IngestReport | None = None) -> int:
+        return self.indexer.catch_up(report)
 
 
 @dataclass
@@ -89,8 +120,8 @@ class OcrStep:
 
     name = "ocr"
 
-    def __init__(self, archive: Archive):
-        self.archive = archive
+    def __init__(self, ctx: StepContext):
+        self.archive = ctx
 
     def needed(self, work: DocWork) -> bool:
         return any(p.needs_ocr for p in work.pages)
@@ -334,12 +365,12 @@ class _Started:
 class Ingester:
     """Runs files through the steps and stores the results."""
 
-    def __init__(self, archive: Archive, passwords: tuple[str, ...] = ()):
-        self.archive = archive
-        self.store = archive.store
+    def __init__(self, ctx: StepContext, steps: list[Step], passwords: tuple[str, ...] = ()):
+        self.archive = ctx
+        self.store = ctx.store
         self.passwords = passwords
-        self.steps: list[Step] = archive.steps()
-        self.limits = TreeLimits.from_settings(archive.config.get("tree_limits"))
+        self.steps = steps
+        self.limits = TreeLimits.from_settings(ctx.config.get("tree_limits"))
         self._tmp: Path | None = None
 
     def _scratch_root(self) -> Path:
@@ -822,3 +853,39 @@ class Ingester:
             meta,
             shown=shown,
         )
+
+
+def build_steps(ctx: StepContext) -> list[Step]:
+    """The ingest pipeline, in order: every step, each deciding per document whether it is needed.
+    Dictionary glosses come before translation (an English query finds a Chinese page through
+    either), entities after both (they also read the translation and the gloss), printed e-mails
+    last (their child messages go through the whole pipeline again)."""
+    return [
+        ExtractStep(),
+        OcrStep(ctx),
+        LanguageStep(),
+        GlossStep(ctx),
+        TranslateStep(ctx),
+        EntityStep(ctx),
+        PrintedMailStep(ctx),
+    ]
+
+
+# Every stage a document's status rows can name, in pipeline order: storing the original, each
+# step, indexing.
+STAGES: tuple[str, ...] = (
+    "store",
+    *(
+        step.name
+        for step in (
+            ExtractStep,
+            OcrStep,
+            LanguageStep,
+            GlossStep,
+            TranslateStep,
+            EntityStep,
+            PrintedMailStep,
+        )
+    ),
+    "index",
+)

@@ -24,8 +24,7 @@ from typing import TYPE_CHECKING, Any
 from .models import ChildFile, PageResult
 
 if TYPE_CHECKING:
-    from .core import Archive
-    from .pipeline import DocWork
+    from .pipeline import DocWork, StepContext
 
 # The first bytes of a printed-message child file.
 PRINTED_MAGIC = '{"foi_printed_message": 1'
@@ -374,7 +373,7 @@ class PrintedMailStep:
 
     name = "printed_mail"
 
-    def __init__(self, archive: Archive | None = None):
+    def __init__(self, archive: StepContext | None = None):
         self.archive = archive
 
     def needed(self, work: DocWork) -> bool:
@@ -399,12 +398,3 @@ class PrintedMailStep:
 
 def messages_in_pages(pages: list[PageResult]) -> list[dict[str, Any]]:
     return split_messages([p.text for p in pages])
-
-
-def _register() -> None:
-    from .core import register_step
-
-    register_step(PrintedMailStep)
-
-
-_register()

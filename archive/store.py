@@ -385,6 +385,30 @@ class Store:
         ).fetchone()
         return _page_dict(row, True) if row else None
 
+    def hit_documents(self, ids: Iterable[int]) -> dict[int, sqlite3.Row]:
+        """What a search hit shows of its document (id, title, filename, collection, kind, date),
+        for many documents in one read, without the metadata JSON."""
+        return {
+            r["id"]: r
+            for r in self._rows_by_id("SELECT id, title, filename, collection, kind, date FROM documents", ids)
+        }
+
+    def hit_pages(self, ids: Iterable[int]) -> dict[int, sqlite3.Row]:
+        """What a search hit shows of its page (id, text, translation, gloss, lang), in one read."""
+        return {r["id"]: r for r in self._rows_by_id("SELECT id, text, translation, gloss, lang FROM pages", ids)}
+
+    def page_meta(self, page_id: int) -> str | None:
+        """A page's meta JSON as stored (None when there is no such page)."""
+        row = self.db.execute("SELECT meta FROM pages WHERE id=?", (page_id,)).fetchone()
+        return row["meta"] if row else None
+
+    def _rows_by_id(self, select: str, ids: Iterable[int]) -> list[sqlite3.Row]:
+        """`select` (a SELECT ... FROM table) for the rows with these ids, in one statement."""
+        wanted = tuple(set(ids))
+        if not wanted:
+            return []
+        return list(self.db.execute(f"{select} WHERE id IN ({','.join('?' * len(wanted))})", wanted))
+
     def update_page(self, page_id: int, **fields: Any) -> None:
         for key in ("segments", "meta"):
             if key in fields and not isinstance(fields[key], str | None):

@@ -9,10 +9,17 @@ date order. The thread id is stable for a given set of messages: the smallest do
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from .core import Archive
+    from .store import Store
+
+
+class HasStore(Protocol):
+    """An `Archive` or the ingest's `StepContext`: threads only need the store."""
+
+    @property
+    def store(self) -> Store: ...
 
 _PREFIX = re.compile(
     r"^\s*(?:(?:re|fw|fwd|aw|wg|sv|vs|tr|antw|答复|回复|转发|回覆|轉寄|转寄)\s*(?:\[\d+\])?\s*[:：]\s*|\[[^\]]{1,40}\]\s*)",
@@ -96,7 +103,7 @@ def group_threads(docs: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return [sorted(t, key=lambda d: (d.get("date") or "", d["id"])) for t in threads.values()]
 
 
-def assign_threads(archive: Archive) -> int:
+def assign_threads(archive: HasStore) -> int:
     """Write thread id/position/size on every email document whose thread changed; returns the
     number of threads with more than one message."""
     store = archive.store
@@ -113,7 +120,7 @@ def assign_threads(archive: Archive) -> int:
     return sum(1 for t in threads if len(t) > 1)
 
 
-def thread_of(archive: Archive, doc_id: int) -> list[dict[str, Any]]:
+def thread_of(archive: HasStore, doc_id: int) -> list[dict[str, Any]]:
     """The messages of the thread that `doc_id` belongs to, in thread order."""
     doc = archive.store.document(doc_id)
     if doc is None:

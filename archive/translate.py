@@ -35,7 +35,7 @@ from .models import StageError
 
 if TYPE_CHECKING:
     from .core import Archive
-    from .pipeline import DocWork
+    from .pipeline import DocWork, StepContext
 
 log = logging.getLogger(__name__)
 
@@ -497,7 +497,7 @@ class TranslateStep:
 
     name = "translate"
 
-    def __init__(self, archive: Archive):
+    def __init__(self, archive: StepContext):
         self.archive = archive
         self._translator: ArgosTranslator | None = None
         self.skip_reason: str | None = None
@@ -668,12 +668,3 @@ def backfill(
     if flush_index is not None:
         flush_index()
     return totals
-
-
-def _register() -> None:
-    from .core import register_step
-
-    register_step(TranslateStep)
-
-
-_register()

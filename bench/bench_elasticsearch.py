@@ -224,12 +224,12 @@ def time_index_only(
     prebuilt: dict[int, list[IndexRecord]],
 ) -> float:
     """The ingest path with the store reads and analysis replaced by a dictionary look-up."""
-    real = archive._records_for_many
-    archive._records_for_many = lambda doc_ids: {i: prebuilt[i] for i in doc_ids}  # type: ignore[method-assign]
+    real = archive.indexer.records_for_many
+    archive.indexer.records_for_many = lambda doc_ids: {i: prebuilt[i] for i in doc_ids}  # type: ignore[method-assign]
     try:
         return time_ingest_path(archive, ids, n_pages)
     finally:
-        archive._records_for_many = real  # type: ignore[method-assign]
+        archive.indexer.records_for_many = real  # type: ignore[method-assign]
 
 
 def time_reindex(archive: Archive, n_docs: int, n_pages: int) -> float:
@@ -293,7 +293,7 @@ def main() -> int:
         try:
             t0 = time.perf_counter()
             ids = fill_store(archive, args.pages)
-            prebuilt = archive._records_for_many(ids)
+            prebuilt = archive.indexer.records_for_many(ids)
             records = [r for i in ids for r in prebuilt[i]]
             n = len(records)
             zh_pages = sum(r.lang.startswith("zh") for r in records)

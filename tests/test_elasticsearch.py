@@ -21,7 +21,7 @@ import es_fixtures
 import pytest
 
 from archive.analysis import index_text
-from archive.core import _analysed
+from archive.indexing import _analysed
 from archive.search import IndexRecord, QueryError, SearchError, SearchQuery, get_backend
 from archive.search import elastic as elastic_module
 from archive.search.elastic import ElasticBackend
@@ -591,7 +591,7 @@ def test_hanging_node_costs_one_timeout_not_one_per_document(tmp_path):
     try:
         with Archive(tmp_path / "archive", _es_config(hole.url, "foi-test-hang")) as a:
             a.backend.close()
-            a.backend = ElasticBackend(hole.url, "foi-test-hang", request_timeout=1, max_retries=0)
+            a.backend = a.indexer.backend = ElasticBackend(hole.url, "foi-test-hang", request_timeout=1, max_retries=0)
             a.config["index_batch_pages"] = 1  # every document would be its own request
             started = time.monotonic()
             report = a.ingest(_write_files(tmp_path / "files"), collection="release")
@@ -619,7 +619,7 @@ def test_reindex_during_an_ingest_loses_nothing(es_url, es_index, tmp_path):
     late = tmp_path / "late.txt"
     late.write_text("A late memo about the lighthouse.", encoding="utf-8")
     with Archive(root, config) as rebuilder, Archive(root, config) as ingester:
-        read = rebuilder._records_for_many
+        read = rebuilder.indexer.records_for_many
         seen: list[int] = []
 
         def records_for_many(doc_ids):
@@ -633,7 +633,7 @@ def test_reindex_during_an_ingest_loses_nothing(es_url, es_index, tmp_path):
                 assert ingester.backend._alias_targets() == before
             return read(doc_ids)
 
-        rebuilder._records_for_many = records_for_many  # type: ignore[method-assign]
+        rebuilder.indexer.records_for_many = records_for_many  # type: ignore[method-assign]
         assert rebuilder.reindex() == 2
         assert seen  # the ingest ran while the rebuild read the store
         assert _names(rebuilder.search(SearchQuery("lighthouse"))) == {("late.txt", 1)}
@@ -667,7 +667,7 @@ def test_queued_documents_stay_pending_until_the_node_has_them(es_url, es_index,
         # Queued, then the process dies before the flush: the documents stay pending...
         for doc_id in ids:
             a.index_document(doc_id)
-        a._index_queue().docs.clear()
+        a.indexer._queue().docs.clear()
         a.backend.before_read = None
     with Archive(root, config) as b:
         assert {d["id"] for d in b.store.documents("index_pending=1")} == set(ids)
@@ -685,7 +685,7 @@ def test_a_document_queued_again_while_in_flight_stays_pending_until_its_new_ver
     with Archive(tmp_path / "archive", _es_config(es_url, es_index)) as a:
         a.ingest(_write_files(tmp_path / "files")[:1], collection="release")
         doc_id = a.store.documents()[0]["id"]
-        queue = a._index_queue()
+        queue = a.indexer._queue()
         assert queue is not None
         a.store.update_page(a.store.pages(doc_id)[0]["id"], translation="first version")
         a.index_document(doc_id)
@@ -817,7 +817,7 @@ def test_cli_says_why_documents_wait_for_the_index(tmp_path, monkeypatch):
 
 def test_analysis_is_kept_and_reused_until_the_text_changes(tmp_path, monkeypatch):
     """Re-indexing reads the stored token streams instead of running jieba again."""
-    import archive.core as core
+    import archive.indexing as core
     from archive import Archive
 
     files = _write_files(tmp_path / "files")

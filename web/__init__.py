@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask, g
 
-from archive import Archive
+from archive import Archive, ResultCache
 from archive.store import default_archive_dir
 
 
@@ -21,13 +21,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # Opening an archive (schema checks, connections) costs more than a cached search, so requests
     # borrow one from a small pool and give it back; each is used by one request at a time.
     pool: queue.SimpleQueue[Archive] = queue.SimpleQueue()
+    # The archives of the pool share one cache of finished search results.
+    archive_config = {**(app.config.get("ARCHIVE_CONFIG") or {}), "result_cache": ResultCache.configured()}
 
     def get_archive() -> Archive:
         if "archive" not in g:
             try:
                 g.archive = pool.get_nowait()
             except queue.Empty:
-                g.archive = Archive(Path(app.config["ARCHIVE_DIR"]), app.config.get("ARCHIVE_CONFIG"))
+                g.archive = Archive(Path(app.config["ARCHIVE_DIR"]), archive_config)
         return g.archive  # type: ignore[no-any-return]
 
     app.extensions["foi_archive"] = get_archive

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from ..core import Archive
-    from ..pipeline import DocWork
+    from ..pipeline import DocWork, StepContext
 
 log = logging.getLogger(__name__)
 
@@ -298,7 +298,7 @@ class EntityStep:
 
     name = "entities"
 
-    def __init__(self, archive: Archive):
+    def __init__(self, archive: StepContext):
         self.archive = archive
         self._extractors: list[EntityExtractor] | None = None
 
@@ -463,18 +463,3 @@ def rescan_document(archive: Archive, doc_id: int, extractors: Sequence[EntityEx
         archive.store.set_stage(doc_id, "entities", "ok", note)
     archive.index_document(doc_id)
     return total
-
-
-def _register() -> None:
-    # Translation must run before us: import it first so its step registers first.
-    try:
-        import archive.translate  # noqa: F401
-    except ModuleNotFoundError as exc:
-        if exc.name != "archive.translate":
-            raise
-    from ..core import register_step
-
-    register_step(EntityStep)
-
-
-_register()
