@@ -9,6 +9,7 @@ test:     ## the whole suite on real Tesseract, Elasticsearch and Chromium
 lint:
 	.venv/bin/ruff check archive ocr web tests bench
 	.venv/bin/mypy
+	.venv/bin/lint-imports --no-cache
 
 format:
 	.venv/bin/ruff format archive ocr web tests bench

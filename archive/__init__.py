@@ -1,10 +1,24 @@
 """FOI Archive: pipeline, store, search backends and CLI.
 
-Public API: `Archive`, `SearchQuery`, `QueryError`, `SearchError`.
+Public API: `Archive` (the facade the CLI and the web app use), `SearchQuery`, `QueryError`,
+`SearchError`, `NoPageImages`, `Original`, `default_archive_dir`.
 """
 
 from .core import Archive
+from .originals import NoPageImages, Original
 from .search import QueryError, SearchError, SearchQuery
 from .search.results import Hit, ResultCache, SearchResults
+from .store import default_archive_dir
 
-__all__ = ["Archive", "Hit", "QueryError", "ResultCache", "SearchError", "SearchQuery", "SearchResults"]
+__all__ = [
+    "Archive",
+    "Hit",
+    "NoPageImages",
+    "Original",
+    "QueryError",
+    "ResultCache",
+    "SearchError",
+    "SearchQuery",
+    "SearchResults",
+    "default_archive_dir",
+]

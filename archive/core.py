@@ -11,12 +11,14 @@ from typing import Any
 from .highlights import page_boxes
 from .indexing import Indexer
 from .inputs import InputFile, Skipped
+from .originals import Original, original_file, page_png
 from .pipeline import STAGES, Ingester, IngestReport, Step, StepContext, build_steps
 from .search import SearchBackend, SearchError, SearchQuery, get_backend
 from .search.base import IndexRecord
 from .search.query import parse
 from .search.results import ResultCache, SearchResults, assemble
 from .store import Store, default_archive_dir
+from .threads import thread_messages
 
 log = logging.getLogger(__name__)
 
@@ -167,3 +169,46 @@ class Archive:
             summary["search_error"] = str(exc)
         summary["index_error"] = self.last_index_error() if summary.get("index_pending") else None
         return summary
+
+    # -- documents, pages and collections for readers (the web app) -------------------------
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a store transaction is open (such an archive is not lent to another request)."""
+        return self.store.db.in_transaction
+
+    def document_record(self, doc_id: int) -> dict[str, Any] | None:
+        """The document's own fields (no pages, stages or children), or None."""
+        return self.store.document(doc_id)
+
+    def page(self, doc_id: int, number: int) -> dict[str, Any] | None:
+        """One page with its OCR word boxes, or None."""
+        return self.store.page(doc_id, number)
+
+    def parent(self, doc: dict[str, Any]) -> dict[str, Any] | None:
+        """The document (archive, e-mail) that `doc` was found in, or None for a top-level one."""
+        return self.store.document(doc["parent_id"]) if doc["parent_id"] else None
+
+    def thread(self, doc: dict[str, Any]) -> list[dict[str, Any]]:
+        """The e-mail thread of `doc` in thread order; [] when it has no thread id."""
+        return thread_messages(self.store, doc)
+
+    def collections(self) -> list[dict[str, Any]]:
+        """Every collection with its number of top-level documents, by name."""
+        return self.store.collections()
+
+    def collection(self, name: str) -> dict[str, Any] | None:
+        return self.store.collection(name)
+
+    def collection_documents(self, name: str, limit: int, offset: int) -> list[dict[str, Any]]:
+        """The top-level documents of a collection, by id."""
+        return self.store.collection_documents(name, limit, offset)
+
+    def original(self, doc: dict[str, Any]) -> Original | None:
+        """The stored original of `doc` as a download, or None when the file is missing."""
+        return original_file(self.store, doc)
+
+    def page_image(self, doc: dict[str, Any], number: int) -> bytes | None:
+        """Page `number` of `doc` as PNG bytes (rendered once, then cached), or None when there is
+        no such page. Raises NoPageImages for a kind without page images (text, e-mail)."""
+        return page_png(self.store, doc, number)

@@ -272,12 +272,20 @@ class Store:
             self.db.execute("UPDATE collections SET public=? WHERE name=?", (int(public), name))
 
     def collections(self) -> list[dict[str, Any]]:
-        rows = self.db.execute(
-            "SELECT c.name, c.public, c.description, c.created, "
-            "(SELECT count(*) FROM documents d WHERE d.collection=c.name AND d.parent_id IS NULL) AS documents "
-            "FROM collections c ORDER BY c.name"
-        ).fetchall()
+        rows = self.db.execute(f"{_COLLECTIONS} ORDER BY c.name").fetchall()
         return [dict(r) | {"public": bool(r["public"])} for r in rows]
+
+    def collection(self, name: str) -> dict[str, Any] | None:
+        """One entry of `collections()`, or None."""
+        row = self.db.execute(f"{_COLLECTIONS} WHERE c.name=?", (name,)).fetchone()
+        return dict(row) | {"public": bool(row["public"])} if row else None
+
+    def collection_documents(self, name: str, limit: int, offset: int) -> list[dict[str, Any]]:
+        """The top-level documents of a collection, by id, `limit` from `offset`."""
+        return self.documents(
+            "id IN (SELECT id FROM documents WHERE collection=? AND parent_id IS NULL ORDER BY id LIMIT ? OFFSET ?)",
+            (name, limit, offset),
+        )
 
     # -- documents --------------------------------------------------------------------------
 
@@ -319,6 +327,13 @@ class Store:
 
     def children(self, doc_id: int) -> list[dict[str, Any]]:
         return self.documents("parent_id=?", (doc_id,))
+
+    def thread_documents(self, thread_id: int) -> list[dict[str, Any]]:
+        """The e-mail documents whose `metadata.mail.thread.id` is `thread_id`, by id."""
+        # The thread id is the smallest document id in the thread: only later rows can belong to it.
+        return self.documents(
+            "kind='email' AND id >= ? AND json_extract(metadata, '$.mail.thread.id') = ?", (thread_id, thread_id)
+        )
 
     def set_stage(self, doc_id: int, stage: str, status: str, reason: str | None = None) -> None:
         self.db.execute(
@@ -454,6 +469,12 @@ class Store:
 
 
 _PAGE_COLUMNS_IN_META = {"translation", "translation_status", "segments", "gloss"}
+
+_COLLECTIONS = (
+    "SELECT c.name, c.public, c.description, c.created, "
+    "(SELECT count(*) FROM documents d WHERE d.collection=c.name AND d.parent_id IS NULL) AS documents "
+    "FROM collections c"
+)
 
 
 def _doc_dict(row: sqlite3.Row) -> dict[str, Any]:

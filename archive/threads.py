@@ -128,9 +128,17 @@ def thread_of(archive: HasStore, doc_id: int) -> list[dict[str, Any]]:
     info = (doc["metadata"].get("mail") or {}).get("thread")
     if not info:
         return [doc] if doc["metadata"].get("mail") else []
-    members = [
-        d
-        for d in archive.store.documents("kind='email'")
-        if ((d["metadata"].get("mail") or {}).get("thread") or {}).get("id") == info["id"]
-    ]
-    return sorted(members, key=lambda d: d["metadata"]["mail"]["thread"]["position"])
+    return thread_messages(archive.store, doc)
+
+
+def thread_messages(store: Store, doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The messages of the thread of `doc` (a document record) in thread order; [] when `doc` has
+    no thread id (a message not yet threaded, or not an e-mail)."""
+    info = (doc["metadata"].get("mail") or {}).get("thread") or {}
+    if info.get("id") is None:
+        return []
+    return sorted(store.thread_documents(int(info["id"])), key=_thread_position)
+
+
+def _thread_position(doc: dict[str, Any]) -> int:
+    return ((doc["metadata"].get("mail") or {}).get("thread") or {}).get("position") or 0  # type: ignore[no-any-return]

@@ -8,8 +8,7 @@ from typing import Any
 
 from flask import Flask, g
 
-from archive import Archive, ResultCache
-from archive.store import default_archive_dir
+from archive import Archive, ResultCache, default_archive_dir
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -39,7 +38,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         archive = g.pop("archive", None)
         if archive is None:
             return
-        if pool.qsize() < 16 and not archive.store.db.in_transaction:
+        if pool.qsize() < 16 and not archive.in_transaction:
             pool.put(archive)
         else:
             archive.close()

@@ -52,7 +52,7 @@ def api_document(doc_id: int):  # type: ignore[no-untyped-def]
 def api_page(doc_id: int, number: int):  # type: ignore[no-untyped-def]
     a = archive()
     q = valid.query_text(request.args)
-    page = a.store.page(doc_id, number)
+    page = a.page(doc_id, number)
     if page is None:
         abort(404, f"No page {number} in document {doc_id}")
     page["highlights"] = a.page_highlights(doc_id, number, q)
@@ -61,7 +61,7 @@ def api_page(doc_id: int, number: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/collections")
 def api_collections():  # type: ignore[no-untyped-def]
-    return jsonify({"collections": archive().store.collections()})
+    return jsonify({"collections": archive().collections()})
 
 
 @bp.get("/status")

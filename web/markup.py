@@ -15,8 +15,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from archive.search.query import Phrase, Term
-from archive.search.snippets import highlight_spans, matching_tokens
+from archive.search import Phrase, Term, highlight_spans, matching_tokens
 
 # Outer to inner: an entity may hold glossed words, which may hold a query hit.
 RANK = {"entity": 0, "gloss": 1, "hit": 2}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import validation as valid
-from archive.search.query import MAX_DEPTH
+from archive.search import MAX_DEPTH
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:

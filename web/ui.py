@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import replace
 from io import BytesIO
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,12 +13,11 @@ from markupsafe import Markup
 from . import archive
 from . import validation as valid
 from .markup import css_name, locate, render_text
-from archive import SearchQuery
-from archive.search.query import parse
+from archive import NoPageImages, SearchQuery
+from archive.search import FACETS, parse
 
 bp = Blueprint("ui", __name__)
 
-FACET_NAMES = ("collection", "lang", "kind", "year", "sender", "entity", "exemption")
 PAGE_SIZE = 20
 COLLECTION_PAGE_SIZE = 100
 
@@ -40,7 +36,7 @@ def query_from_args(args: Any, limit: int = PAGE_SIZE) -> SearchQuery:
         sort=valid.choice(args, "sort", valid.SORTS, "relevance"),
         limit=limit,
         offset=valid.offset_of(page, limit),
-        facets=FACET_NAMES,
+        facets=FACETS,
     )
 
 
@@ -170,16 +166,9 @@ def document_page(doc_id: int):  # type: ignore[no-untyped-def]
     terms = parse(q).positive_terms() if q.strip() and not raw else []  # QueryError: a 400 page
     highlights = {p["number"]: a.page_highlights(doc_id, p["number"], q) for p in doc["pages"]}
     views = {p["number"]: page_view(p, terms) for p in doc["pages"]}
-    parent = a.store.document(doc["parent_id"]) if doc["parent_id"] else None
-    thread = []
+    parent = a.parent(doc)
+    thread = a.thread(doc)
     mail = doc["metadata"].get("mail") or {}
-    if (mail.get("thread") or {}).get("id") is not None:
-        tid = int(mail["thread"]["id"])
-        # The thread id is the smallest document id in the thread: only later rows can belong to it.
-        thread = a.store.documents(
-            "kind='email' AND id >= ? AND json_extract(metadata, '$.mail.thread.id') = ?", (tid, tid)
-        )
-        thread.sort(key=lambda d: ((d["metadata"].get("mail") or {}).get("thread") or {}).get("position") or 0)
     ents = doc["metadata"].get("entities") or []
     watched = {
         m.get("entity_id") for p in doc["pages"] for m in p["meta"].get("entities") or [] if m.get("source") == "watchlist"
@@ -191,67 +180,31 @@ def document_page(doc_id: int):  # type: ignore[no-untyped-def]
     )
 
 
-def _page_png(doc: dict[str, Any], number: int) -> bytes:
-    """The page image, rendered once from the original and cached in the archive folder."""
-    a = archive()
-    page = a.store.page(doc["id"], number)
-    if page is None:
-        abort(404, "No such page")
-    dpi = page["dpi"] or 100
-    cache = a.root / "cache" / "pages" / f"{doc['sha256']}-{number}-{int(dpi)}.png"
-    try:
-        return cache.read_bytes()
-    except FileNotFoundError:
-        pass
-    original = a.store.blob_path(doc["sha256"])
-    if doc["kind"] == "pdf":
-        from ocr import render_pdf_page
-
-        data = render_pdf_page(original, number - 1, dpi=dpi).png
-    elif doc["kind"] == "image":
-        from PIL import Image
-
-        with Image.open(original) as im:
-            im.seek(number - 1)
-            buf = BytesIO()
-            im.convert("L" if im.mode in {"1", "L", "I;16"} else "RGB").save(buf, format="PNG", compress_level=1)
-            data = buf.getvalue()
-    else:
-        abort(404, "This document has no page images")
-    # Written to a temporary file and renamed: a concurrent reader never sees half an image.
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=".tmp-", suffix=".png")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, cache)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return data
-
-
 @bp.get("/documents/<int:doc_id>/pages/<int:number>.png")
 def page_image(doc_id: int, number: int):  # type: ignore[no-untyped-def]
-    doc = archive().store.document(doc_id)
+    a = archive()
+    doc = a.document_record(doc_id)
     if doc is None:
         abort(404, f"No document {doc_id}")
-    resp = send_file(BytesIO(_page_png(doc, number)), mimetype="image/png", max_age=3600)
-    return resp
+    try:
+        png = a.page_image(doc, number)
+    except NoPageImages as exc:
+        abort(404, str(exc))
+    if png is None:
+        abort(404, "No such page")
+    return send_file(BytesIO(png), mimetype="image/png", max_age=3600)
 
 
 @bp.get("/documents/<int:doc_id>/original")
 def download(doc_id: int):  # type: ignore[no-untyped-def]
     a = archive()
-    doc = a.store.document(doc_id)
+    doc = a.document_record(doc_id)
     if doc is None:
         abort(404, f"No document {doc_id}")
-    # The path comes from the stored digest (validated hex), never from the request.
-    path = a.store.blob_path(doc["sha256"])
-    if not path.is_file() or not path.resolve().is_relative_to(a.root.resolve()):
+    original = a.original(doc)
+    if original is None:
         abort(404, "Original missing")
-    return send_file(path, mimetype=doc["mime"] or "application/octet-stream", as_attachment=True,
-                     download_name=Path(doc["filename"]).name or f"document-{doc_id}")
+    return send_file(original.path, mimetype=original.mime, as_attachment=True, download_name=original.filename)
 
 
 @bp.get("/status")
@@ -261,19 +214,16 @@ def status_page():  # type: ignore[no-untyped-def]
 
 @bp.get("/collections")
 def collections_page():  # type: ignore[no-untyped-def]
-    return render_template("collections.html", collections=archive().store.collections())
+    return render_template("collections.html", collections=archive().collections())
 
 
 @bp.get("/collections/<name>")
 def collection_page(name: str):  # type: ignore[no-untyped-def]
     a = archive()
-    info = next((c for c in a.store.collections() if c["name"] == name), None)
+    info = a.collection(name)
     if info is None:
         abort(404, "No such collection")
     page = valid.integer(request.args, "page", 1, 1, valid.MAX_PAGE)
-    docs = a.store.documents(
-        "id IN (SELECT id FROM documents WHERE collection=? AND parent_id IS NULL ORDER BY id LIMIT ? OFFSET ?)",
-        (name, COLLECTION_PAGE_SIZE, valid.offset_of(page, COLLECTION_PAGE_SIZE)),
-    )
+    docs = a.collection_documents(name, COLLECTION_PAGE_SIZE, valid.offset_of(page, COLLECTION_PAGE_SIZE))
     pages = max(1, -(-info["documents"] // COLLECTION_PAGE_SIZE))
     return render_template("collection.html", name=name, info=info, docs=docs, page=page, pages=pages)

@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 from flask import abort
 from werkzeug.routing import IntegerConverter as _WerkzeugIntegerConverter
 
-from archive.search.base import FACETS
+from archive.search import FACETS
 
 # Ids and page numbers are SQLite INTEGERs (signed 64-bit); a larger one in a URL names nothing.
 MAX_ID = 2**63 - 1

@@ -18,7 +18,8 @@ from .base import (
     SearchError,
     SearchQuery,
 )
-from .query import QueryError, parse
+from .query import MAX_DEPTH, Phrase, QueryError, Term, parse
+from .snippets import highlight_spans, matching_tokens
 
 
 class SearchUnavailable(SearchError):
@@ -28,15 +29,20 @@ class SearchUnavailable(SearchError):
 
 __all__ = [
     "FACETS",
+    "MAX_DEPTH",
     "BackendHit",
     "BackendResults",
     "IndexRecord",
+    "Phrase",
     "QueryError",
     "SearchBackend",
     "SearchError",
     "SearchQuery",
     "SearchUnavailable",
+    "Term",
     "get_backend",
+    "highlight_spans",
+    "matching_tokens",
     "parse",
 ]
 

@@ -1,0 +1,83 @@
+"""The stored originals as files to hand out, and the page images rendered from them.
+
+Page images are rendered once (PDF pages through `ocr.render_pdf_page`, image frames with Pillow)
+and kept in `cache/pages/<sha256>-<page>-<dpi>.png` of the archive folder.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from .store import Store
+
+
+class NoPageImages(LookupError):
+    """The document is of a kind that has no page images (text, e-mail, ...)."""
+
+
+@dataclass(frozen=True)
+class Original:
+    """A stored original as a download: its file, the name to offer and its media type."""
+
+    path: Path
+    filename: str
+    mime: str
+
+
+def original_file(store: Store, doc: dict[str, Any]) -> Original | None:
+    """The original of `doc` (a document record), or None when its file is missing."""
+    # The path comes from the stored digest (validated hex), never from a caller.
+    path = store.blob_path(doc["sha256"])
+    if not path.is_file() or not path.resolve().is_relative_to(store.root.resolve()):
+        return None
+    return Original(
+        path=path,
+        filename=Path(doc["filename"]).name or f"document-{doc['id']}",
+        mime=doc["mime"] or "application/octet-stream",
+    )
+
+
+def page_png(store: Store, doc: dict[str, Any], number: int) -> bytes | None:
+    """Page `number` of `doc` (a document record) as a PNG, rendered once from the original and
+    cached in the archive folder; None when the document has no such page. Raises NoPageImages
+    for a document whose kind has no page images."""
+    page = store.page(doc["id"], number)
+    if page is None:
+        return None
+    dpi = page["dpi"] or 100
+    cache = store.root / "cache" / "pages" / f"{doc['sha256']}-{number}-{int(dpi)}.png"
+    try:
+        return cache.read_bytes()
+    except FileNotFoundError:
+        pass
+    original = store.blob_path(doc["sha256"])
+    if doc["kind"] == "pdf":
+        from ocr import render_pdf_page
+
+        data = render_pdf_page(original, number - 1, dpi=dpi).png
+    elif doc["kind"] == "image":
+        from PIL import Image
+
+        with Image.open(original) as im:
+            im.seek(number - 1)
+            buf = BytesIO()
+            im.convert("L" if im.mode in {"1", "L", "I;16"} else "RGB").save(buf, format="PNG", compress_level=1)
+            data = buf.getvalue()
+    else:
+        raise NoPageImages("This document has no page images")
+    # Written to a temporary file and renamed: a concurrent reader never sees half an image.
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=".tmp-", suffix=".png")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, cache)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return data
