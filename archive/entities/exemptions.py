@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from . import Mention
+from .base import Mention
 
 FOIA_SECTIONS = {
     "12": "Cost of compliance exceeds appropriate limit",

@@ -19,7 +19,7 @@ import re
 import threading
 from typing import Any
 
-from . import Mention, entity_key
+from .base import Mention, entity_key
 
 log = logging.getLogger(__name__)
 

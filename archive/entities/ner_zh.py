@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-from . import Mention, entity_key
+from .base import Mention, entity_key
 from .watchlist import fold
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterator
 from datetime import date
 
-from . import Mention, clean_span
+from .base import Mention, clean_span
 
 # -- numbers ------------------------------------------------------------------------------------
 

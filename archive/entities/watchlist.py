@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import hanfold
-from . import Mention
+from .base import Mention
 
 BUILTIN = Path(__file__).with_name("data") / "watchlist_defence.yaml"
 ENTRY_TYPES = {"org", "person", "place"}

@@ -1,0 +1,116 @@
+"""The pipeline step that finds entities on every page, and `rescan_document`, which runs the
+extractors again on a stored document (`foi entities rescan`, `foi translate`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from .base import EntityExtractor, PageTexts
+from .extract import document_context, extract_page, summarize
+from .registry import ScanPlan, archive_watchlists, default_extractors
+
+if TYPE_CHECKING:
+    from ..core import Archive
+    from ..pipeline import DocWork, StepContext
+
+
+class EntityStep:
+    """Finds entities and exemption citations on every page (after translation and glosses)."""
+
+    name = "entities"
+
+    def __init__(self, archive: StepContext):
+        self.archive = archive
+        self._extractors: list[EntityExtractor] | None = None
+
+    @property
+    def extractors(self) -> list[EntityExtractor]:
+        if self._extractors is None:
+            opts = self.archive.config.get("entities") or {}
+            self._extractors = default_extractors(
+                archive_watchlists(self.archive.root), builtin_watchlist=opts.get("builtin_watchlist", True)
+            )
+        return self._extractors
+
+    def needed(self, work: DocWork) -> bool:
+        return any(p.text.strip() or p.meta.get("translation") for p in work.pages)
+
+    def run(self, work: DocWork) -> None:
+        per_page = []
+        plan = ScanPlan.of(
+            [
+                len(p.text or "") + len(p.meta.get("translation") or "") + len(p.meta.get("gloss") or "")
+                for p in work.pages
+            ],
+            self.extractors,
+        )
+        context = document_context(p.text for p in work.pages[: plan.scanned])
+        for page in work.pages[plan.scanned :]:
+            page.meta["entities"] = []
+        for index, page in enumerate(work.pages[: plan.scanned]):
+            texts = PageTexts(
+                number=page.number,
+                original=page.text or "",
+                translation=page.meta.get("translation") or "",
+                gloss=page.meta.get("gloss") or "",
+                lang=page.lang,
+                ocr=page.ocr,
+                words=[(w.text, w.left, w.top, w.width, w.height) for w in page.words],
+            )
+            found = extract_page(texts, self.extractors, context, skip=plan.skip(index))
+            mentions = [m.as_dict() for m in found]
+            page.meta["entities"] = mentions
+            per_page.append((page.number, mentions))
+        assert work.extraction is not None
+        work.extraction.metadata["entities"] = summarize(per_page)
+        if plan.note:
+            work.extraction.metadata["entities_capped"] = plan.note
+            work.notes[self.name] = plan.note
+
+
+def rescan_document(archive: Archive, doc_id: int, extractors: Sequence[EntityExtractor]) -> int:
+    """Run the extractors again on a stored document, store and re-index it; returns mentions."""
+    doc = archive.store.document(doc_id)
+    if doc is None:
+        return 0
+    per_page = []
+    total = 0
+    pages = archive.store.pages(doc_id, with_words=True)
+    plan = ScanPlan.of(
+        [len(p["text"] or "") + len(p["translation"] or "") + len(p["gloss"] or "") for p in pages],
+        extractors,
+    )
+    scanned = plan.scanned
+    context = document_context(p["text"] or "" for p in pages[:scanned])
+    with archive.store.transaction():
+        for p in pages[scanned:]:  # past the cap: no mentions kept from an earlier scan either
+            if p["meta"].get("entities"):
+                archive.store.update_page(p["id"], meta={**p["meta"], "entities": []})
+        for index, p in enumerate(pages[:scanned]):
+            texts = PageTexts(
+                number=p["number"],
+                original=p["text"] or "",
+                translation=p["translation"] or "",
+                gloss=p["gloss"] or "",
+                lang=p["lang"],
+                ocr=p["ocr"],
+                words=[tuple(w[:5]) for w in p.get("words") or []],
+            )
+            mentions = [m.as_dict() for m in extract_page(texts, extractors, context, skip=plan.skip(index))]
+            meta = dict(p["meta"])
+            meta["entities"] = mentions
+            archive.store.update_page(p["id"], meta=meta)
+            per_page.append((p["number"], mentions))
+            total += len(mentions)
+        metadata = dict(doc["metadata"])
+        metadata["entities"] = summarize(per_page)
+        note = plan.note
+        if note:
+            metadata["entities_capped"] = note
+        else:
+            metadata.pop("entities_capped", None)
+        archive.store.update_document(doc_id, metadata=metadata)
+        archive.store.set_stage(doc_id, "entities", "ok", note)
+    archive.index_document(doc_id)
+    return total
