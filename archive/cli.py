@@ -13,7 +13,8 @@ from typing import Any
 
 import click
 
-from .core import Archive
+from .commands.context import Context, pass_ctx
+from .commands.context import dump as _dump
 from .search import QueryError, SearchError, SearchQuery
 from .store import default_archive_dir
 
@@ -22,23 +23,6 @@ EXIT_QUERY = 3
 EXIT_SEARCH_ENGINE = 4
 
 
-def _dump(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-
-
-class Context:
-    def __init__(self, root: Path):
-        self.root = root
-        self._archive: Archive | None = None
-
-    @property
-    def archive(self) -> Archive:
-        if self._archive is None:
-            self._archive = Archive(self.root)
-        return self._archive
-
-
-pass_ctx = click.make_pass_decorator(Context)
 
 
 @click.group()

@@ -30,10 +30,13 @@ DEFAULT_DEPTH = 8
 DEFAULT_SECONDS = 7200.0
 
 
-def _default_bytes() -> int:
-    from .extractors import archives  # the zip extractor's own default, read when used
+# Bytes written for one top-level file and everything unpacked from it (the zip extractor's own
+# default when it runs outside an ingest).
+MAX_TOTAL_UNCOMPRESSED = 2 * 1024 * 1024 * 1024
 
-    return int(archives.MAX_TOTAL_UNCOMPRESSED)
+
+def _default_bytes() -> int:
+    return MAX_TOTAL_UNCOMPRESSED
 
 
 @dataclass(frozen=True)

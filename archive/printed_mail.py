@@ -9,7 +9,7 @@ in the printout. Threads, sender/recipient/date filters and `foi show` then trea
 native messages alike. A summary stays on the printout in metadata["printed_messages"].
 
 The child file is a small JSON record (see `PRINTED_MAGIC`) read back by the "printed_mail"
-extractor in archive/extractors/mail.py.
+extractor in archive/extractors/mail/printed.py.
 """
 
 from __future__ import annotations
@@ -21,13 +21,12 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .extractors.mail.addresses import parse_address_list
+from .extractors.mail.printed import PRINTED_MAGIC
 from .models import ChildFile, PageResult
 
 if TYPE_CHECKING:
     from .pipeline import DocWork, StepContext
-
-# The first bytes of a printed-message child file.
-PRINTED_MAGIC = '{"foi_printed_message": 1'
 
 # Label -> field. Chinese labels are Outlook's Simplified and Traditional ones.
 _LABELS = {
@@ -301,7 +300,6 @@ _MAILTO = re.compile(r"\[\s*mailto:\s*([^\]\s]+)\s*\]", re.I)
 def parse_printed_addresses(value: str) -> list[dict[str, str]]:
     """Name and address pairs from a printed To/From line: "Name <a@b>", "Name [mailto:a@b]",
     "a@b", several separated by ';' or ','."""
-    from .extractors.mail import parse_address_list
 
     value = _MAILTO.sub(r"<\1>", value or "")
     value = re.sub(r"\s*@\s*", "@", value).strip()  # OCR spaces around '@'

@@ -74,7 +74,8 @@ def echo_entity_summary(summary: list[dict[str, Any]], limit: int = 50) -> None:
 
 
 def register(cli: click.Group) -> None:
-    from ..cli import Context, _dump, pass_ctx
+    from .context import Context, pass_ctx
+    from .context import dump as _dump
 
     @cli.command("entities")
     @click.option("--type", "type_", type=click.Choice(ENTITY_TYPES), help="Only entities of this type.")

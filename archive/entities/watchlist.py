@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import hanfold
+from ..hanfold import traditional_to_simplified as _fold_table
 from .base import Mention
 
 BUILTIN = Path(__file__).with_name("data") / "watchlist_defence.yaml"
@@ -76,7 +76,7 @@ class Watchlist:
 def traditional_to_simplified() -> dict[str, str]:
     """Character map from CC-CEDICT: each Traditional form to its Simplified one (the table
     search folds with, so a watchlist matches what search finds)."""
-    return hanfold.traditional_to_simplified()
+    return _fold_table()
 
 
 def fold(text: str) -> tuple[str, list[int]]:

@@ -19,11 +19,10 @@ import zlib
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..limits import TreeBudget, TreeLimits
+from ..limits import MAX_TOTAL_UNCOMPRESSED, TreeBudget, TreeLimits
 from ..models import ChildFile, Extraction, PageResult, Source, StageError
 from . import ExtractContext, register
 
-MAX_TOTAL_UNCOMPRESSED = 2 * 1024 * 1024 * 1024  # bytes written for one archive and the archives in it
 MAX_MEMBER_SIZE = 1024 * 1024 * 1024  # one member ("message size")
 MAX_COMPRESSION_RATIO = 200  # per member; ordinary text compresses 5-20x
 MAX_MEMBERS = 10_000

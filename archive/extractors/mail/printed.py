@@ -23,6 +23,10 @@ def _clean_address_entries(value: Any) -> list[dict[str, str]]:
     return out
 
 
+# The first bytes of the record archive/printed_mail.py writes for each message of a printout.
+PRINTED_MAGIC = '{"foi_printed_message": 1'
+
+
 class PrintedMessageExtractor:
     """The JSON record that archive/printed_mail.py writes for each message of a printed chain:
     read back as an e-mail document (kind "email", metadata["mail"] like a native message's)."""
@@ -30,10 +34,6 @@ class PrintedMessageExtractor:
     name = "printed_mail"
 
     def score(self, source: Source) -> int | None:
-        # Not at module level: importing archive.printed_mail registers its pipeline step, which core
-        # does last, after the steps that come before it (and printed_mail imports this package).
-        from ...printed_mail import PRINTED_MAGIC
-
         if source.head.startswith(PRINTED_MAGIC.encode()):
             return 100
         return None
