@@ -29,14 +29,14 @@ Every field a page is searched by (original, translation, gloss) is looked at. A
 only when its matches fit in the top 10: at most 10 pages (a search returns pages) of at most 10
 documents. A hit on an attachment or archive member counts for the top-level document it came in,
 which is identified by its sha256 and file name. The draw is seeded, so the output is the same for
-the same stored texts.
+the same stored texts (the order of candidates is a seeded hash of each query).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
-import random
 import re
 import sqlite3
 import sys
@@ -316,11 +316,16 @@ def fits(pages: list[Page]) -> list[DocKey] | None:
     return docs
 
 
-def draw(cls: str, candidates: Iterable[Candidate], quota: int, rng: random.Random) -> list[Query]:
-    """Up to `quota` queries from `candidates` (shuffled with `rng`), whose matches fit the top 10
-    and include the document they were drawn from."""
-    pool = sorted({c.query: c for c in candidates}.values(), key=lambda c: (c.query, c.origin))
-    rng.shuffle(pool)
+def draw(cls: str, candidates: Iterable[Candidate], quota: int, seed: int) -> list[Query]:
+    """Up to `quota` queries from `candidates` in a seeded pseudo-random order, whose matches fit
+    the top 10 and include the document they were drawn from. The order is a hash of each query
+    (not a shuffle of the whole pool), so a candidate more or less (an OCR or NER difference)
+    changes the draw by that candidate only, not the whole class."""
+
+    def rank(c: Candidate) -> str:
+        return hashlib.sha256(f"{seed}:{cls}:{c.query}".encode()).hexdigest()
+
+    pool = sorted({c.query: c for c in candidates}.values(), key=rank)
     out: list[Query] = []
     per_doc: Counter[DocKey] = Counter()
     for c in pool:
@@ -560,9 +565,8 @@ def make_queries(corpus: Corpus, seed: int = SEED) -> list[Query]:
     out: list[Query] = []
     taken: set[str] = set()
     for cls, candidates in CLASSES.items():
-        rng = random.Random(f"{seed}:{cls}")
         fresh = (c for c in candidates(corpus) if c.query not in taken)
-        drawn = draw(cls, fresh, QUOTAS[cls], rng)
+        drawn = draw(cls, fresh, QUOTAS[cls], seed)
         taken.update(q.query for q in drawn)
         out.extend(drawn)
     return out
