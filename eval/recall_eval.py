@@ -25,6 +25,8 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,17 +118,28 @@ def run_queries(archive: Archive, gold: list[Gold], tops: dict[int, DocKey]) -> 
         g.results[name] = Outcome(docs, [(h.filename, h.page) for h in results.hits])
 
 
-def index_into_elasticsearch(root: Path, url: str, index: str) -> Archive:
+@contextmanager
+def elasticsearch_archive(root: Path, url: str, index: str) -> Iterator[Archive]:
+    """The archive at `root` searched through a new Elasticsearch index `index` holding every
+    document with pages; the index is deleted afterwards."""
     config = {"search": "elasticsearch", "elasticsearch_url": url, "elasticsearch_index": index}
-    archive = Archive(root, config)
-    ids = [int(r[0]) for r in archive.store.db.execute("SELECT id FROM documents WHERE page_count > 0")]
-    refused = [i for i in ids if not archive.index_document(i)]
-    archive.flush_index()
-    if refused:
-        raise SearchError(
-            f"Elasticsearch did not take {len(refused)} documents: {archive.last_index_error()}"
-        )
-    return archive  # the backend refreshes before it reads its own writes
+    try:
+        with Archive(root, config) as archive:
+            ids = [
+                int(r[0]) for r in archive.store.db.execute("SELECT id FROM documents WHERE page_count > 0")
+            ]
+            refused = [i for i in ids if not archive.index_document(i)]
+            archive.flush_index()
+            pages = archive.store.db.execute("SELECT count(*) FROM pages").fetchone()[0]
+            indexed = archive.backend.count()  # SearchError when the node is unreachable
+            if refused or indexed != pages:
+                raise SearchError(f"{indexed} of {pages} pages indexed: {archive.last_index_error()}")
+            yield archive  # the backend refreshes before it reads its own writes
+    finally:
+        try:
+            drop_index(url, index)
+        except Exception as exc:  # don't hide why the run stopped behind a failed clean-up
+            print(f"index {index} not deleted: {exc}", file=sys.stderr)
 
 
 def drop_index(url: str, index: str) -> None:
@@ -278,9 +291,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"sqlite: {len(gold)} queries in {time.monotonic() - started:.1f} s", file=sys.stderr)
         if not args.no_es:
             index = f"foi-recall-{uuid.uuid4().hex[:10]}"
+            started = time.monotonic()
             try:
-                started = time.monotonic()
-                with index_into_elasticsearch(root, args.es, index) as archive:
+                with elasticsearch_archive(root, args.es, index) as archive:
                     if not quiet:
                         print(
                             f"elasticsearch: indexed in {time.monotonic() - started:.0f} s", file=sys.stderr
@@ -291,8 +304,9 @@ def main(argv: list[str] | None = None) -> int:
                         print(
                             f"elasticsearch: queries in {time.monotonic() - started:.1f} s", file=sys.stderr
                         )
-            finally:
-                drop_index(args.es, index)
+            except SearchError as exc:
+                print(f"Elasticsearch at {args.es}: {exc} (start it, or run with --no-es)", file=sys.stderr)
+                return 2
             backends.append("elasticsearch")
     summary = summarise(gold, backends)
     if args.json:
