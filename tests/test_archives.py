@@ -197,8 +197,7 @@ def test_member_count_limit(tmp_path, monkeypatch):
 
 
 def test_total_size_limit_shared_by_nested_archives(tmp_path, monkeypatch):
-    from archive import Archive
-    from archive.extractors import archives
+    from archive import Archive, limits
 
     inner = tmp_path / "inner.zip"
     with zipfile.ZipFile(inner, "w", zipfile.ZIP_STORED) as zf:
@@ -207,7 +206,7 @@ def test_total_size_limit_shared_by_nested_archives(tmp_path, monkeypatch):
     with zipfile.ZipFile(outer, "w", zipfile.ZIP_STORED) as zf:
         zf.writestr("a.txt", b"a" * 600)
         zf.write(inner, "inner.zip")
-    monkeypatch.setattr(archives, "MAX_TOTAL_UNCOMPRESSED", 1600)
+    monkeypatch.setattr(limits, "MAX_TOTAL_UNCOMPRESSED", 1600)
     # On its own the inner zip fits easily; inside the outer one, the tree's budget is spent.
     alone = ZipExtractor().extract(make_source(inner), ExtractContext(workdir=tmp_path / "w"))
     assert [c.name for c in alone.children] == ["b.txt"]
@@ -219,7 +218,7 @@ def test_total_size_limit_shared_by_nested_archives(tmp_path, monkeypatch):
     assert nested["status"] == "failed"
     assert "limit 1600" in nested["error_reason"]
     with pytest.raises(StageError, match="would expand"):
-        monkeypatch.setattr(archives, "MAX_TOTAL_UNCOMPRESSED", 500)
+        monkeypatch.setattr(limits, "MAX_TOTAL_UNCOMPRESSED", 500)
         ZipExtractor().extract(make_source(outer), ExtractContext(workdir=tmp_path / "w2"))
 
 

@@ -19,7 +19,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..limits import MAX_TOTAL_UNCOMPRESSED, TreeBudget, TreeLimits
+from ..limits import TreeBudget, TreeLimits
 from ..models import ChildFile, Extraction, PageResult, Source, StageError
 from . import ExtractContext, register
 
@@ -146,7 +146,7 @@ class ZipExtractor:
         except (zipfile.BadZipFile, OSError) as exc:
             raise StageError("extract", f"unreadable zip: {exc}") from exc
         # The tree's budget (shared with the archives around and inside this one), or its own.
-        budget = ctx.budget or TreeBudget(TreeLimits(bytes=MAX_TOTAL_UNCOMPRESSED))
+        budget = ctx.budget or TreeBudget(TreeLimits())  # outside an ingest: the default tree limits
         with zf:
             infos = zf.infolist()
             if len(infos) > MAX_MEMBERS:
