@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from archive.cli import Context, pass_ctx
+from archive.commands.context import Context, pass_ctx
 
 
 def register(cli: click.Group) -> None:
