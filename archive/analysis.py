@@ -27,7 +27,7 @@ from .hanfold import fold_han
 jieba.setLogLevel(logging.WARNING)
 
 # Bumped whenever the token stream changes: indexes made by another version need `foi reindex`.
-ANALYSIS_VERSION = "3"
+ANALYSIS_VERSION = "4"
 # Private-use characters: FTS5's unicode61 and Elasticsearch's whitespace analyzer keep them as
 # tokens, and no query term can hold one (they are not word characters), so only our code puts
 # them in phrases. CHARS starts a text's character stream; BREAK separates two Han characters
@@ -36,7 +36,11 @@ CHARS = "\ue000"
 BREAK = "\ue001"
 
 # Letters/digits runs; Han runs are handed to jieba. Underscore is punctuation for us (and FTS5).
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# At most MAX_TERM characters: a longer run (base64, hashes, OCR noise) is cut into pieces of
+# that length, which both backends index whole (Elasticsearch's whitespace analyzer would cut a
+# token over 255 characters itself, and a query for the whole word would then find nothing).
+MAX_TERM = 255
+_WORD = re.compile(rf"[^\W_]{{1,{MAX_TERM}}}", re.UNICODE)
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]+")
 
 

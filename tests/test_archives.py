@@ -110,6 +110,8 @@ def test_bomb_and_slip_refused(tmp_path):
     work = tmp_path / "work"
     ex = ZipExtractor().extract(make_source(bomb), ExtractContext(workdir=work))
     assert any("compression ratio" in w and str(MAX_COMPRESSION_RATIO) in w for w in ex.warnings)
+    # The refused member is content the archive holds and nobody can read: a recorded cut.
+    assert "zip bomb" in ex.metadata["limits"] and "zeros.bin" in ex.metadata["limits"]
     assert [c.name for c in ex.children] == ["etc/evil.txt"]
     assert work in ex.children[0].path.parents
     assert safe_member_path("/abs/../x\\y") == "abs/x/y"
@@ -117,8 +119,9 @@ def test_bomb_and_slip_refused(tmp_path):
 
 def test_depth_limit(tmp_path):
     src = make_source(corpus_file("archives/tika_test-zip-of-zip.zip"))
-    with pytest.raises(StageError, match="nested"):
-        ZipExtractor().extract(src, ExtractContext(workdir=tmp_path, depth=99))
+    # Listed, not opened: the cut is on the extraction, for the ingester to record.
+    ex = ZipExtractor().extract(src, ExtractContext(workdir=tmp_path, depth=99))
+    assert ex.children == [] and "nested deeper than" in ex.metadata["limits"]
 
 
 def test_utf8_flag_respected():

@@ -28,6 +28,7 @@ from conftest import corpus_file
 
 es_url = es_fixtures.es_url  # fixture
 
+LONG_WORD = "".join("eyJzIjoiS0V5ZTRvLVpfcEdKRGFp"[i % 28] + str(i % 10) for i in range(152))
 TEXTS = {
     "simplified.txt": "南海海洋研究所在军事基地附近进行海洋调查。",
     "traditional.txt": "這是格式測試的郵件，王明先生寄出。國防部已經回覆。",
@@ -35,6 +36,8 @@ TEXTS = {
     "whole-word.txt": "这份关于海洋的集装箱码头扩建计划已经公开。",  # 海洋 as a word, the same length
     "ocr-spaced.txt": "海 洋 调 查 报 告 第 三 页",
     "english.txt": "The naval base survey at Portsmouth was withheld under section 43(2).",
+    # A 304-character word (base64 in a mail): Elasticsearch's analyzer alone would cut it at 255.
+    "long-token.txt": "Tracking token " + LONG_WORD + " end.",
 }
 # Real files: a text PDF full of dates, a Simplified e-mail, a Traditional Outlook message.
 REAL = (
@@ -60,6 +63,8 @@ CASES: dict[str, tuple[str, set[str]]] = {
     ),
     "mail-body": ("示例邮件", {"demisto_chinese_email_test.eml"}),
     "english-still-words": ("naval", {"english.txt"}),
+    "word-longer-than-255": (LONG_WORD, {"long-token.txt"}),
+    "quoted-word-longer-than-255": (f'"{LONG_WORD.upper()}"', {"long-token.txt"}),
 }
 
 MALFORMED = [

@@ -139,8 +139,6 @@ class ZipExtractor:
         return None
 
     def extract(self, source: Source, ctx: ExtractContext) -> Extraction:
-        if ctx.depth >= MAX_DEPTH:
-            raise StageError("extract", f"archive nested deeper than {MAX_DEPTH} levels: not opened")
         try:
             zf = zipfile.ZipFile(source.path)
         except (zipfile.BadZipFile, OSError) as exc:
@@ -164,8 +162,14 @@ class ZipExtractor:
             warnings: list[str] = []
             listing: list[str] = []
             written = [0]  # bytes of this zip's members written so far
-            cut: str | None = None
             files = [i for i in infos if not i.is_dir() and safe_member_path(member_name(i))]
+            # Nested too deep (an archive that holds itself ends here): listed, members not read.
+            cut: str | None = (
+                f"archive nested deeper than {MAX_DEPTH} levels: {len(files)} members not read"
+                if ctx.depth >= MAX_DEPTH
+                else None
+            )
+            bombs: list[str] = []  # members refused as zip bombs: content the archive holds, not read
             for n, info in enumerate(infos, 1):
                 name = safe_member_path(member_name(info))
                 if info.is_dir() or not name:
@@ -188,6 +192,7 @@ class ZipExtractor:
                     warnings.append(
                         f"{name}: {info.file_size} bytes exceeds the member limit {MAX_MEMBER_SIZE}"
                     )
+                    bombs.append(name)
                     continue
                 if info.file_size > _RATIO_MIN_SIZE and info.file_size > MAX_COMPRESSION_RATIO * max(
                     info.compress_size, 1
@@ -195,6 +200,7 @@ class ZipExtractor:
                     warnings.append(
                         f"{name}: compression ratio above {MAX_COMPRESSION_RATIO} (zip bomb?) skipped"
                     )
+                    bombs.append(name)
                     continue
                 target = outdir / f"member-{n:05d}{PurePosixPath(name).suffix[:16]}"
                 encrypted = bool(info.flag_bits & 0x1)
@@ -234,6 +240,11 @@ class ZipExtractor:
                 if is_symlink(info):
                     meta["archive"]["symlink"] = True  # its content (the link target) read as text
                 children.append(ChildFile(name=name, path=target, meta=meta))
+        if bombs and cut is None:
+            cut = (
+                f"{len(bombs)} of {len(files)} members not read: larger than {MAX_MEMBER_SIZE} bytes or "
+                f"compression ratio above {MAX_COMPRESSION_RATIO} (zip bomb?): {', '.join(bombs[:5])}"
+            )
         text = f"{len(listing)} files\n\n" + "\n".join(listing)
         metadata: dict[str, Any] = {"archive": {"members": len(listing)}}
         if cut is not None:

@@ -187,11 +187,13 @@ def tar_bomb(mib: int = 2048) -> bytes:
 
 
 def self_nested_zip(copies: int = 12, word: str = "selfzipword") -> bytes:
-    """The same zip nested in itself `copies` times (every level holds the level below twice)."""
+    """The same zip nested in itself `copies` times (every level holds the level below twice),
+    deeper than any depth limit; `word` is in a note at the top, which is read, and in the
+    deepest level, which is not."""
     data = _zip([("note.txt", f"Inside the zip {word}.\n".encode())])
     for _ in range(copies):
         data = _zip([("again.zip", data), ("again2.zip", data)])
-    return data
+    return _zip([("again.zip", data), ("top-note.txt", f"The top of the nest {word}.\n".encode())])
 
 
 def zip_quine_like() -> bytes:
