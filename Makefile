@@ -1,18 +1,22 @@
-.PHONY: run test lint format bench sample
+.PHONY: run test test-fast check lint format bench
 
-run:      ## ingest the sample release and serve the UI (embedded SQLite backend)
+run:       ## ingest the sample release and serve the UI (embedded SQLite backend)
 	./scripts/run.sh
 
-test:     ## the whole suite on real Tesseract, Elasticsearch and Chromium
+test:      ## the whole suite on real Tesseract, Elasticsearch and Chromium (what CI runs after `check`)
 	./scripts/test.sh
 
-lint:
-	.venv/bin/ruff check archive ocr web tests bench
-	.venv/bin/mypy
-	.venv/bin/lint-imports --no-cache
+test-fast: ## the fast loop: no Elasticsearch, no browser, nothing marked slow or hostile (under two minutes)
+	./scripts/setup.sh
+	.venv/bin/python -m pytest -q -x -m "not elasticsearch and not browser and not slow and not hostile"
+
+check:     ## lint, format check, strict types and import contracts (CI runs these before the tests)
+	./scripts/check.sh
+
+lint: check
 
 format:
-	.venv/bin/ruff format archive ocr web tests bench
+	.venv/bin/ruff format archive ocr web tests bench eval scripts
 
 bench:
 	.venv/bin/python bench/bench_ocr.py
