@@ -23,11 +23,13 @@ from functools import lru_cache
 import jieba
 
 from .hanfold import fold_han
+from .script import HAN, HAN_RUN
 
 jieba.setLogLevel(logging.WARNING)
 
 # Bumped whenever the token stream changes: indexes made by another version need `foi reindex`.
-ANALYSIS_VERSION = "4"
+# 5: Han runs include the Tertiary Ideographic Plane (Extension G and on; archive.script).
+ANALYSIS_VERSION = "5"
 # Private-use characters: FTS5's unicode61 and Elasticsearch's whitespace analyzer keep them as
 # tokens, and no query term can hold one (they are not word characters), so only our code puts
 # them in phrases. CHARS starts a text's character stream; BREAK separates two Han characters
@@ -35,13 +37,13 @@ ANALYSIS_VERSION = "4"
 CHARS = "\ue000"
 BREAK = "\ue001"
 
-# Letters/digits runs; Han runs are handed to jieba. Underscore is punctuation for us (and FTS5).
+# Letters/digits runs; Han runs (archive.script.HAN_RUN) are handed to jieba. Underscore is
+# punctuation for us (and FTS5).
 # At most MAX_TERM characters: a longer run (base64, hashes, OCR noise) is cut into pieces of
 # that length, which both backends index whole (Elasticsearch's whitespace analyzer would cut a
 # token over 255 characters itself, and a query for the whole word would then find nothing).
 MAX_TERM = 255
 _WORD = re.compile(rf"[^\W_]{{1,{MAX_TERM}}}", re.UNICODE)
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]+")
 
 
 @dataclass(frozen=True)
@@ -53,10 +55,6 @@ class Token:
 
 def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
-
-
-def is_han(ch: str) -> bool:
-    return bool(_HAN.fullmatch(ch))
 
 
 @lru_cache(maxsize=1)
@@ -103,7 +101,7 @@ def han_chars(text: str) -> list[str]:
     OCR spaces Chinese out, and a reader searching 海洋 wants 海 洋 and 海-洋 too)."""
     out: list[str] = []
     last = -1
-    for m in _HAN.finditer(text):
+    for m in HAN_RUN.finditer(text):
         if out and _WORD.search(text, last, m.start()):
             out.append(BREAK)
         out.extend(m.group())
@@ -132,7 +130,7 @@ def _pieces(norm: str) -> Iterator[tuple[int, str, bool]]:
     for m in _WORD.finditer(norm):
         word = m.group()
         pos = 0
-        for h in _HAN.finditer(word):
+        for h in HAN_RUN.finditer(word):
             if h.start() > pos:
                 yield m.start() + pos, word[pos : h.start()], False
             yield m.start() + h.start(), h.group(), True
@@ -150,7 +148,7 @@ def index_text(text: str) -> str:
     """The whitespace-joined term stream a backend indexes: the words, then (when the text has
     Han characters) `CHARS` and its character stream."""
     words = index_words(text)
-    chars = han_chars(fold_han(normalize(text))) if _HAN.search(text) else []
+    chars = han_chars(fold_han(normalize(text))) if HAN.search(text) else []
     if chars:
         words.append(CHARS)
         words.extend(chars)

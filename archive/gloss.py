@@ -20,6 +20,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .script import HAN_RANGES, HAN_RUN
+
 if TYPE_CHECKING:
     from .pipeline import DocWork, StepContext
 
@@ -30,9 +32,8 @@ _SKIP_SENSE = re.compile(
     r"\(old\)|\(archaic\)|\(literary\)|\(bound form\)|\(onom\.\))",
     re.I,
 )
-# Runs of CJK ideographs (Extension A, the unified block, compatibility ideographs, Ext. B on).
-_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+")
-_HANREF = re.compile(r"[\u3400-\u9fff|]+(\[[^\]]*\])?")
+# A cross-reference in a sense: "蘇|苏[Su1]".
+_HANREF = re.compile(rf"[{HAN_RANGES}|]+(\[[^\]]*\])?")
 MAX_WORD = 8
 
 
@@ -158,7 +159,7 @@ def gloss_text(text: str) -> tuple[str, list[list[Any]]]:
     tokenizer = _jieba()
     senses: list[str] = []
     records: list[list[Any]] = []
-    for run in _HAN_RUN.finditer(text):
+    for run in HAN_RUN.finditer(text):
         for word, start, _end in tokenizer.tokenize(run.group()):
             for piece, a, b in _lookup_span(word, table):
                 entries = table[piece]
@@ -184,13 +185,13 @@ class GlossStep:
         self.skip_reason: str | None = None
 
     def needed(self, work: DocWork) -> bool:
-        found = any(_HAN_RUN.search(p.text or "") for p in work.pages)
+        found = any(HAN_RUN.search(p.text or "") for p in work.pages)
         self.skip_reason = None if found else "no Chinese text"
         return found
 
     def run(self, work: DocWork) -> None:
         for page in work.pages:
-            if _HAN_RUN.search(page.text or ""):
+            if HAN_RUN.search(page.text or ""):
                 gloss, words = gloss_text(page.text)
                 page.meta["gloss"] = gloss
                 page.meta["gloss_words"] = words

@@ -14,11 +14,10 @@ also how OpenCC's character table treats the one-to-many cases (乾 stays 乾 in
 from __future__ import annotations
 
 import gzip
-import re
 from functools import lru_cache
 from importlib import resources
 
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
+from .script import HAN
 
 
 def _dictionary_lines() -> list[str]:
@@ -42,7 +41,7 @@ def traditional_to_simplified() -> dict[str, str]:
         simplified.update(parts[1])
         if parts[0] != parts[1]:
             for t, s in zip(parts[0], parts[1], strict=True):
-                if t != s and _HAN.match(t) and _HAN.match(s):
+                if t != s and HAN.match(t) and HAN.match(s):
                     pairs.setdefault(t, s)
     return {t: s for t, s in pairs.items() if t not in simplified}
 

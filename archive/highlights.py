@@ -3,10 +3,10 @@ per hit and line, from the page's words (OCR or text layer) under each hit."""
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 from .entities import word_spans
+from .script import spans_in_original
 from .search.query import Phrase, Term
 from .search.snippets import highlight_spans, matching_tokens
 
@@ -30,16 +30,6 @@ def page_boxes(page: dict[str, Any], terms: list[Term | Phrase]) -> dict[str, An
             "height": round(100 * h / height, 3),
         }
 
-    def text_hits(text: str) -> list[tuple[int, int]]:
-        # highlight_spans gives offsets into the NFKC text; map them back when NFKC changed lengths.
-        if len(unicodedata.normalize("NFKC", text)) == len(text):
-            return highlight_spans(text, terms)
-        starts = [i for i, ch in enumerate(text) for _ in unicodedata.normalize("NFKC", ch)]
-        joined = "".join(unicodedata.normalize("NFKC", ch) for ch in text)
-        if unicodedata.normalize("NFKC", joined) != joined:
-            return []
-        return [(starts[s], starts[e - 1] + 1) for s, e in highlight_spans(joined, terms) if e > s]
-
     def merge_lines(boxes: list[list[float]]) -> list[list[float]]:
         # Neighbouring boxes on one line (the characters of a Chinese word, the words of a phrase)
         # become one box; a hit that wraps gives one box per line.
@@ -62,7 +52,8 @@ def page_boxes(page: dict[str, Any], terms: list[Term | Phrase]) -> dict[str, An
         located = word_spans(text, words)  # the same alignment the entity boxes use
         if located:
             spans: list[tuple[int, int]] = []
-            for s, e in text_hits(text):
+            # highlight_spans gives offsets into the NFKC text.
+            for s, e in spans_in_original(text, lambda t: highlight_spans(t, terms)):
                 # Hits separated by spaces only (the words of a phrase) are one hit.
                 if spans and text[spans[-1][1] : s].isspace() and s - spans[-1][1] <= 3:
                     spans[-1] = (spans[-1][0], e)

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import jieba
 
-from .analysis import _HAN, _WORD, ANALYSIS_VERSION, index_text, normalize
+from .analysis import _WORD, ANALYSIS_VERSION, index_text, normalize
+from .script import HAN
 from .search import SearchBackend, SearchError, SearchUnavailable
 from .search.base import IndexRecord
 from .store import Store, now
@@ -385,7 +386,7 @@ def _analysed(text: str | None) -> str:
     if not text:
         return ""
     norm = normalize(text)
-    if _HAN.search(norm) is None:
+    if HAN.search(norm) is None:
         return " ".join([w.casefold() for w in _WORD.findall(norm)])
     return index_text(text)
 

@@ -13,12 +13,10 @@ from collections import Counter
 
 from langdetect import DetectorFactory, LangDetectException, detect_langs
 
+from .script import HAN, HANGUL, KANA, LATIN
+
 DetectorFactory.seed = 0
 
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
-_KANA = re.compile(r"[\u3040-\u30ff]")
-_HANGUL = re.compile(r"[\uac00-\ud7af]")
 _LETTER = re.compile(r"[^\W\d_]")
 
 # Common characters whose forms differ between the scripts (each a frequent word part).
@@ -83,10 +81,10 @@ def detect_language(text: str) -> str:
     letters = _LETTER.findall(text)
     if len(letters) < 3:
         return "und"
-    han = len(_HAN.findall(text))
-    kana = len(_KANA.findall(text))
-    hangul = len(_HANGUL.findall(text))
-    latin = len(_LATIN.findall(text))
+    han = len(HAN.findall(text))
+    kana = len(KANA.findall(text))
+    hangul = len(HANGUL.findall(text))
+    latin = len(LATIN.findall(text))
     total = len(letters)
     # A Han character carries about a word; weigh it against Latin letters per word (~5).
     if kana > 0.1 * total:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
 import sqlite3
 import tempfile
@@ -32,6 +31,7 @@ from .language import detect_language, summarize_languages
 from .limits import DEFAULT_DEPTH, TreeBudget, TreeLimits
 from .models import Extraction, PageResult, Source, StageError, Word
 from .printed_mail import PrintedMailStep
+from .script import CJK_TEXT
 from .translate import TranslateStep
 
 if TYPE_CHECKING:
@@ -217,7 +217,7 @@ class LanguageStep:
                         sampled >= LANGUAGE_MAX_SAMPLES
                         and previous
                         and not previous.startswith(("zh", "ja", "ko"))
-                        and _CJK.search(text) is None
+                        and CJK_TEXT.search(text) is None
                     ):
                         page.lang = previous
                         inherited += 1
@@ -237,7 +237,6 @@ class LanguageStep:
 LANGUAGE_FULL_CHARS = 200_000
 LANGUAGE_SAMPLE_CHARS = 900
 LANGUAGE_MAX_SAMPLES = 300
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
 def _language_sample(text: str) -> str:

@@ -40,7 +40,8 @@ sys.path.insert(0, str(ROOT))
 import jieba  # noqa: E402
 
 import archive.search.query as query_module  # noqa: E402
-from archive.analysis import _HAN, index_text, index_words, tokenize  # noqa: E402
+from archive.analysis import index_text, index_words, tokenize  # noqa: E402
+from archive.script import HAN, HAN_RUN  # noqa: E402
 from archive.search.base import FACETS, IndexRecord, SearchQuery  # noqa: E402
 from archive.search.sqlite import SqliteBackend  # noqa: E402
 
@@ -52,7 +53,7 @@ def chinese_words() -> tuple[list[str], list[int]]:
     with open(Path(jieba.__file__).parent / "dict.txt", encoding="utf-8") as fh:
         for line in fh:
             word, freq, *_ = line.split()
-            if _HAN.fullmatch(word) and len(word) <= 4:
+            if HAN_RUN.fullmatch(word) and len(word) <= 4:
                 words.append(word)
                 freqs.append(int(freq))
     return words, freqs
@@ -90,13 +91,13 @@ def queries(pages: list[tuple[str, str]], n: int, seed: int = 9) -> dict[str, li
     out: dict[str, list[str]] = {"zh-word": [], "zh-char": [], "zh-substring": [], "en-word": []}
     while min(len(v) for v in out.values()) < n:
         text = rng.choice(zh)
-        toks = [t for t in tokenize(text, for_index=False) if _HAN.fullmatch(t.term)]
+        toks = [t for t in tokenize(text, for_index=False) if HAN_RUN.fullmatch(t.term)]
         tok = rng.choice(toks)
         if 2 <= len(tok.term) <= 4:
             out["zh-word"].append(tok.term)
         out["zh-char"].append(rng.choice(tok.term))
         # A window that starts inside one word and ends in the next.
-        if len(tok.term) >= 2 and tok.end < len(text) and _HAN.match(text[tok.end]):
+        if len(tok.term) >= 2 and tok.end < len(text) and HAN.match(text[tok.end]):
             out["zh-substring"].append(text[tok.end - 1 : tok.end + rng.randint(1, 2)])
         out["en-word"].append(rng.choice(rng.choice(en).split()))
     return {k: v[:n] for k, v in out.items()}

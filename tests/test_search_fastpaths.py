@@ -169,7 +169,8 @@ def test_gloss_only_hit_marks_the_chinese_words(tmp_path):
 
 
 def test_snippet_tokens_are_the_tokenizers():
-    from archive.analysis import _HAN, tokenize
+    from archive.analysis import tokenize
+    from archive.script import HAN
     from archive.search.query import Phrase, Term
     from archive.search.snippets import matching_tokens
 
@@ -185,7 +186,7 @@ def test_snippet_tokens_are_the_tokenizers():
     for i in range(600):
         text = " ".join(rng.choices(words if i % 2 else ascii_words, k=rng.randint(1, 30))).replace(" _ ", "_")
         for terms in queries:
-            if any(_HAN.search(t) for q in terms for t in ((q.term,) if isinstance(q, Term) else q.terms)):
+            if any(HAN.search(t) for q in terms for t in ((q.term,) if isinstance(q, Term) else q.terms)):
                 continue  # Chinese terms match as characters in a row: tests/test_chinese_matching.py
             exact = {t for q in terms for t in ((q.term,) if isinstance(q, Term) and not q.prefix else
                                                  () if isinstance(q, Term) else q.terms)}

@@ -8,13 +8,13 @@ Nothing from a document ever becomes markup: text and attribute values both go t
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from markupsafe import Markup, escape
 
+from archive import spans_in_original
 from archive.search import Phrase, Term, highlight_spans, matching_tokens
 
 # Outer to inner: an entity may hold glossed words, which may hold a query hit.
@@ -76,24 +76,7 @@ def hit_spans(text: str, terms: Sequence[Term | Phrase]) -> list[tuple[int, int]
     """Spans of `text` (not of its NFKC form) that match the query terms."""
     if not terms or not text:
         return []
-    if len(unicodedata.normalize("NFKC", text)) == len(text):
-        return highlight_spans(text, list(terms))
-    # NFKC changed the length (ligatures, compatibility forms): map offsets back character by character.
-    starts: list[int] = []
-    pieces: list[str] = []
-    for i, ch in enumerate(text):
-        piece = unicodedata.normalize("NFKC", ch)
-        starts.extend([i] * len(piece))
-        pieces.append(piece)
-    joined = "".join(pieces)
-    if unicodedata.normalize("NFKC", joined) != joined:
-        return []
-    starts.append(len(text))
-    out = []
-    for s, e in highlight_spans(joined, list(terms)):
-        # The end maps to the character after the last matched one.
-        out.append((starts[s], starts[e - 1] + 1 if e > 0 else 0))
-    return out
+    return spans_in_original(text, lambda t: highlight_spans(t, list(terms)))
 
 
 def locate(pieces: Sequence[str], text: str) -> list[int | None]:

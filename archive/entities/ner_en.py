@@ -19,6 +19,7 @@ import re
 import threading
 from typing import Any
 
+from ..script import HAN
 from .base import Mention, entity_key
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,6 @@ _EXCLUDE = ["parser", "lemmatizer", "tagger", "attribute_ruler", "senter"]
 
 _lock = threading.Lock()
 _models: dict[str, Any] = {}
-_HAN = re.compile(r"[\u3400-\u9fff]")
 _UPPER_LINE = re.compile(r"^.*$", re.M)
 
 
@@ -190,7 +190,7 @@ class SpacyExtractor:
             return []
         if lang and not lang.startswith("en") and field == "original":
             return []
-        if len(_HAN.findall(text)) > len(text) / 4:
+        if len(HAN.findall(text)) > len(text) / 4:
             return []  # mostly Chinese: not for an English model
         nlp = load_model(self._model_name)
         doc = nlp(_recase(text)[: nlp.max_length])

@@ -17,13 +17,13 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..script import HAN
 from .base import Mention, entity_key
 from .watchlist import fold
 
 log = logging.getLogger(__name__)
 
 USER_DICT = Path(__file__).with_name("data") / "zh_userdict.txt"
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 # Common single-character surnames (covering the vast majority of the population) and compound ones.
 SURNAMES = set(
@@ -179,7 +179,7 @@ def _tag_type(word: str, flag: str) -> str | None:
 
 
 def _is_person_name(word: str) -> bool:
-    if not 2 <= len(word) <= 4 or word in NOT_NAMES or not all(_HAN.match(c) for c in word):
+    if not 2 <= len(word) <= 4 or word in NOT_NAMES or not all(HAN.match(c) for c in word):
         return False
     return word[0] in SURNAMES or word[:2] in COMPOUND_SURNAMES
 
@@ -255,7 +255,7 @@ class JiebaExtractor:
         return self._posseg
 
     def extract(self, text: str, lang: str | None, field: str) -> list[Mention]:
-        if not _HAN.search(text):
+        if not HAN.search(text):
             return []
         folded, index = fold(text)
         tokens: list[tuple[str, str, int, int]] = []
@@ -311,18 +311,18 @@ class JiebaExtractor:
             if not (
                 i + 2 < n
                 and tokens[i + 1][0] in _NAME_DOTS
-                and _HAN.match(word)
+                and HAN.match(word)
                 and flag not in _NOT_NAME_TAGS
             ):
                 i += 1
                 continue
             end = i
-            while end + 2 < n and tokens[end + 1][0] in _NAME_DOTS and _HAN.match(tokens[end + 2][0]):
+            while end + 2 < n and tokens[end + 1][0] in _NAME_DOTS and HAN.match(tokens[end + 2][0]):
                 end += 2
                 piece = len(tokens[end][0])
                 while (
                     end + 1 < n
-                    and _HAN.match(tokens[end + 1][0])
+                    and HAN.match(tokens[end + 1][0])
                     and piece < 6
                     and (
                         tokens[end + 1][1] in {"nr", "nrt", "nrfg", "nz", "ns"}
@@ -345,7 +345,7 @@ class JiebaExtractor:
                 j > 0
                 and i - j < _MAX_ORG_TOKENS
                 and tokens[j - 1][1] in _ORG_BODY
-                and _HAN.search(tokens[j - 1][0])
+                and HAN.search(tokens[j - 1][0])
             ):
                 j -= 1
             # Trim the front until a proper noun heads the name.

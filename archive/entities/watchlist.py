@@ -31,11 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from ..hanfold import traditional_to_simplified as _fold_table
+from ..script import HAN
 from .base import Mention
 
 BUILTIN = Path(__file__).with_name("data") / "watchlist_defence.yaml"
 ENTRY_TYPES = {"org", "person", "place"}
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 class WatchlistError(ValueError):
@@ -65,7 +65,7 @@ class Watchlist:
         out = []
         for e in self.entries:
             for alias in e.all_names():
-                if _HAN.search(alias) and " " not in alias.strip():
+                if HAN.search(alias) and " " not in alias.strip():
                     out.append((alias.strip(), tags.get(e.type, "nz")))
         return out
 
@@ -98,10 +98,10 @@ def fold(text: str) -> tuple[str, list[int]]:
                     or c
                 )
             if c.isspace() or c in "\u00ad\u200b":
-                if c == "\u00ad" or c == "\u200b" or (chars and (chars[-1] == " " or _HAN.match(chars[-1]))):
+                if c == "\u00ad" or c == "\u200b" or (chars and (chars[-1] == " " or HAN.match(chars[-1]))):
                     continue
                 c = " "
-            elif _HAN.match(c) and chars and chars[-1] == " ":
+            elif HAN.match(c) and chars and chars[-1] == " ":
                 chars.pop()
                 index.pop()
             chars.append(c)

@@ -21,6 +21,7 @@ from typing import Any
 
 from ..limits import TreeBudget, TreeLimits
 from ..models import ChildFile, Extraction, PageResult, Source, StageError
+from ..script import HAN
 from . import ExtractContext, register
 
 MAX_MEMBER_SIZE = 1024 * 1024 * 1024  # one member ("message size")
@@ -52,7 +53,6 @@ def _unicode_path_extra(info: zipfile.ZipInfo, raw_name: bytes) -> str | None:
     return None
 
 
-_CJK_IDEOGRAPH = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _CJK_PUNCT = re.compile(r"[\u3000-\u303f\uff00-\uffef\u2014\u2018\u2019\u201c\u201d\u2026\u00b7]")
 
 
@@ -66,7 +66,7 @@ def _plausible_chinese(name: str, charset: str) -> bool:
             continue
         if _CJK_PUNCT.fullmatch(c):
             continue
-        if not _CJK_IDEOGRAPH.fullmatch(c):
+        if not HAN.fullmatch(c):
             return False
         try:
             c.encode("gb2312" if charset == "gbk" else "big5")

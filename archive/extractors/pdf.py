@@ -18,6 +18,7 @@ from pdfminer.psparser import PSException
 from pdfminer.utils import apply_matrix_pt
 
 from ..models import Extraction, OcrRequest, PageResult, Source, StageError, Word
+from ..script import CJK_TEXT
 from . import ExtractContext, register
 
 # A page needs OCR when its text layer has fewer letters than this.
@@ -30,7 +31,6 @@ SCAN_COVERAGE = 0.8
 TEXT_LAYER_DPI = 100.0
 
 _CID = re.compile(r"\(cid:\d+\)")
-_HAN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\U00020000-\U0002ffff]")
 _LETTER = re.compile(r"[^\W\d_]")
 
 
@@ -138,7 +138,7 @@ def _page_words(page: PDFPage, layout: LTPage, dpi: float = TEXT_LAYER_DPI) -> t
                 ch = el.get_text()
                 if not ch.strip():
                     flush()
-                elif _HAN.match(ch):
+                elif CJK_TEXT.match(ch):
                     flush()
                     run.append(el)
                     flush()

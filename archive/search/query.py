@@ -25,8 +25,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from ..analysis import _HAN, han_chars, index_words, normalize, query_terms
+from ..analysis import han_chars, index_words, normalize, query_terms
 from ..hanfold import fold_han
+from ..script import HAN
 
 # Deeper nesting of parentheses is refused (the parser and both engines recurse on it).
 MAX_DEPTH = 20
@@ -126,9 +127,9 @@ def _text_node(text: str, prefix: bool = False) -> Node | None:
     if not terms:
         return None
     word: Node = Term(terms[0], prefix) if len(terms) == 1 else _phrase(text)
-    if not all(_HAN.match(t) for t in terms):
+    if not all(HAN.match(t) for t in terms):
         return word
-    chars = [c for c in han_chars(fold_han(normalize(text))) if _HAN.match(c)]
+    chars = [c for c in han_chars(fold_han(normalize(text))) if HAN.match(c)]
     if len(chars) == 1:
         return word  # one character: the same term in both streams
     return Or((word, Phrase(tuple(chars), chars=True)))

@@ -11,8 +11,9 @@ from html import escape as _escape
 
 from markupsafe import Markup, escape
 
-from ..analysis import _HAN, _WORD, Token, normalize
+from ..analysis import _WORD, Token, normalize
 from ..hanfold import fold_han
+from ..script import HAN, HAN_RUN
 from .query import Phrase, Term
 
 
@@ -22,7 +23,7 @@ def _wanted(terms: list[Term | Phrase]) -> tuple[set[str], list[str]]:
     for t in terms:
         if isinstance(t, Term):
             # A Han prefix is a Han substring: its characters in a row match anywhere.
-            (prefixes.append(t.term) if t.prefix and not _HAN.match(t.term) else exact.add(t.term))
+            (prefixes.append(t.term) if t.prefix and not HAN.match(t.term) else exact.add(t.term))
         elif t.chars:
             exact.add("".join(t.terms))
         else:
@@ -42,7 +43,7 @@ def _wanted_in(norm: str, terms: list[Term | Phrase]) -> tuple[set[str], list[st
 
 
 def _probe(term: str) -> str:
-    return term[0] if _HAN.match(term) else term
+    return term[0] if HAN.match(term) else term
 
 
 def matching_tokens(text: str, terms: list[Term | Phrase]) -> list[Token]:
@@ -77,14 +78,14 @@ def _matches_normalized(text: str, terms: list[Term | Phrase]) -> Iterator[tuple
             for m in _ascii_matches(lowered, exact, prefixes)
         )
         return
-    han = [t for t in (*exact, *prefixes) if _HAN.search(t)]
+    han = [t for t in (*exact, *prefixes) if HAN.search(t)]
     # Query terms are all Han or all not (tokenize splits Han from other letters), and so are tokens.
     exact, prefixes = {t for t in exact if t not in han}, [p for p in prefixes if p not in han]
     if exact or prefixes:
         for m in _WORD.finditer(text):
             word, base = m.group(), m.start()
             pieces, pos = [], 0
-            for h in _HAN.finditer(word):
+            for h in HAN_RUN.finditer(word):
                 if h.start() > pos:
                     pieces.append((pos, h.start()))
                 pos = h.end()

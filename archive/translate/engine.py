@@ -11,10 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..script import HAN
 from .packages import TranslationError, argos_home, installed_packages, scoped_environment, version_key
 
-# CJK ideographs: Extension A, the unified block, compatibility ideographs, Extensions B and on.
-HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 # A sentence ends after Chinese 。！？； (and their ASCII forms) or after English . ! ? before a space.
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|(?<=[.])(?=\s)")
 

@@ -7,10 +7,10 @@ import re
 from email.message import Message
 from typing import Any
 
+from ...script import HAN
 from ..text import _canonical, decode_bytes
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?\s]*)\?=")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 
 
 def repair_mojibake(text: str) -> str:
@@ -24,7 +24,7 @@ def repair_mojibake(text: str) -> str:
         if repaired is None:
             break
         current = repaired
-        if _CJK.search(current):
+        if HAN.search(current):
             return current
     return text
 
@@ -67,7 +67,7 @@ def _repair_once(text: str) -> str | None:
                 out = raw.decode(multi)
             except UnicodeDecodeError:
                 continue
-            if _CJK.search(out) and "\ufffd" not in out and not re.search(r"[\u0080-\u00ff]", out):
+            if HAN.search(out) and "\ufffd" not in out and not re.search(r"[\u0080-\u00ff]", out):
                 candidates.append((_commonness(out, multi), out))
         if candidates:
             return max(candidates)[1]
@@ -77,7 +77,7 @@ def _repair_once(text: str) -> str | None:
 def _commonness(text: str, codec: str) -> float:
     """Share of the CJK characters that are in the frequent-character block of their charset
     (GB2312 level 1, Big5 frequent characters): a wrong reading lands on rare characters."""
-    chars = _CJK.findall(text)
+    chars = HAN.findall(text)
     if not chars:
         return 0.0
     common = 0

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from ...models import ChildFile, Extraction, Source, StageError
+from ...script import HAN
 from .. import ExtractContext
 from ..text import decode_bytes, html_to_text
 from .addresses import _addresses
 from .bounds import parse_bounded
-from .charset import _CJK, _commonness, _decode_raw_text
+from .charset import _commonness, _decode_raw_text
 from .document import _ChildWriter, _clean, _mail_document, safe_filename
 from .headers import _first, _parse_date, _raw_header, _utc
 from .limits import MAX_ATTACHMENTS, MAX_MESSAGE_BYTES, _refuse_larger_than
@@ -126,7 +127,7 @@ def _msg_strings_need_codepage(msg: Any) -> str | None:
     if raw.isascii():
         return None
     try:
-        if _CJK.search(raw.decode("utf-8")):
+        if HAN.search(raw.decode("utf-8")):
             return "utf-8"
     except UnicodeDecodeError:
         pass
@@ -136,7 +137,7 @@ def _msg_strings_need_codepage(msg: Any) -> str | None:
             text = raw.decode(enc)
         except UnicodeDecodeError:
             continue
-        if _CJK.search(text):
+        if HAN.search(text):
             candidate = (_commonness(text, enc), {"big5hkscs": "cp950"}.get(enc, enc))
             best = max(best, candidate) if best else candidate
     return best[1] if best else None
