@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .extractors.mail.addresses import parse_address_list
 from .extractors.mail.printed import PRINTED_MAGIC
-from .models import ChildFile, PageResult
+from .models import ChildFile
 
 if TYPE_CHECKING:
     from .pipeline import DocWork, StepContext
@@ -392,7 +392,3 @@ class PrintedMailStep:
         for n, msg in enumerate(found, 1):
             if any(msg.get(k) for k in ("from", "date", "subject")):  # headers wholly unread: no message to show
                 work.extraction.children.append(write_printed_child(folder, n, msg))
-
-
-def messages_in_pages(pages: list[PageResult]) -> list[dict[str, Any]]:
-    return split_messages([p.text for p in pages])

@@ -8,7 +8,7 @@ digits, money as "<ISO code> <amount>", dates as ISO 8601 (YYYY, YYYY-MM or YYYY
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date
 
 from .base import Mention, clean_span
@@ -335,9 +335,6 @@ _ID = re.compile(
 _CN_ID = re.compile(
     r"(?<![\dA-Za-z])\d{6}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![\dA-Za-z])"
 )
-
-Finder = Callable[[str], Iterator[Mention]]
-
 
 class PatternExtractor:
     """Regular-expression entities; reads every field (translations carry numbers and e-mails too)."""
