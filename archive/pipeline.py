@@ -275,13 +275,6 @@ class IngestReport:
         }
 
 
-def iter_files(paths: Iterable[Path], follow_symlinks: bool = False) -> Iterator[Path]:
-    """The regular files `select_files` chooses under the given paths (what is read)."""
-    for entry in select_files(paths, follow_symlinks):
-        if isinstance(entry, InputFile):
-            yield entry.path
-
-
 def _entries(items: list[Path | InputFile | Skipped], follow_symlinks: bool) -> Iterator[InputFile | Skipped]:
     """Selected entries as they are; paths walked, links allowed to point inside any of them."""
     plain = [Path(p) for p in items if not isinstance(p, InputFile | Skipped)]

@@ -19,12 +19,11 @@ import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .models import PageResult, Word
+from .models import PageResult
 
 SCHEMA_VERSION = 1
 
@@ -494,11 +493,3 @@ def _page_dict(row: sqlite3.Row, with_words: bool) -> dict[str, Any]:
     if with_words:
         d["words"] = words
     return d
-
-
-def words_from_json(raw: list[list[Any]]) -> list[Word]:
-    return [Word(str(w[0]), int(w[1]), int(w[2]), int(w[3]), int(w[4]), float(w[5])) for w in raw]
-
-
-def page_to_dict(p: PageResult) -> dict[str, Any]:
-    return asdict(p)

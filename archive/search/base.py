@@ -21,7 +21,6 @@ FILTERS = {
     "entity": "entity",
     "exemption": "exemption",
 }
-TEXT_FIELDS = ("body", "translation", "gloss")
 
 
 class SearchError(RuntimeError):
