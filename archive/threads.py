@@ -141,4 +141,4 @@ def thread_messages(store: Store, doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _thread_position(doc: dict[str, Any]) -> int:
-    return ((doc["metadata"].get("mail") or {}).get("thread") or {}).get("position") or 0  # type: ignore[no-any-return]
+    return int(((doc["metadata"].get("mail") or {}).get("thread") or {}).get("position") or 0)

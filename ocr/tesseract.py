@@ -22,6 +22,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytesseract
 from PIL import Image, UnidentifiedImageError
@@ -87,7 +88,7 @@ def _script_languages(script: str) -> list[str]:
     return ["eng"]
 
 
-def _parse_data(data: dict[str, list], rotation: int, skew: float, size: tuple[int, int], upright_size: tuple[int, int]) -> tuple[str, list[OcrWord], float]:
+def _parse_data(data: dict[str, list[Any]], rotation: int, skew: float, size: tuple[int, int], upright_size: tuple[int, int]) -> tuple[str, list[OcrWord], float]:
     """Words (boxes mapped back to the original image) and text with line breaks."""
     words: list[OcrWord] = []
     lines: list[str] = []
@@ -189,9 +190,12 @@ class _Page:
         return conf
 
     @staticmethod
-    def _data(path: str, langs: str) -> dict[str, list]:
+    def _data(path: str, langs: str) -> dict[str, list[Any]]:
         try:
-            return pytesseract.image_to_data(path, lang=langs, config="--psm 3", output_type=pytesseract.Output.DICT)
+            data: dict[str, list[Any]] = pytesseract.image_to_data(
+                path, lang=langs, config="--psm 3", output_type=pytesseract.Output.DICT
+            )
+            return data
         except pytesseract.TesseractError as exc:
             raise OcrError(f"tesseract failed: {exc.message}") from exc
 

@@ -87,9 +87,9 @@ def search_page():  # type: ignore[no-untyped-def]
         results.facets.update(_disjunctive_facets(query, results.facets))
         for hit in results.hits:
             # Built by archive.search.snippets: escaped document text plus our own <mark> tags.
-            hit.snippet = Markup(hit.snippet)  # type: ignore[assignment]
+            hit.snippet = Markup(hit.snippet)
             if hit.translation_snippet:
-                hit.translation_snippet = Markup(hit.translation_snippet)  # type: ignore[assignment]
+                hit.translation_snippet = Markup(hit.translation_snippet)
     page = query.offset // PAGE_SIZE + 1
     return render_template(
         "search.html",

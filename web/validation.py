@@ -128,7 +128,7 @@ def date(args: Any, name: str) -> str | None:
         dt.date.fromisoformat(value)
     except ValueError:
         bad(f"{name} must be a date written YYYY-MM-DD (got {value[:40]!r})")
-    return value
+    return str(value)
 
 
 def query_text(args: Any, name: str = "q") -> str:
@@ -194,4 +194,4 @@ def cursor(raw: str, backend: str) -> list[Any]:
             bad("Bad cursor: a string too long (pass next_cursor from the previous page)")
     if backend == "sqlite" and not (isinstance(value[0], int) and value[0] >= 0):
         bad("Bad cursor: this archive's cursor is [offset], a whole number from 0")
-    return value  # type: ignore[no-any-return]
+    return value

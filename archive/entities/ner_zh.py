@@ -16,6 +16,7 @@ import re
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from ..script import HAN
 from .base import Mention, entity_key
@@ -249,7 +250,7 @@ class JiebaExtractor:
             return False
         return True
 
-    def _tagger(self):  # type: ignore[no-untyped-def]
+    def _tagger(self) -> Any:
         if self._posseg is None:
             self._posseg = _shared_tagger(tuple(sorted(set(self.extra_words))), self.user_dict)
         return self._posseg

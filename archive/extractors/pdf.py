@@ -104,7 +104,7 @@ def _visible_box(page: PDFPage) -> tuple[float, float, float, float]:
     else:
         ctm = (1, 0, 0, 1, -x0, -y0)
     cx0, cy0, cx1, cy1 = page.cropbox
-    points = [apply_matrix_pt(ctm, (x, y)) for x in (cx0, cx1) for y in (cy0, cy1)]  # type: ignore[arg-type]
+    points = [apply_matrix_pt(ctm, (x, y)) for x in (cx0, cx1) for y in (cy0, cy1)]
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     return min(xs), min(ys), max(xs), max(ys)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import Message
 from pathlib import Path
@@ -70,11 +71,12 @@ def _smtp_directory(msg: Any, headers: Message | None) -> dict[str, str]:
 
 def _recipient_smtp(r: Any) -> str:
     """A recipient's SMTP address: PR_SMTP_ADDRESS, else its e-mail address when it has an '@'."""
-    for getter in (
+    getters: tuple[Callable[[], Any], ...] = (
         lambda: r.getStringStream("__substg1.0_39FE"),
         lambda: r.email,
         lambda: r.getStringStream("__substg1.0_3003"),
-    ):
+    )
+    for getter in getters:
         try:
             value = _clean(getter())
         except Exception:
