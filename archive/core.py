@@ -175,7 +175,7 @@ class Archive:
     @property
     def in_transaction(self) -> bool:
         """Whether a store transaction is open (such an archive is not lent to another request)."""
-        return self.store.db.in_transaction
+        return self.store.in_transaction
 
     def document_record(self, doc_id: int) -> dict[str, Any] | None:
         """The document's own fields (no pages, stages or children), or None."""

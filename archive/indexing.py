@@ -56,12 +56,10 @@ class Indexer:
     def store_analysis(self, doc_id: int) -> int:
         """Make and keep the token streams of a document's pages (ingest does this as it stores
         them, so indexing only reads them). Returns the number of pages analysed now."""
-        rows = self.store.db.execute(
-            "SELECT id, text, translation, gloss, analysed FROM pages WHERE document_id=?", (doc_id,)
-        ).fetchall()
+        rows = self.store.page_texts(doc_id)
         fresh = [(stored, row["id"]) for row in rows if (stored := _page_analysis(row)[3]) is not None]
         if fresh:
-            self.store.db.executemany("UPDATE pages SET analysed=? WHERE id=?", fresh)
+            self.store.set_page_analyses(fresh)
         return len(fresh)
 
     def records(self, doc_id: int) -> list[IndexRecord]:
@@ -71,37 +69,13 @@ class Indexer:
     def records_for_many(self, doc_ids: Iterable[int]) -> dict[int, list[IndexRecord]]:
         """The pages of these documents as the backend indexes them, for the documents that exist:
         two store reads per 500 documents (not two per document), the kept analysis reused."""
-        ids = list(doc_ids)
         out: dict[int, list[IndexRecord]] = {}
         fresh: list[tuple[str, int]] = []
-        db = self.store.db
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            docs = {
-                int(row["id"]): row
-                for row in db.execute(
-                    f"SELECT id, collection, kind, title, filename, date, metadata FROM documents WHERE id IN ({marks})",
-                    chunk,
-                )
-            }
-            # Only the columns indexing needs: Store.pages() would also parse every OCR word box.
-            pages = db.execute(
-                "SELECT id, document_id, number, lang, text, translation, gloss, meta, analysed FROM pages "
-                f"WHERE document_id IN ({marks}) ORDER BY document_id, number",
-                chunk,
-            ).fetchall()
-            by_doc: dict[int, list[Any]] = {}
-            for page in pages:
-                by_doc.setdefault(int(page["document_id"]), []).append(page)
-            for doc_id in chunk:
-                doc = docs.get(doc_id)
-                if doc is not None:
-                    out[doc_id] = _page_records(doc, by_doc.get(doc_id, []), fresh)
+        for doc, pages in self.store.documents_for_index(doc_ids):
+            out[int(doc["id"])] = _page_records(doc, pages, fresh)
         if fresh:
             # Kept for the next (re)index: jieba costs more than sending a page to the engine.
-            # Outside a transaction this is one small autocommit; inside, part of the caller's.
-            db.executemany("UPDATE pages SET analysed=? WHERE id=?", fresh)
+            self.store.set_page_analyses(fresh)
         return out
 
     def index_document(self, doc_id: int) -> bool:
@@ -117,9 +91,7 @@ class Indexer:
         it is indexed or queued. Nothing else is lost either way."""
         queue = self._queue()
         if queue is not None:
-            row = self.store.db.execute(
-                "SELECT id, index_pending, page_count FROM documents WHERE id=?", (doc_id,)
-            ).fetchone()
+            row = self.store.index_state(doc_id)
             if row is None:
                 return True  # deleted meanwhile: nothing to index
             if queue.paused():
@@ -157,12 +129,7 @@ class Indexer:
         returns how many remain pending. Stops at the first connection failure: a dead or hanging
         node costs one timeout, not one per document. With a report, sets `report.index_pending`
         and `report.index_error` (the first indexing error since the last catch-up, or None)."""
-        pending = [
-            (int(r[0]), int(r[1] or 0))
-            for r in self.store.db.execute(
-                "SELECT id, page_count FROM documents WHERE index_pending=1 AND status IN ('done','failed') ORDER BY id"
-            )
-        ]
+        pending = self.store.index_pending_documents()
         queue = self._queue()
         if queue is None:
             for doc_id, _ in pending:
@@ -177,11 +144,7 @@ class Indexer:
                 if doc_id not in queue.docs:
                     queue.add(doc_id, pages, True, by_time=False)
             queue.flush()
-        remaining = int(
-            self.store.db.execute(
-                "SELECT count(*) FROM documents WHERE index_pending=1 AND status IN ('done','failed')"
-            ).fetchone()[0]
-        )
+        remaining = self.store.index_pending_count()
         state = self.state
         error, state.first_error = state.first_error, None
         if not remaining:
@@ -194,38 +157,21 @@ class Indexer:
 
     def last_error(self) -> str | None:
         """The most recent reason a document is index-pending (for `foi status`), or None."""
-        row = self.store.db.execute(
-            "SELECT s.reason FROM stages s JOIN documents d ON d.id = s.document_id "
-            "WHERE s.stage='index' AND s.status='pending' AND d.index_pending=1 AND s.reason IS NOT NULL "
-            "ORDER BY s.updated DESC, s.document_id DESC LIMIT 1"
-        ).fetchone()
-        return str(row[0]) if row else None
+        return self.store.last_index_pending_reason()
 
     def reindex(self, progress: Callable[[int], None] | None = None) -> int:
-        """Rebuild the search index from the store.
+        """Rebuild the search index from the store (`SearchBackend.rebuild`).
 
-        With a versioned backend (Elasticsearch) the rebuild fills a new index and swaps it in.
-        An ingest (or translation, entity pass) running meanwhile writes to the old version, which
-        the swap drops: so every document whose `updated` time is not older than the moment the
-        rebuild read it (or that the rebuild did not read) is indexed again after the swap, and
-        only the others are marked indexed by the rebuild."""
-        rebuild = getattr(self.backend, "rebuild", None)
-        if rebuild is not None:
-            self.flush()  # queued documents are in the rebuild anyway: send, don't hold them
+        A versioned backend (Elasticsearch) fills a new index and swaps it in; the embedded one
+        empties its index and fills it again. An ingest (or translation, entity pass) running
+        meanwhile writes to what the rebuild replaces (the old version, which the swap drops, or a
+        page the rebuild then writes again from an earlier read): so every document whose
+        `updated` time is not older than the moment the rebuild read it (or that the rebuild did
+        not read) is indexed again afterwards, and only the others are marked indexed by the
+        rebuild."""
+        self.flush()  # queued documents are in the rebuild anyway: send, don't hold them
         started = now()  # before listing: a document finished after the listing is newer
-        ids = [
-            int(r[0])
-            for r in self.store.db.execute(
-                "SELECT id FROM documents WHERE status IN ('done','failed') AND page_count > 0 ORDER BY id"
-            )
-        ]
-        if rebuild is None:
-            self.backend.clear()
-            for doc_id in ids:
-                self.index_document(doc_id)
-                if progress:
-                    progress(doc_id)
-            return len(ids)
+        ids = self.store.finished_document_ids()
         # When each document was read for the rebuild (`updated` has second resolution, so a
         # document updated in the second it was read counts as changed): the seconds at which
         # the id-ordered read moved on, as (first id read in that second, second). Documents are
@@ -244,8 +190,7 @@ class Indexer:
                     if progress:
                         progress(doc_id)
 
-        rebuild(records(), len(ids))
-        db = self.store.db
+        self.backend.rebuild(records(), len(ids))
         firsts = [m[0] for m in read_marks]
 
         def read_at(doc_id: int) -> str:
@@ -253,38 +198,28 @@ class Indexer:
 
         in_rebuild = set(ids)
         changed = [
-            int(r[0])
-            for r in db.execute(
-                "SELECT id, updated FROM documents WHERE updated >= ? AND status IN ('done','failed') ORDER BY id",
-                (started,),
-            )
-            if int(r[0]) not in in_rebuild or r[1] >= read_at(int(r[0]))
+            doc_id
+            for doc_id, updated in self.store.finished_updated_since(started)
+            if doc_id not in in_rebuild or updated >= read_at(doc_id)
         ]
         unchanged = sorted(in_rebuild - set(changed))
         stamp = now()
         with _transaction(self.store):
-            # Not `update_document`: that would move `updated` and hide changes made meanwhile.
-            db.executemany(
-                "UPDATE documents SET index_pending=0 WHERE id=? AND updated < ?",
-                [(i, read_at(i)) for i in unchanged],
-            )
-            db.executemany(
-                "INSERT INTO stages(document_id, stage, status, reason, updated) VALUES (?,'index','ok',NULL,?) "
-                "ON CONFLICT(document_id, stage) DO UPDATE SET status='ok', reason=NULL, updated=excluded.updated",
-                [(i, stamp) for i in unchanged],
-            )
+            self.store.mark_indexed_if_unchanged([(i, read_at(i)) for i in unchanged])
+            self.store.set_stages("index", [(i, "ok", None) for i in unchanged], stamp)
         for doc_id in changed:
             self.index_document(doc_id)  # re-read from the store, into the new version
         self.catch_up()
         return len(ids)
 
     def _queue(self) -> _IndexQueue | None:
-        """The write queue, for backends that take batches (`index_batch`); None for the others."""
-        if self.queue is None and hasattr(self.backend, "index_batch"):
+        """The write queue, for backends that take batches (`supports_batches`); None for the
+        others. The backend sends the queue before every read through it."""
+        if self.queue is None and self.backend.supports_batches:
             pages = int(self.config.get("index_batch_pages") or 500)
             seconds = float(self.config.get("index_batch_seconds") or 2.0)
             self.queue = _IndexQueue(self, max(1, pages), seconds)
-            self.backend.before_read = self.queue.flush  # type: ignore[attr-defined]
+            self.backend.set_before_read(self.queue.flush)
         return self.queue
 
     def note_error(self, message: str, unreachable: bool = False) -> None:
@@ -394,7 +329,7 @@ def _analysed(text: str | None) -> str:
 @contextmanager
 def _transaction(store: Store) -> Iterator[None]:
     """A store transaction, or the caller's if one is open."""
-    if store.db.in_transaction:
+    if store.in_transaction:
         yield
     else:
         with store.transaction():
@@ -521,8 +456,7 @@ class _IndexQueue:
             # drop out. Paused is decided once: a pause ending in between must not drop the batch.
             paused = self.paused()
             batch, unreadable = self._read(queued) if queued and not paused else ({}, set())
-            encode = getattr(self.indexer.backend, "encode_batch", None)
-            encoded = encode(batch) if encode is not None and batch else None
+            encoded = self.indexer.backend.encode_batch(batch) if batch else None
             left = self._collect(requeued=queued) | unreadable
             if queued:
                 if paused:
@@ -571,7 +505,7 @@ class _IndexQueue:
             if self._sender is None:
                 self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="foi-index")
             # Documents left out of `send` have no pages, so `encoded` holds the same actions.
-            future = self._sender.submit(self.indexer.backend.index_batch, send, fresh, encoded)  # type: ignore[attr-defined]
+            future = self._sender.submit(self.indexer.backend.index_batch, send, fresh, encoded)
         self._inflight = (batch, future)
 
     def _collect(self, requeued: Collection[int] = ()) -> set[int]:
@@ -602,30 +536,14 @@ class _IndexQueue:
     def _prepare(self, batch: dict[int, list[IndexRecord]]) -> tuple[dict[int, list[IndexRecord]], list[int]]:
         """What to send of a batch, and which documents were never sent before (recorded as sent
         first, so a crash leaves them "seen")."""
-        db = self.store.db
-        ids = list(batch)
-        seen: set[int] = set()
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            seen.update(
-                int(r[0])
-                for r in db.execute(
-                    f"SELECT document_id FROM stages WHERE stage='index' AND document_id IN ({marks})", chunk
-                )
-            )
+        seen = self.store.documents_with_stage(batch, "index")
         # A document with no index stage was never sent: nothing of it can be in the index, so the
         # backend skips the look-up for its stale pages (and an empty one needs no request at all).
         send = {d: recs for d, recs in batch.items() if recs or d in seen}
         fresh = [d for d in send if d not in seen]
         if fresh:
-            stamp = now()
             with _transaction(self.store):  # from here on, a crash leaves them "seen"
-                db.executemany(
-                    "INSERT OR IGNORE INTO stages(document_id, stage, status, reason, updated) "
-                    "VALUES (?, 'index', 'pending', 'sent to the search index', ?)",
-                    [(d, stamp) for d in fresh],
-                )
+                self.store.add_missing_stages(fresh, "index", "pending", "sent to the search index")
         return send, fresh
 
     def _mark(
@@ -635,17 +553,8 @@ class _IndexQueue:
         every document an ingest indexes)."""
         stamp = now()
         done = [d for d in batch if d not in refused and d not in requeued and d not in self.docs]
-        stages = [(d, "ok", None, stamp) for d in done] + [
-            (d, "pending", r, stamp) for d, r in refused.items()
-        ]
+        outcomes: list[tuple[int, str, str | None]] = [(d, "ok", None) for d in done]
+        outcomes += [(d, "pending", r) for d, r in refused.items()]
         with _transaction(self.store):
-            db = self.store.db
-            db.executemany(
-                "UPDATE documents SET index_pending=0, updated=? WHERE id=?", [(stamp, d) for d in done]
-            )
-            db.executemany(
-                "INSERT INTO stages(document_id, stage, status, reason, updated) VALUES (?, 'index', ?, ?, ?) "
-                "ON CONFLICT(document_id, stage) DO UPDATE SET status=excluded.status, "
-                "reason=excluded.reason, updated=excluded.updated",
-                stages,
-            )
+            self.store.mark_indexed(done, stamp)
+            self.store.set_stages("index", outcomes, stamp)

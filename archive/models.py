@@ -1,6 +1,12 @@
 """Small typed records that pass between pipeline stages.
 
-Each stage takes records and returns new ones; nothing is mutated by several stages at once.
+An extractor returns new records (an `Extraction` with its `PageResult`s). The steps after it
+then complete those pages in place, one step at a time in pipeline order (archive/pipeline.py):
+OCR fills the text, word boxes, size and `meta["ocr"]` of the pages with `needs_ocr` (and clears
+it), language sets `lang` where it is None, the gloss, translate and entity steps add their keys
+to `meta`, and entities and printed e-mails add to the extraction's `metadata` (printed e-mails
+also to its `children`). No two steps write the same field, and only one step runs on a document
+at a time; frozen records (`Word`, `OcrRequest`, `Source`) are never changed.
 """
 
 from __future__ import annotations
@@ -9,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# Stages in pipeline order; a status row exists per (document, stage).
+# The stages, in pipeline order, are `pipeline.STAGES`; a status row exists per (document, stage).
 
 
 class StageError(Exception):
@@ -45,7 +51,8 @@ class OcrRequest:
 
 @dataclass
 class PageResult:
-    """One page of extracted text. `number` is 1-based."""
+    """One page of extracted text. `number` is 1-based. Made by an extractor, completed in place
+    by the steps (see the module docstring)."""
 
     number: int
     text: str

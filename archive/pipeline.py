@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from .indexing import Indexer
     from .store import Store
     from ocr import TesseractEngine
+    from ocr.tesseract import OcrBatch
 
 log = logging.getLogger(__name__)
 
@@ -73,14 +74,26 @@ class StepContext:
 
 
 @dataclass
+class StartedOcr:
+    """What `OcrStep.start` hands to `OcrStep.run`: the pages sent to OCR, the resolution each
+    was rendered at (None: an image file read at its own), and the engine's batch reading them."""
+
+    pages: list[PageResult]
+    dpis: list[float | None]
+    batch: OcrBatch
+
+
+@dataclass
 class DocWork:
-    """One document on its way through the steps."""
+    """One document on its way through the steps. The steps fill in `extraction` and then change
+    its pages in place (OCR text and boxes, language, glosses, translations, entities in
+    `meta`), one step after another."""
 
     doc_id: int
     source: Source
     ctx: ExtractContext
     extraction: Extraction | None = None
-    pending: dict[str, Any] = field(default_factory=dict)  # work a step started and will finish
+    pending: dict[str, StartedOcr] = field(default_factory=dict)  # by step: work started, `run` finishes it
     notes: dict[str, str] = field(default_factory=dict)  # a step's note on its `ok` (e.g. a cap hit)
 
     @property
@@ -151,19 +164,19 @@ class OcrStep:
             batch = self.archive.ocr_engine().submit(images, languages=self.archive.ocr_languages)
         except OcrError as exc:
             raise StageError("ocr", str(exc)) from exc
-        work.pending["ocr"] = (todo, dpis, batch)
+        work.pending[self.name] = StartedOcr(todo, dpis, batch)
 
     def run(self, work: DocWork) -> None:
         from ocr import OcrError
 
-        if "ocr" not in work.pending:
+        if self.name not in work.pending:
             self.start(work)
-        todo, dpis, batch = work.pending.pop("ocr")
+        started = work.pending.pop(self.name)
         try:
-            results = batch.results()
+            results = started.batch.results()
         except OcrError as exc:
             raise StageError("ocr", str(exc)) from exc
-        for page, result, dpi in zip(todo, results, dpis, strict=True):
+        for page, result, dpi in zip(started.pages, results, started.dpis, strict=True):
             page.text = result.text
             page.ocr = True
             page.confidence = round(result.confidence, 2)
@@ -341,17 +354,17 @@ class _Started:
     @property
     def ocr_pages(self) -> int:
         """Rendered pages this document holds while its OCR runs."""
-        started = self.work.pending.get("ocr")
-        return len(started[0]) if started else 0
+        started = self.work.pending.get(OcrStep.name)
+        return len(started.pages) if started else 0
 
     def ready(self) -> bool:
         """Whether finishing it now would not wait (its OCR, if any, is done)."""
-        started = self.work.pending.get("ocr")
-        return started is None or started[2].done()
+        started = self.work.pending.get(OcrStep.name)
+        return started is None or started.batch.done()
 
     def waiting_on(self) -> list[Future[Any]]:
-        started = self.work.pending.get("ocr")
-        return started[2].running() if started else []
+        started = self.work.pending.get(OcrStep.name)
+        return started.batch.running() if started else []
 
 
 class Ingester:

@@ -215,6 +215,11 @@ class Store:
                 out.append(row)
         return out
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open on this store's connection."""
+        return self.db.in_transaction
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         self.db.execute("BEGIN IMMEDIATE")
@@ -334,13 +339,54 @@ class Store:
             "kind='email' AND id >= ? AND json_extract(metadata, '$.mail.thread.id') = ?", (thread_id, thread_id)
         )
 
+    def email_documents(self) -> list[dict[str, Any]]:
+        """Every e-mail document (kind `email`), by id."""
+        return self.documents("kind='email'")
+
+    def finished_documents(self) -> list[dict[str, Any]]:
+        """The documents an ingest has finished with (`done` or `failed`), by id."""
+        return self.documents(_FINISHED)
+
+    def finished_document_ids(self) -> list[int]:
+        """The ids of the finished documents (`done` or `failed`) that have pages, in order:
+        what `foi reindex` and `foi entities rescan` go through."""
+        rows = self.db.execute(f"SELECT id FROM documents WHERE {_FINISHED} AND page_count > 0 ORDER BY id")
+        return [int(r[0]) for r in rows]
+
     def set_stage(self, doc_id: int, stage: str, status: str, reason: str | None = None) -> None:
-        self.db.execute(
-            "INSERT INTO stages(document_id, stage, status, reason, updated) VALUES (?,?,?,?,?) "
-            "ON CONFLICT(document_id, stage) DO UPDATE SET status=excluded.status, "
-            "reason=excluded.reason, updated=excluded.updated",
-            (doc_id, stage, status, reason, now()),
+        """Record the status of one stage of a document (replacing the one it had)."""
+        self.db.execute(_SET_STAGE, (doc_id, stage, status, reason, now()))
+
+    def set_stages(self, stage: str, outcomes: Iterable[tuple[int, str, str | None]], updated: str) -> None:
+        """`set_stage` for many documents in one statement: `outcomes` holds (document id,
+        status, reason); each row is stamped `updated`."""
+        self.db.executemany(
+            _SET_STAGE, [(d, stage, status, reason, updated) for d, status, reason in outcomes]
         )
+
+    def add_missing_stages(self, doc_ids: Iterable[int], stage: str, status: str, reason: str | None) -> None:
+        """Give a status row for `stage` to the documents that have none yet (rows already there
+        are left as they are), in one statement."""
+        stamp = now()
+        self.db.executemany(
+            "INSERT OR IGNORE INTO stages(document_id, stage, status, reason, updated) VALUES (?,?,?,?,?)",
+            [(d, stage, status, reason, stamp) for d in doc_ids],
+        )
+
+    def documents_with_stage(self, doc_ids: Iterable[int], stage: str) -> set[int]:
+        """Which of these documents have a status row for `stage` (one read per 500 ids)."""
+        ids = list(doc_ids)
+        found: set[int] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            found.update(
+                int(r[0])
+                for r in self.db.execute(
+                    f"SELECT document_id FROM stages WHERE stage=? AND document_id IN ({','.join('?' * len(chunk))})",
+                    (stage, *chunk),
+                )
+            )
+        return found
 
     def stages(self, doc_id: int) -> dict[str, dict[str, Any]]:
         rows = self.db.execute(
@@ -423,12 +469,123 @@ class Store:
             return []
         return list(self.db.execute(f"{select} WHERE id IN ({','.join('?' * len(wanted))})", wanted))
 
+    def set_page_analyses(self, analyses: Iterable[tuple[str, int]]) -> None:
+        """Keep pages' search analyses, given as (JSON, page id), in one statement (inside the
+        caller's transaction when one is open, else one small autocommit)."""
+        self.db.executemany("UPDATE pages SET analysed=? WHERE id=?", analyses)
+
+    def page_texts(self, doc_id: int) -> list[sqlite3.Row]:
+        """What a document's pages are analysed from, for search: id, text, translation, gloss
+        and the analysis kept (`analysed`), without the word boxes."""
+        return self.db.execute(
+            "SELECT id, text, translation, gloss, analysed FROM pages WHERE document_id=?", (doc_id,)
+        ).fetchall()
+
+    def documents_for_index(self, doc_ids: Iterable[int]) -> Iterator[tuple[sqlite3.Row, list[sqlite3.Row]]]:
+        """(document row, its page rows by number) for each of these documents that exists, in
+        the order given: only the columns an index record is made of (Store.pages() would also
+        parse every OCR word box), two reads per 500 documents."""
+        ids = list(doc_ids)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            docs = {
+                int(row["id"]): row
+                for row in self.db.execute(
+                    f"SELECT id, collection, kind, title, filename, date, metadata FROM documents WHERE id IN ({marks})",
+                    chunk,
+                )
+            }
+            pages = self.db.execute(
+                "SELECT id, document_id, number, lang, text, translation, gloss, meta, analysed FROM pages "
+                f"WHERE document_id IN ({marks}) ORDER BY document_id, number",
+                chunk,
+            ).fetchall()
+            by_doc: dict[int, list[sqlite3.Row]] = {}
+            for page in pages:
+                by_doc.setdefault(int(page["document_id"]), []).append(page)
+            for doc_id in chunk:
+                doc = docs.get(doc_id)
+                if doc is not None:
+                    yield doc, by_doc.get(doc_id, [])
+
+    def translation_pending_count(self) -> int:
+        """How many pages wait for `foi translate` (see `_TRANSLATION_PENDING`)."""
+        return int(self.db.execute(f"SELECT count(*) FROM pages WHERE {_TRANSLATION_PENDING}").fetchone()[0])
+
+    def translation_pending_documents(self) -> list[int]:
+        """The documents with pages waiting for `foi translate`, by id."""
+        rows = self.db.execute(
+            f"SELECT DISTINCT document_id FROM pages WHERE {_TRANSLATION_PENDING} ORDER BY document_id"
+        )
+        return [int(r[0]) for r in rows]
+
+    def translation_pending_pages(self, doc_id: int) -> list[sqlite3.Row]:
+        """A document's pages waiting for `foi translate` (id, document_id, text), by number."""
+        return self.db.execute(
+            f"SELECT id, document_id, text FROM pages WHERE document_id=? AND ({_TRANSLATION_PENDING}) "
+            "ORDER BY number",
+            (doc_id,),
+        ).fetchall()
+
     def update_page(self, page_id: int, **fields: Any) -> None:
         for key in ("segments", "meta"):
             if key in fields and not isinstance(fields[key], str | None):
                 fields[key] = json.dumps(fields[key], ensure_ascii=False)
         sets = ", ".join(f"{k}=?" for k in fields)
         self.db.execute(f"UPDATE pages SET {sets} WHERE id=?", (*fields.values(), page_id))
+
+    # -- the search index's marks -------------------------------------------------------------
+    # A document is `index_pending=1` until the search engine has acknowledged all its pages;
+    # its `index` stage says why it waits (archive/indexing.py).
+
+    def index_state(self, doc_id: int) -> sqlite3.Row | None:
+        """A document's id, `index_pending` and `page_count`, or None when it does not exist."""
+        row: sqlite3.Row | None = self.db.execute(
+            "SELECT id, index_pending, page_count FROM documents WHERE id=?", (doc_id,)
+        ).fetchone()
+        return row
+
+    def index_pending_documents(self) -> list[tuple[int, int]]:
+        """(id, page count) of the finished documents waiting for the search index, by id."""
+        rows = self.db.execute(
+            f"SELECT id, page_count FROM documents WHERE index_pending=1 AND {_FINISHED} ORDER BY id"
+        )
+        return [(int(r[0]), int(r[1] or 0)) for r in rows]
+
+    def index_pending_count(self) -> int:
+        """How many finished documents wait for the search index."""
+        sql = f"SELECT count(*) FROM documents WHERE index_pending=1 AND {_FINISHED}"
+        return int(self.db.execute(sql).fetchone()[0])
+
+    def last_index_pending_reason(self) -> str | None:
+        """The most recent reason a document waits for the search index, or None."""
+        row = self.db.execute(
+            "SELECT s.reason FROM stages s JOIN documents d ON d.id = s.document_id "
+            "WHERE s.stage='index' AND s.status='pending' AND d.index_pending=1 AND s.reason IS NOT NULL "
+            "ORDER BY s.updated DESC, s.document_id DESC LIMIT 1"
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def finished_updated_since(self, since: str) -> list[tuple[int, str]]:
+        """(id, updated) of the finished documents updated at or after `since`, by id."""
+        rows = self.db.execute(
+            f"SELECT id, updated FROM documents WHERE updated >= ? AND {_FINISHED} ORDER BY id", (since,)
+        )
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    def mark_indexed(self, doc_ids: Iterable[int], updated: str) -> None:
+        """These documents are in the search index (no longer pending), stamped `updated`; one
+        statement."""
+        self.db.executemany(
+            "UPDATE documents SET index_pending=0, updated=? WHERE id=?", [(updated, d) for d in doc_ids]
+        )
+
+    def mark_indexed_if_unchanged(self, read_at: Iterable[tuple[int, str]]) -> None:
+        """For (document id, time it was read for the index): the document is no longer pending
+        unless it was updated since it was read. `updated` is left alone (moving it would hide
+        changes made meanwhile). One statement."""
+        self.db.executemany("UPDATE documents SET index_pending=0 WHERE id=? AND updated < ?", read_at)
 
     # -- reporting --------------------------------------------------------------------------
 
@@ -468,6 +625,22 @@ class Store:
 
 
 _PAGE_COLUMNS_IN_META = {"translation", "translation_status", "segments", "gloss"}
+
+# The one upsert of a stage status row: (document_id, stage, status, reason, updated).
+_SET_STAGE = (
+    "INSERT INTO stages(document_id, stage, status, reason, updated) VALUES (?,?,?,?,?) "
+    "ON CONFLICT(document_id, stage) DO UPDATE SET status=excluded.status, "
+    "reason=excluded.reason, updated=excluded.updated"
+)
+
+# Documents an ingest is finished with (stored, or failed for good).
+_FINISHED = "status IN ('done','failed')"
+
+# Pages `foi translate` looks at: those marked pending, and Chinese pages from before statuses.
+_TRANSLATION_PENDING = (
+    "(translation_status='pending' "
+    "OR (translation_status IS NULL AND lang LIKE 'zh%' AND translation IS NULL))"
+)
 
 _COLLECTIONS = (
     "SELECT c.name, c.public, c.description, c.created, "

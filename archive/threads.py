@@ -107,7 +107,7 @@ def assign_threads(archive: HasStore) -> int:
     """Write thread id/position/size on every email document whose thread changed; returns the
     number of threads with more than one message."""
     store = archive.store
-    docs = [d for d in store.documents("kind='email'") if isinstance(d["metadata"].get("mail"), dict)]
+    docs = [d for d in store.email_documents() if isinstance(d["metadata"].get("mail"), dict)]
     threads = group_threads(docs)
     with store.transaction():
         for thread in threads:

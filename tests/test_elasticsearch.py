@@ -668,7 +668,7 @@ def test_queued_documents_stay_pending_until_the_node_has_them(es_url, es_index,
         for doc_id in ids:
             a.index_document(doc_id)
         a.indexer._queue().docs.clear()
-        a.backend.before_read = None
+        a.backend.set_before_read(None)
     with Archive(root, config) as b:
         assert {d["id"] for d in b.store.documents("index_pending=1")} == set(ids)
         assert b.catch_up_index() == 0  # ... and the next catch-up sends them

@@ -80,6 +80,33 @@ def test_web_reaches_no_store_or_connection_through_an_attribute():
     assert [hit for path in _web_files() for hit in _store_attributes(path)] == []
 
 
+# The modules that own tables: the store (documents, pages, stages, collections...), the embedded
+# search backend (search_*) and the translation cache (translation_cache).
+SQL_OWNERS = ("archive/store.py", "archive/search/sqlite.py", "archive/translate/cache.py")
+
+
+def _sql_uses(path: Path) -> list[str]:
+    """Statements run (`.execute`, `.executemany`, `.executescript`) and connections used
+    (`x.db.anything`) in a file."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Attribute) and (
+            node.attr in {"execute", "executemany", "executescript"}
+            or (isinstance(node.value, ast.Attribute) and node.value.attr == "db")
+        ):
+            found.append(f"{path.name}:{node.lineno}: .{node.attr}")
+    return found
+
+
+def test_sql_lives_with_the_modules_that_own_the_tables():
+    """Every statement on the store's tables is a named `Store` method (STYLE.md: "SQL lives
+    with the store"); the search backend and the translation cache keep their own tables."""
+    files = [
+        p for p in sorted((ROOT / "archive").rglob("*.py")) if str(p.relative_to(ROOT)) not in SQL_OWNERS
+    ]
+    assert [hit for path in files for hit in _sql_uses(path)] == []
+
+
 def test_the_checks_see_what_they_forbid(tmp_path):
     probe = tmp_path / "probe.py"
     probe.write_text(
@@ -88,6 +115,9 @@ def test_the_checks_see_what_they_forbid(tmp_path):
     )
     assert {"sqlite3", "ocr.render_pdf_page", "archive.store", "archive.store.Store"} <= _imported_modules(probe)
     assert _store_attributes(probe) == ["probe.py:6: .db", "probe.py:6: .store"]
+    assert _sql_uses(probe) == ["probe.py:6: .in_transaction"]
+    probe.write_text("def f(store):\n    return store.db.execute('SELECT 1')\n")
+    assert _sql_uses(probe) == ["probe.py:2: .execute"]
 
 
 def test_import_linter_contracts_are_configured_and_kept():

@@ -36,7 +36,7 @@ ENTITY_TYPES = (
 def entity_counts(archive: Any, type_: str | None = None) -> list[dict[str, Any]]:
     """Entities across the archive from each document's summary (written by the entity step)."""
     rows: dict[str, dict[str, Any]] = {}
-    for doc in archive.store.documents("status IN ('done','failed')"):
+    for doc in archive.store.finished_documents():
         for ent in doc["metadata"].get("entities") or []:
             if type_ and ent["type"] != type_:
                 continue
@@ -158,7 +158,7 @@ def rescan_archive(archive: Any) -> tuple[int, int]:
     extractors = default_extractors(
         archive_watchlists(archive.root), builtin_watchlist=opts.get("builtin_watchlist", True)
     )
-    docs = [d["id"] for d in archive.store.documents("status IN ('done','failed') AND page_count > 0")]
+    docs = archive.store.finished_document_ids()
     total = 0
     for doc_id in docs:
         total += rescan_document(archive, doc_id, extractors)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -94,11 +94,47 @@ class SearchBackend(Protocol):
     it raises `QueryError` for queries it cannot run and `SearchError` when the engine fails.
     `index` and `delete_document` raise `SearchError` when the engine is down, so the caller can
     mark documents index-pending and keep everything else.
+
+    Every backend has every method; what differs is said by `supports_batches` (the indexer
+    queues documents and sends them with `index_batch`) and by `generation` returning None (no
+    result cache).
     """
 
     name: str
+    # True when sending many documents at once is much cheaper than one at a time (a remote
+    # engine): the indexer then queues documents for `index_batch` and sets `set_before_read`.
+    supports_batches: bool
 
-    def index(self, records: list[IndexRecord]) -> None: ...
+    def index(self, records: list[IndexRecord]) -> None:
+        """Replace the indexed pages of the records' documents with these records."""
+
+    def encode_batch(self, docs: Mapping[int, list[IndexRecord]]) -> Any:
+        """What `index_batch` sends for these documents, made beforehand (the indexer does this
+        in its own thread while the batch before is in flight); None when there is nothing to
+        prepare."""
+
+    def index_batch(
+        self, docs: Mapping[int, list[IndexRecord]], fresh: Collection[int] = (), encoded: Any = None
+    ) -> dict[int, str]:
+        """Index many documents, each with all its pages (an empty list deletes its pages).
+        Documents in `fresh` were never indexed; `encoded` is `encode_batch(docs)` or None.
+        Returns {document id: reason} for the documents the engine refused; raises `SearchError`
+        (`SearchUnavailable` when the engine cannot be reached) when nothing was indexed."""
+
+    def rebuild(self, records: Iterable[IndexRecord | list[IndexRecord]], count: int | None = None) -> int:
+        """Make the index hold exactly `records` (records, or a list of each document's records);
+        `count` (documents) is only for the log. Returns the number of pages indexed. A versioned
+        backend fills a new version and swaps it in (searches see the old one until then); the
+        others empty the index and fill it again."""
+
+    def set_before_read(self, callback: Callable[[], object] | None) -> None:
+        """Have `callback` called before every read through the backend and on close (never
+        from a write), or no callback with None: the indexer's queue is sent before anyone
+        looks for what it holds."""
+
+    def generation(self) -> int | None:
+        """A number that changes whenever the index changes (in any process), which keys the
+        result cache; None for a backend that cannot tell (its results are not cached)."""
 
     def delete_document(self, doc_id: int) -> None: ...
 

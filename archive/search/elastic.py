@@ -12,8 +12,9 @@ documents index-pending and carries on), `SearchUnavailable` when the node canno
 all (so a batch stops trying); queries the engine rejects in raw mode as `QueryError`.
 
 Writes: `index_batch` sends many documents in one bulk stream and reports which ones the node
-refused; `Archive` queues documents and flushes through it. `before_read` (set by `Archive`) runs
-before every read and on close, so queued documents are sent before anyone looks for them.
+refused; the indexer queues documents and flushes through it. The callback given to
+`set_before_read` (by the indexer) runs before every read and on close, so queued documents are
+sent before anyone looks for them.
 """
 
 from __future__ import annotations
@@ -271,6 +272,7 @@ class ElasticBackend:
     an archive from opening); the index and alias are created on first write."""
 
     name = "elasticsearch"
+    supports_batches = True
 
     def __init__(
         self,
@@ -308,10 +310,18 @@ class ElasticBackend:
         self._dirty = False
         self._unrefreshed_docs: set[int] = set()
         # Called before every read and on close; never from a write (no re-entry from a flush).
-        self.before_read: Callable[[], None] | None = None
+        self._before_read_hook: Callable[[], object] | None = None
+
+    def set_before_read(self, callback: Callable[[], object] | None) -> None:
+        """Call `callback` before every read and on close (None: no callback)."""
+        self._before_read_hook = callback
+
+    def generation(self) -> int | None:
+        """None: another process's writes cannot be told apart cheaply, so results are not cached."""
+        return None
 
     def close(self) -> None:
-        hook, self.before_read = self.before_read, None
+        hook, self._before_read_hook = self._before_read_hook, None
         if hook is not None:
             try:
                 hook()
@@ -320,8 +330,8 @@ class ElasticBackend:
         self.es.close()
 
     def _before_read(self) -> None:
-        if self.before_read is not None:
-            self.before_read()
+        if self._before_read_hook is not None:
+            self._before_read_hook()
 
     # -- plumbing ---------------------------------------------------------------------------
 

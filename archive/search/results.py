@@ -158,10 +158,12 @@ class ResultCache:
         run: Callable[[SearchQuery], SearchResults],
     ) -> SearchResults:
         """`run(query)`'s results, from the cache when the index has not changed since."""
-        generation = getattr(backend, "generation", None)
-        if generation is None or self.size <= 0:
+        if self.size <= 0:
             return run(query)
-        key = (database, generation(), repr(query))
+        generation = backend.generation()
+        if generation is None:
+            return run(query)
+        key = (database, generation, repr(query))
         with self._lock:
             cached = self._results.get(key)
             if cached is not None:

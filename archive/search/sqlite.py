@@ -7,11 +7,12 @@ there (with diacritics kept: case folding and normalisation already happened in 
 from __future__ import annotations
 
 import heapq
+import logging
 import math
 import os
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from typing import Any
 from ..analysis import ANALYSIS_VERSION
 from .base import BackendHit, BackendResults, IndexRecord, SearchError, SearchQuery, day_after, merged_filters
 from .query import And, Node, Not, Or, Phrase, QueryError, Term, check_runnable, parse
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(
@@ -154,6 +157,8 @@ _ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 
 class SqliteBackend:
     name = "sqlite"
+    # Writes go to a local file: one document at a time costs no more than a batch.
+    supports_batches = False
 
     def __init__(self, db_path: Path | str):
         self.path = str(Path(db_path).resolve())
@@ -164,6 +169,7 @@ class SqliteBackend:
         self.heavy_df = HEAVY_DF
         self._upgrade()
         self._analysis = self._analysis_version()
+        self._before_read_hook: Callable[[], object] | None = None
 
     def _analysis_version(self) -> str | None:
         """The analysis the indexed terms were made by; an empty index takes this code's."""
@@ -188,7 +194,22 @@ class SqliteBackend:
                 f"this one is {ANALYSIS_VERSION}): run `foi reindex` to rebuild it"
             )
 
+    def set_before_read(self, callback: Callable[[], object] | None) -> None:
+        """Call `callback` before every read and on close (None: no callback). Nothing is queued
+        for this backend (it does not `supports_batches`), so the indexer sets none."""
+        self._before_read_hook = callback
+
+    def _before_read(self) -> None:
+        if self._before_read_hook is not None:
+            self._before_read_hook()
+
     def close(self) -> None:
+        hook, self._before_read_hook = self._before_read_hook, None
+        if hook is not None:
+            try:
+                hook()
+            except Exception:  # closing must not fail (as with Elasticsearch)
+                log.warning("the before-read callback failed on close", exc_info=True)
         self.db.close()
 
     def _upgrade(self) -> None:
@@ -323,6 +344,33 @@ class SqliteBackend:
             raise
         if own_tx:
             db.execute("COMMIT")
+
+    def encode_batch(self, docs: Mapping[int, list[IndexRecord]]) -> None:
+        """Nothing to prepare: `index_batch` writes the records as they are."""
+        return None
+
+    def index_batch(
+        self, docs: Mapping[int, list[IndexRecord]], fresh: Collection[int] = (), encoded: Any = None
+    ) -> dict[int, str]:
+        """Index each document with all its pages (an empty list deletes its pages), one
+        transaction each. Returns {} (a failure raises: the database is local)."""
+        for doc_id, records in docs.items():
+            if records:
+                self.index(records)
+            elif doc_id not in fresh:
+                self._delete_document(doc_id)
+        return {}
+
+    def rebuild(self, records: Iterable[IndexRecord | list[IndexRecord]], count: int | None = None) -> int:
+        """Empty the index and index `records` (records, or a list of each document's records),
+        one document at a time: there is no version to swap in, searches meanwhile see the index
+        fill. Returns the number of pages indexed."""
+        self.clear()
+        pages = 0
+        for group in _by_document(records):
+            self.index(group)
+            pages += len(group)
+        return pages
 
     def _add_df(self, df: Counter[str]) -> None:
         self.db.executemany(
@@ -556,6 +604,10 @@ class SqliteBackend:
         self._apply_heavy(upd)
 
     def delete_document(self, doc_id: int) -> None:
+        self._before_read()  # (what a queue held of the document would come back after)
+        self._delete_document(doc_id)
+
+    def _delete_document(self, doc_id: int) -> None:
         own_tx = not self.db.in_transaction
         if own_tx:
             self.db.execute("BEGIN IMMEDIATE")
@@ -589,6 +641,7 @@ class SqliteBackend:
         self.db.execute("UPDATE search_generation SET n = n + 1 WHERE id = 1")
 
     def count(self) -> int:
+        self._before_read()
         return int(self.db.execute("SELECT count(*) FROM search_page").fetchone()[0])
 
     # -- reading ----------------------------------------------------------------------------
@@ -627,6 +680,7 @@ class SqliteBackend:
         return where, params
 
     def search(self, q: SearchQuery) -> BackendResults:
+        self._before_read()
         self.check_version()
         parsed = parse(q.text) if not q.raw else None
         extra = parsed.filters if parsed else {}
@@ -812,6 +866,26 @@ class SqliteBackend:
                 ]
         end = q.offset + len(hits)
         return BackendResults(total=df, hits=hits, facets=facets, next_cursor=[end] if end < df else None)
+
+
+def _by_document(items: Iterable[IndexRecord | list[IndexRecord]]) -> Iterator[list[IndexRecord]]:
+    """Each list as it is, and runs of single records of one document together (indexing a
+    document replaces all its pages)."""
+    run: list[IndexRecord] = []
+    for item in items:
+        if isinstance(item, list):
+            if run:
+                yield run
+                run = []
+            if item:
+                yield item
+        else:
+            if run and run[-1].doc_id != item.doc_id:
+                yield run
+                run = []
+            run.append(item)
+    if run:
+        yield run
 
 
 def _bigram_columns(cols: Iterable[str | None], common: set[str]) -> list[list[str]]:

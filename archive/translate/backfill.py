@@ -19,14 +19,10 @@ if TYPE_CHECKING:
 BACKFILL_CHUNK = 512
 
 
-# Pages `foi translate` looks at: those marked pending, and Chinese pages from before statuses.
-PENDING_WHERE = (
-    "translation_status='pending' OR (translation_status IS NULL AND lang LIKE 'zh%' AND translation IS NULL)"
-)
-
-
 def pending_count(archive: Archive) -> int:
-    return int(archive.store.db.execute(f"SELECT count(*) FROM pages WHERE {PENDING_WHERE}").fetchone()[0])
+    """How many pages wait for `foi translate` (marked pending, or Chinese pages stored before
+    translation statuses existed)."""
+    return archive.store.translation_pending_count()
 
 
 @dataclass
@@ -62,23 +58,14 @@ def backfill(
     model_id = translator.model_id
     cache = TranslationCache(store.db)
     # Document ids first, texts one document at a time: the whole backlog is never in memory.
-    doc_ids = [
-        int(r[0])
-        for r in store.db.execute(
-            f"SELECT DISTINCT document_id FROM pages WHERE {PENDING_WHERE} ORDER BY document_id"
-        )
-    ]
+    doc_ids = store.translation_pending_documents()
     totals = {"pages": 0, "documents": 0}
 
     def chunks() -> Iterator[list[tuple[int, list[Any]]]]:
         chunk: list[tuple[int, list[Any]]] = []
         size = 0
         for doc_id in doc_ids:
-            doc_rows = store.db.execute(
-                f"SELECT id, document_id, text FROM pages WHERE document_id=? AND ({PENDING_WHERE}) "
-                "ORDER BY number",
-                (doc_id,),
-            ).fetchall()
+            doc_rows = store.translation_pending_pages(doc_id)
             chunk.append((doc_id, doc_rows))
             size += sum(len(split_sentences(r["text"])) for r in doc_rows if has_chinese(r["text"]))
             if size >= chunk_sentences:
@@ -154,7 +141,5 @@ def backfill(
             finish(inflight, previous)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    flush_index = getattr(archive, "flush_index", None)  # a batching backend sends its queue now
-    if flush_index is not None:
-        flush_index()
+    archive.flush_index()  # a batching backend sends its queue now
     return totals
