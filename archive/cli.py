@@ -23,8 +23,6 @@ EXIT_QUERY = 3
 EXIT_SEARCH_ENGINE = 4
 
 
-
-
 @click.group()
 @click.option(
     "--archive",
@@ -48,7 +46,9 @@ def cli(ctx: click.Context, archive_dir: Path | None) -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--collection", default="default", show_default=True, help="Collection to add the files to.")
-@click.option("--password", "passwords", multiple=True, help="Password to try on encrypted files (repeatable).")
+@click.option(
+    "--password", "passwords", multiple=True, help="Password to try on encrypted files (repeatable)."
+)
 @click.option(
     "--follow-symlinks",
     is_flag=True,
@@ -113,7 +113,9 @@ def ingest(
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--offset", default=0, type=click.IntRange(0))
 @click.option("--cursor", help="The next_cursor of a previous --json page, for deep pagination.")
-@click.option("--lang", "langs", multiple=True, help="Only pages in this language (zh matches zh-Hans and zh-Hant).")
+@click.option(
+    "--lang", "langs", multiple=True, help="Only pages in this language (zh matches zh-Hans and zh-Hant)."
+)
 @click.option("--collection", "collections", multiple=True, help="Only this collection (repeatable).")
 @click.option("--kind", "kinds", multiple=True, help="Only this kind of document (pdf, image, email ...).")
 @click.option("--sender", "senders", multiple=True, help="Only mail from this address or name.")
@@ -122,7 +124,9 @@ def ingest(
 @click.option("--to", "date_to", help="Only documents dated on or before (YYYY-MM-DD).")
 @click.option("--sort", type=click.Choice(["relevance", "date", "-date"]), default="relevance")
 @click.option("--raw", is_flag=True, help="Pass the query to the engine unescaped (FTS5 or Lucene syntax).")
-@click.option("--facets", is_flag=True, help="Also count matches by collection, language, kind, entity and exemption.")
+@click.option(
+    "--facets", is_flag=True, help="Also count matches by collection, language, kind, entity and exemption."
+)
 @pass_ctx
 def search(
     ctx: Context,
@@ -216,7 +220,9 @@ def show(ctx: Context, doc_id: int, as_json: bool, words: bool) -> None:
     click.echo("  stages: " + ", ".join(f"{k}={v['status']}" for k, v in doc["stages"].items()))
     thread = (doc["metadata"].get("mail") or {}).get("thread")
     if thread:
-        click.echo(f"  thread: {thread['id']} (message {thread['position']} of {thread['size']}; foi thread {doc['id']})")
+        click.echo(
+            f"  thread: {thread['id']} (message {thread['position']} of {thread['size']}; foi thread {doc['id']})"
+        )
     _echo_tree(doc["children"], 1)
     if doc["metadata"].get("entities"):
         from .commands.entities import echo_entity_summary
@@ -248,8 +254,10 @@ def status(ctx: Context, as_json: bool) -> None:
         _dump(data)
         return
     click.echo(f"archive: {ctx.root}")
-    click.echo(f"documents: {data['documents']} ({data['top_level_documents']} top-level), pages: {data['pages']}"
-               f" ({data['ocr_pages']} OCR'd), indexed pages: {data['indexed_pages']} [{data['search_backend']}]")
+    click.echo(
+        f"documents: {data['documents']} ({data['top_level_documents']} top-level), pages: {data['pages']}"
+        f" ({data['ocr_pages']} OCR'd), indexed pages: {data['indexed_pages']} [{data['search_backend']}]"
+    )
     click.echo("by status: " + ", ".join(f"{k} {v}" for k, v in sorted(data["by_status"].items())))
     if data.get("stuck"):
         click.echo(f"stuck: {data['stuck']} left processing by an ingest that is gone (run `foi recover`)")

@@ -66,7 +66,9 @@ def page_png(store: Store, doc: dict[str, Any], number: int) -> bytes | None:
         with Image.open(original) as im:
             im.seek(number - 1)
             buf = BytesIO()
-            im.convert("L" if im.mode in {"1", "L", "I;16"} else "RGB").save(buf, format="PNG", compress_level=1)
+            im.convert("L" if im.mode in {"1", "L", "I;16"} else "RGB").save(
+                buf, format="PNG", compress_level=1
+            )
             data = buf.getvalue()
     else:
         raise NoPageImages("This document has no page images")

@@ -211,9 +211,18 @@ _MONTHS = {
     m: i
     for i, names in enumerate(
         [
-            ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
-            ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
-            ("oct", "october"), ("nov", "november"), ("dec", "december"),
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
         ],
         1,
     )
@@ -221,8 +230,12 @@ _MONTHS = {
 }
 _TIME = r"(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?\s*([ap]\.?m\.?)?"
 _ZONE = r"(?:\s*(?:UTC|GMT)?\s*([+-]\d{2}:?\d{2}))?"
-_EN_DMY = re.compile(rf"(\d{{1,2}})(?:st|nd|rd|th)?\s+([a-z]{{3,9}})\.?,?\s+(\d{{4}})(?:,?\s+(?:at\s+)?{_TIME})?{_ZONE}", re.I)
-_EN_MDY = re.compile(rf"([a-z]{{3,9}})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?:,?\s+(?:at\s+)?{_TIME})?{_ZONE}", re.I)
+_EN_DMY = re.compile(
+    rf"(\d{{1,2}})(?:st|nd|rd|th)?\s+([a-z]{{3,9}})\.?,?\s+(\d{{4}})(?:,?\s+(?:at\s+)?{_TIME})?{_ZONE}", re.I
+)
+_EN_MDY = re.compile(
+    rf"([a-z]{{3,9}})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?:,?\s+(?:at\s+)?{_TIME})?{_ZONE}", re.I
+)
 _NUMERIC = re.compile(rf"(\d{{4}})[-/.](\d{{1,2}})[-/.](\d{{1,2}})(?:[T\s]+{_TIME})?{_ZONE}")
 _ZH = re.compile(
     r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日(?:\s*(?:星期|周|週)[一二三四五六日天])?"
@@ -267,10 +280,24 @@ def parse_printed_date(value: str) -> tuple[str | None, bool]:
         m = _ZH.search(value)
         if m:
             hour = _hour(int(m.group(5) or 0), m.group(4))
-            dt = datetime(int(m.group(1)), int(m.group(2)), int(m.group(3)), hour, int(m.group(6) or 0), int(m.group(7) or 0))
+            dt = datetime(
+                int(m.group(1)),
+                int(m.group(2)),
+                int(m.group(3)),
+                hour,
+                int(m.group(6) or 0),
+                int(m.group(7) or 0),
+            )
         elif m := _NUMERIC.search(value):
             hour = _hour(int(m.group(4) or 0), m.group(7))
-            dt = datetime(int(m.group(1)), int(m.group(2)), int(m.group(3)), hour, int(m.group(5) or 0), int(m.group(6) or 0))
+            dt = datetime(
+                int(m.group(1)),
+                int(m.group(2)),
+                int(m.group(3)),
+                hour,
+                int(m.group(5) or 0),
+                int(m.group(6) or 0),
+            )
             zone = _zone(m.group(8))
         else:
             for pattern, day_first in ((_EN_DMY, True), (_EN_MDY, False)):
@@ -282,7 +309,9 @@ def parse_printed_date(value: str) -> tuple[str | None, bool]:
                 if month is None:
                     continue
                 hour = _hour(int(m.group(4) or 0), m.group(7))
-                dt = datetime(int(m.group(3)), month, int(day), hour, int(m.group(5) or 0), int(m.group(6) or 0))
+                dt = datetime(
+                    int(m.group(3)), month, int(day), hour, int(m.group(5) or 0), int(m.group(6) or 0)
+                )
                 zone = _zone(m.group(8))
                 break
     except ValueError:  # 31 February, hour 25: an OCR misreading
@@ -363,7 +392,9 @@ def write_printed_child(folder: Path, index: int, msg: dict[str, Any]) -> ChildF
     path.write_text(PRINTED_MAGIC + ", " + json.dumps(record, ensure_ascii=False)[1:], encoding="utf-8")
     first, last = mail["pages"]
     pages = f"page {first}" if first == last else f"pages {first}-{last}"
-    return ChildFile(name=f"message {index} ({pages}).json", path=path, meta={"printed_in": {"pages": [first, last]}})
+    return ChildFile(
+        name=f"message {index} ({pages}).json", path=path, meta={"printed_in": {"pages": [first, last]}}
+    )
 
 
 class PrintedMailStep:
@@ -390,5 +421,7 @@ class PrintedMailStep:
         ]
         folder = Path(work.ctx.workdir) / "printed"
         for n, msg in enumerate(found, 1):
-            if any(msg.get(k) for k in ("from", "date", "subject")):  # headers wholly unread: no message to show
+            if any(
+                msg.get(k) for k in ("from", "date", "subject")
+            ):  # headers wholly unread: no message to show
                 work.extraction.children.append(write_printed_child(folder, n, msg))

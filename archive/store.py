@@ -336,7 +336,8 @@ class Store:
         """The e-mail documents whose `metadata.mail.thread.id` is `thread_id`, by id."""
         # The thread id is the smallest document id in the thread: only later rows can belong to it.
         return self.documents(
-            "kind='email' AND id >= ? AND json_extract(metadata, '$.mail.thread.id') = ?", (thread_id, thread_id)
+            "kind='email' AND id >= ? AND json_extract(metadata, '$.mail.thread.id') = ?",
+            (thread_id, thread_id),
         )
 
     def email_documents(self) -> list[dict[str, Any]]:
@@ -450,12 +451,16 @@ class Store:
         for many documents in one read, without the metadata JSON."""
         return {
             r["id"]: r
-            for r in self._rows_by_id("SELECT id, title, filename, collection, kind, date FROM documents", ids)
+            for r in self._rows_by_id(
+                "SELECT id, title, filename, collection, kind, date FROM documents", ids
+            )
         }
 
     def hit_pages(self, ids: Iterable[int]) -> dict[int, sqlite3.Row]:
         """What a search hit shows of its page (id, text, translation, gloss, lang), in one read."""
-        return {r["id"]: r for r in self._rows_by_id("SELECT id, text, translation, gloss, lang FROM pages", ids)}
+        return {
+            r["id"]: r for r in self._rows_by_id("SELECT id, text, translation, gloss, lang FROM pages", ids)
+        }
 
     def page_meta(self, page_id: int) -> str | None:
         """A page's meta JSON as stored (None when there is no such page)."""

@@ -21,6 +21,7 @@ class HasStore(Protocol):
     @property
     def store(self) -> Store: ...
 
+
 _PREFIX = re.compile(
     r"^\s*(?:(?:re|fw|fwd|aw|wg|sv|vs|tr|antw|答复|回复|转发|回覆|轉寄|转寄)\s*(?:\[\d+\])?\s*[:：]\s*|\[[^\]]{1,40}\]\s*)",
     re.I,

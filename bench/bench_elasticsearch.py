@@ -341,7 +341,9 @@ def main() -> int:
             print(f"  ratio foi indexing / raw       {ratio_ingest:.2f}  (target >= 0.80)")
             print(f"  ratio without store reads      {ratio_index:.2f}")
             print(f"  ratio reindex / raw            {rate['reindex'] / rate['raw']:.2f}")
-            print(f"  ratio analysis+indexing / raw  {with_analysis / rate['raw']:.2f}  (raw gets analysed text for free)")
+            print(
+                f"  ratio analysis+indexing / raw  {with_analysis / rate['raw']:.2f}  (raw gets analysed text for free)"
+            )
 
             ms = bench_search(archive, args.url, args.search_repeats)
             p = {k: (percentile(v, 50), percentile(v, 99)) for k, v in ms.items()}

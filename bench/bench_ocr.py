@@ -39,8 +39,20 @@ def run_foi(archive: Path, files: list[Path], workers: int) -> float:
     env = dict(os.environ, FOI_OCR_WORKERS=str(workers))
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "archive.cli", "--archive", str(archive), "ingest", *map(str, files), "--json"],
-        check=False, capture_output=True, env=env, text=True,
+        [
+            sys.executable,
+            "-m",
+            "archive.cli",
+            "--archive",
+            str(archive),
+            "ingest",
+            *map(str, files),
+            "--json",
+        ],
+        check=False,
+        capture_output=True,
+        env=env,
+        text=True,
     )
     elapsed = time.perf_counter() - start
     # Exit code 1 means some documents failed (recorded); anything else means no figure.
@@ -63,7 +75,9 @@ def ocr_pages(archive: Path) -> list[tuple[str, int, str]]:
     return [(r[0], r[1] - 1, json.loads(r[2])["ocr"]["languages"]) for r in rows]
 
 
-def run_tesseract_limit(pages: list[tuple[str, int, str]], workers: int, tmp: Path, tsv: bool = False) -> float:
+def run_tesseract_limit(
+    pages: list[tuple[str, int, str]], workers: int, tmp: Path, tsv: bool = False
+) -> float:
     """Raw `tesseract` over the rendered pages; with `tsv`, asked for word boxes too (as foi needs
     them for highlighting), which costs Tesseract itself about 5 % more than text alone."""
     jobs = []
@@ -78,7 +92,10 @@ def run_tesseract_limit(pages: list[tuple[str, int, str]], workers: int, tmp: Pa
     def one(job: tuple[Path, str]) -> None:
         formats = ["tsv"] if tsv else []
         subprocess.run(
-            ["tesseract", str(job[0]), "stdout", "-l", job[1], *formats], check=True, capture_output=True, env=env
+            ["tesseract", str(job[0]), "stdout", "-l", job[1], *formats],
+            check=True,
+            capture_output=True,
+            env=env,
         )
 
     start = time.perf_counter()
@@ -102,9 +119,24 @@ def run_ocrmypdf(
     def one(f: Path) -> None:
         langs = langs_by_file.get(str(f), "eng")
         subprocess.run(
-            ["ocrmypdf", "--force-ocr", "--jobs", str(jobs), "--sidecar", str(out / (f.stem + ".txt")),
-             "--output-type", "pdf", "-l", langs, "--quiet", str(f), str(out / (f.stem + ".out.pdf"))],
-            check=True, capture_output=True, env=env,
+            [
+                "ocrmypdf",
+                "--force-ocr",
+                "--jobs",
+                str(jobs),
+                "--sidecar",
+                str(out / (f.stem + ".txt")),
+                "--output-type",
+                "pdf",
+                "-l",
+                langs,
+                "--quiet",
+                str(f),
+                str(out / (f.stem + ".out.pdf")),
+            ],
+            check=True,
+            capture_output=True,
+            env=env,
         )
 
     start = time.perf_counter()
@@ -149,7 +181,9 @@ def main() -> None:
         print(f"ocrmypdf, N files at a time:  {runs[1]:7.2f} s  {n / runs[1]:6.2f} pages/s")
     print(f"foi ingest (same pages again):{cached_s:7.2f} s  {n / cached_s:6.2f} pages/s")
     print(f"ratio foi / limit:    {limit_s / foi_s:.2f}   (target >= 0.95)")
-    print(f"ratio foi / limit with word boxes: {boxes_s / foi_s:.2f}   (the same work Tesseract does for foi)")
+    print(
+        f"ratio foi / limit with word boxes: {boxes_s / foi_s:.2f}   (the same work Tesseract does for foi)"
+    )
     if ocrmypdf_s is not None:
         print(f"ratio foi / ocrmypdf (its faster way): {ocrmypdf_s / foi_s:.2f}   (target > 1)")
 

@@ -52,7 +52,48 @@ from archive import Archive  # noqa: E402
 from archive.search.base import FACETS, IndexRecord, SearchQuery  # noqa: E402
 
 CLASSES = ("rare", "medium", "common", "phrase", "chinese")
-CHINESE = ["海洋", "基地", "协议", "研究所", "军事", "数据", "合作", "大学", "技术", "项目", "国防", "实验室", "船舶", "卫星", "导弹", "雷达", "通信", "电子", "材料", "工程", "科学", "中心", "学院", "委员会", "部门", "人员", "设备", "系统", "网络", "安全", "情报", "港口", "舰队", "潜艇", "航空", "航天", "核能", "能源", "交流", "访问"]
+CHINESE = [
+    "海洋",
+    "基地",
+    "协议",
+    "研究所",
+    "军事",
+    "数据",
+    "合作",
+    "大学",
+    "技术",
+    "项目",
+    "国防",
+    "实验室",
+    "船舶",
+    "卫星",
+    "导弹",
+    "雷达",
+    "通信",
+    "电子",
+    "材料",
+    "工程",
+    "科学",
+    "中心",
+    "学院",
+    "委员会",
+    "部门",
+    "人员",
+    "设备",
+    "系统",
+    "网络",
+    "安全",
+    "情报",
+    "港口",
+    "舰队",
+    "潜艇",
+    "航空",
+    "航天",
+    "核能",
+    "能源",
+    "交流",
+    "访问",
+]
 KINDS = ("text", "pdf", "mail", "html")
 EXEMPTIONS = ("s.40(2)", "s.43(2)", "s.27(1)(a)", "s.24(1)", "s.35(1)(a)")
 
@@ -78,8 +119,11 @@ def build(root: Path, n_docs: int) -> None:
     vocab = vocabulary(20000)
     weights = zipf_weights(len(vocab))
     zh_weights = zipf_weights(len(CHINESE), 1.0)
-    people = [f"{a} {b}" for a in ("Alice", "Bob", "Chen", "Dana", "Eve", "Fang", "Li", "Wang", "Zhou", "Yusuf")
-              for b in ("Smith", "Jones", "Wei", "Ng", "Brown", "Liu", "Khan", "Ma", "Patel", "Xu")]
+    people = [
+        f"{a} {b}"
+        for a in ("Alice", "Bob", "Chen", "Dana", "Eve", "Fang", "Li", "Wang", "Zhou", "Yusuf")
+        for b in ("Smith", "Jones", "Wei", "Ng", "Brown", "Liu", "Khan", "Ma", "Patel", "Xu")
+    ]
     entities = [f"Org {i}" for i in range(2000)]
     ent_weights = zipf_weights(len(entities))
     rng = random.Random(7)
@@ -108,17 +152,38 @@ def build(root: Path, n_docs: int) -> None:
             if rng.random() < 0.1:
                 keywords["exemption"] = [rng.choice(EXEMPTIONS)]
             docs.append(
-                (i, coll, f"{i:064x}", f"doc-{i}.txt", kind, f"Document {i}", lang, 1, "done", 0, date,
-                 "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z"))
+                (
+                    i,
+                    coll,
+                    f"{i:064x}",
+                    f"doc-{i}.txt",
+                    kind,
+                    f"Document {i}",
+                    lang,
+                    1,
+                    "done",
+                    0,
+                    date,
+                    "2026-01-01T00:00:00Z",
+                    "2026-01-01T00:00:00Z",
+                )
+            )
             pages.append((i, i, 1, text, lang))
-            records.append(IndexRecord(i, i, 1, coll, kind, lang, f"Document {i}", body=text, date=date,
-                                       keywords=keywords))
+            records.append(
+                IndexRecord(
+                    i, i, 1, coll, kind, lang, f"Document {i}", body=text, date=date, keywords=keywords
+                )
+            )
             if len(records) >= 5000 or i == n_docs:
                 with archive.store.transaction():
                     db.executemany(
                         "INSERT INTO documents(id, collection, sha256, filename, kind, title, lang, page_count, status, "
-                        "index_pending, date, created, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", docs)
-                    db.executemany("INSERT INTO pages(id, document_id, number, text, lang) VALUES (?,?,?,?,?)", pages)
+                        "index_pending, date, created, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        docs,
+                    )
+                    db.executemany(
+                        "INSERT INTO pages(id, document_id, number, text, lang) VALUES (?,?,?,?,?)", pages
+                    )
                 archive.backend.index(records)
                 docs, pages, records = [], [], []
                 print(f"  indexed {i} documents", file=sys.stderr)
@@ -195,8 +260,20 @@ def run_load(items: list[tuple[str, str]], fn, concurrency: int) -> dict[str, li
 def serve_foi(root: Path, cache: bool, workers: int, threads: int) -> tuple[subprocess.Popen, str]:
     """`foi serve --workers N --threads T`: the form foi ships for production (gunicorn)."""
     port = free_port()
-    cmd = [sys.executable, "-c", "from archive.cli import main; main()", "--archive", str(root), "serve",
-           "--port", str(port), "--workers", str(workers), "--threads", str(threads)]
+    cmd = [
+        sys.executable,
+        "-c",
+        "from archive.cli import main; main()",
+        "--archive",
+        str(root),
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+    ]
     env = dict(os.environ, FOI_SEARCH_CACHE="1" if cache else "0", PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
     wait_for(f"http://127.0.0.1:{port}/api/collections", proc)
@@ -213,8 +290,10 @@ def raw_fts(db_path: Path, mix: list[tuple[str, str]], concurrency: int) -> dict
     from archive.search.sqlite import compile_fts
 
     local = threading.local()
-    sql = ("SELECT rowid, bm25(search_fts, 1.0, 0.7, 0.4) AS r FROM search_fts WHERE search_fts MATCH ? "
-           "ORDER BY r LIMIT 20")
+    sql = (
+        "SELECT rowid, bm25(search_fts, 1.0, 0.7, 0.4) AS r FROM search_fts WHERE search_fts MATCH ? "
+        "ORDER BY r LIMIT 20"
+    )
 
     def one(expr: str) -> float:
         if not hasattr(local, "db"):
@@ -259,8 +338,10 @@ def verify_phrases(root: Path, phrases: list[str]) -> int:
             if not _same_results(fast, full):
                 bad += 1
                 print(f"  verify: {text!r} differs: total {fast.total} vs {full.total}")
-    print(f"verify: {len(phrases) - bad}/{len(phrases)} phrases identical to the words' phrase in search_fts "
-          f"({paired} on the pair-token path)")
+    print(
+        f"verify: {len(phrases) - bad}/{len(phrases)} phrases identical to the words' phrase in search_fts "
+        f"({paired} on the pair-token path)"
+    )
     return bad
 
 
@@ -270,7 +351,10 @@ def _same_results(fast: Any, full: Any) -> bool:
         [h.page_id for h in fast.hits] == [h.page_id for h in full.hits]
         and fast.total == full.total
         and fast.facets == full.facets
-        and all(abs(a.score - b.score) <= 1e-9 * max(1.0, abs(b.score)) for a, b in zip(fast.hits, full.hits, strict=True))
+        and all(
+            abs(a.score - b.score) <= 1e-9 * max(1.0, abs(b.score))
+            for a, b in zip(fast.hits, full.hits, strict=True)
+        )
     )
 
 
@@ -289,7 +373,9 @@ def verify(root: Path, terms: list[str]) -> int:
             if not _same_results(fast, full):
                 bad += 1
                 print(f"  verify: {term!r} differs: total {fast.total} vs {full.total}")
-    print(f"verify: {len(terms) - bad}/{len(terms)} common terms identical on the heavy path and a full evaluation")
+    print(
+        f"verify: {len(terms) - bad}/{len(terms)} common terms identical on the heavy path and a full evaluation"
+    )
     return bad
 
 
@@ -298,12 +384,20 @@ def main() -> None:
     ap.add_argument("--docs", type=int, default=100_000)
     ap.add_argument("--per-class", type=int, default=200, help="distinct queries per class")
     ap.add_argument("--concurrency", type=int, default=8)
-    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                    help="foi serve --workers (gunicorn processes; default: one per core)")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="foi serve --workers (gunicorn processes; default: one per core)",
+    )
     ap.add_argument("--threads", type=int, default=4, help="foi serve --threads (per worker)")
     ap.add_argument("--keep", type=Path, help="build (or reuse) the archive here instead of a temp folder")
-    ap.add_argument("--verify", type=int, default=0,
-                    help="check the heavy-term path on N common terms and the pair path on N phrases")
+    ap.add_argument(
+        "--verify",
+        type=int,
+        default=0,
+        help="check the heavy-term path on N common terms and the pair path on N phrases",
+    )
     ap.add_argument("--skip", default="", help="comma-separated targets to skip: cacheon,datasette,raw")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -343,24 +437,42 @@ def main() -> None:
         try:
             urls = foi_urls(base, mix[:250])  # the result cache keeps 256 entries
             report("foi /api/search, cache on, 1st", run_load(urls, timed_get, args.concurrency))
-            results["foi-cached"] = report("foi /api/search, cache on, repeat", run_load(urls, timed_get,
-                                                                                          args.concurrency))
+            results["foi-cached"] = report(
+                "foi /api/search, cache on, repeat", run_load(urls, timed_get, args.concurrency)
+            )
         finally:
             proc.terminate()
             proc.wait()
     if "datasette" not in skip:
         port = free_port()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "datasette", "serve", "-i", str(db_path), "-p", str(port),
-             "--setting", "sql_time_limit_ms", "60000", "--setting", "num_sql_threads", "8"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "datasette",
+                "serve",
+                "-i",
+                str(db_path),
+                "-p",
+                str(port),
+                "--setting",
+                "sql_time_limit_ms",
+                "60000",
+                "--setting",
+                "num_sql_threads",
+                "8",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             wait_for(f"http://127.0.0.1:{port}/-/versions.json", proc)
             ds_base = f"http://127.0.0.1:{port}/foi/search_fts.json?_nocount=1&_nofacet=1&_size=20&"
             ds_urls = [(cls, ds_base + urllib.parse.urlencode({"_search": q})) for cls, q in mix]
             run_load(ds_urls[:20], timed_get, args.concurrency)
-            results["datasette"] = report("datasette ?_search= fastest", run_load(ds_urls, timed_get,
-                                                                                  args.concurrency))
+            results["datasette"] = report(
+                "datasette ?_search= fastest", run_load(ds_urls, timed_get, args.concurrency)
+            )
         finally:
             proc.terminate()
             proc.wait()

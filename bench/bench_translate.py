@@ -109,12 +109,16 @@ def run_foi(root: Path) -> tuple[float, list[str]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--model", type=Path, help="a zh->en .argosmodel file or package folder (default: tiny copy model)")
+    ap.add_argument(
+        "--model", type=Path, help="a zh->en .argosmodel file or package folder (default: tiny copy model)"
+    )
     ap.add_argument("--docs", type=int, default=200)
     ap.add_argument("--pages", type=int, default=5)
     ap.add_argument("--sentences-per-page", type=int, default=4)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=0, help="CTranslate2 intra_threads for both (default: all cores)")
+    ap.add_argument(
+        "--threads", type=int, default=0, help="CTranslate2 intra_threads for both (default: all cores)"
+    )
     args = ap.parse_args()
     if args.threads:
         os.environ["FOI_TRANSLATE_THREADS"] = str(args.threads)
@@ -132,8 +136,11 @@ def main() -> None:
         model = args.model
         if model is None:
             model = tmpdir / "translate-zh_en-tiny.argosmodel"
-            subprocess.run([sys.executable, str(ROOT.parent / "shared/tools/make_tiny_argos_package.py"),
-                            str(model)], check=True, capture_output=True)
+            subprocess.run(
+                [sys.executable, str(ROOT.parent / "shared/tools/make_tiny_argos_package.py"), str(model)],
+                check=True,
+                capture_output=True,
+            )
         template = tmpdir / "template"
         t0 = time.perf_counter()
         build_archive(template, tmpdir / "files", data, args.docs, args.pages, args.sentences_per_page)
@@ -156,10 +163,13 @@ def main() -> None:
             tokens = sp.encode(data, out_type=str)
             t_batch = time.perf_counter()
             results = raw_model.translate_batch(
-                tokens, target_prefix=[[prefix]] * len(tokens) if prefix else None, **options)
+                tokens, target_prefix=[[prefix]] * len(tokens) if prefix else None, **options
+            )
             batch_s = time.perf_counter() - t_batch
-            hyps = [r.hypotheses[0][1:] if prefix and r.hypotheses[0][:1] == [prefix] else r.hypotheses[0]
-                    for r in results]
+            hyps = [
+                r.hypotheses[0][1:] if prefix and r.hypotheses[0][:1] == [prefix] else r.hypotheses[0]
+                for r in results
+            ]
             out = [s.strip() for s in sp.decode(hyps)]
             return time.perf_counter() - start, batch_s, out
 
@@ -178,23 +188,39 @@ def main() -> None:
             batch_rates.append(n / batch_s)
             foi_rates.append(n / foi_s)
             ratios.append(raw_s / foi_s)
-            print(f"round {r + 1} ({order[0]} first): raw {raw_s:6.3f} s {n / raw_s:9.0f}/s "
-                  f"(translate_batch alone {batch_s:6.3f} s {n / batch_s:9.0f}/s) | "
-                  f"foi translate {foi_s:6.3f} s {n / foi_s:9.0f}/s | ratio {raw_s / foi_s:.2f}")
+            print(
+                f"round {r + 1} ({order[0]} first): raw {raw_s:6.3f} s {n / raw_s:9.0f}/s "
+                f"(translate_batch alone {batch_s:6.3f} s {n / batch_s:9.0f}/s) | "
+                f"foi translate {foi_s:6.3f} s {n / foi_s:9.0f}/s | ratio {raw_s / foi_s:.2f}"
+            )
             shutil.rmtree(root)
 
     load = os.getloadavg()
-    print(f"machine: {os.cpu_count()} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} "
-          "(other processes make wall-clock figures noisy: compare the rounds)")
-    print(f"model: {pkg_path.name} (load {load_s:.3f} s, counted in foi's time only); threads: "
-          f"{settings.threads}; options: {options}")
-    print(f"archive: {args.docs} documents x {args.pages} pages x {args.sentences_per_page} sentences = {n} "
-          f"sentences on {args.docs * args.pages} pages (ingest, not timed: {ingest_s:.1f} s)")
-    print(f"median raw ctranslate2 (encode+translate_batch+decode): {statistics.median(raw_rates):9.0f} sentences/s")
-    print(f"median raw translate_batch alone:                       {statistics.median(batch_rates):9.0f} sentences/s")
-    print(f"median foi translate (whole command):                   {statistics.median(foi_rates):9.0f} sentences/s")
-    print(f"ratio foi / raw: median {statistics.median(ratios):.2f}, best {max(ratios):.2f}, rounds "
-          f"{', '.join(f'{x:.2f}' for x in ratios)}  (target >= 0.8)")
+    print(
+        f"machine: {os.cpu_count()} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} "
+        "(other processes make wall-clock figures noisy: compare the rounds)"
+    )
+    print(
+        f"model: {pkg_path.name} (load {load_s:.3f} s, counted in foi's time only); threads: "
+        f"{settings.threads}; options: {options}"
+    )
+    print(
+        f"archive: {args.docs} documents x {args.pages} pages x {args.sentences_per_page} sentences = {n} "
+        f"sentences on {args.docs * args.pages} pages (ingest, not timed: {ingest_s:.1f} s)"
+    )
+    print(
+        f"median raw ctranslate2 (encode+translate_batch+decode): {statistics.median(raw_rates):9.0f} sentences/s"
+    )
+    print(
+        f"median raw translate_batch alone:                       {statistics.median(batch_rates):9.0f} sentences/s"
+    )
+    print(
+        f"median foi translate (whole command):                   {statistics.median(foi_rates):9.0f} sentences/s"
+    )
+    print(
+        f"ratio foi / raw: median {statistics.median(ratios):.2f}, best {max(ratios):.2f}, rounds "
+        f"{', '.join(f'{x:.2f}' for x in ratios)}  (target >= 0.8)"
+    )
 
 
 if __name__ == "__main__":

@@ -17,7 +17,9 @@ def _gray_at_most(image: Image.Image, side: int) -> Image.Image:
     gray = image.convert("L")
     scale = side / max(gray.size)
     if scale < 1:
-        gray = gray.resize((max(1, int(gray.width * scale)), max(1, int(gray.height * scale))), Image.Resampling.BOX)
+        gray = gray.resize(
+            (max(1, int(gray.width * scale)), max(1, int(gray.height * scale))), Image.Resampling.BOX
+        )
     return gray
 
 
@@ -39,7 +41,9 @@ def estimate_skew(image: Image.Image) -> float:
 
     def sharpness(angle: float) -> float:
         shifted = ys - xs * math.tan(math.radians(angle))
-        hist = np.bincount(np.clip((shifted + height).astype(np.int64), 0, 3 * height), minlength=3 * height + 1)
+        hist = np.bincount(
+            np.clip((shifted + height).astype(np.int64), 0, 3 * height), minlength=3 * height + 1
+        )
         return float(np.dot(hist, hist))
 
     coarse = np.arange(-MAX_SKEW, MAX_SKEW + 0.01, 0.5)
@@ -51,7 +55,9 @@ def estimate_skew(image: Image.Image) -> float:
 
 def deskew(image: Image.Image, angle: float) -> Image.Image:
     """Rotate so that lines skewed by `angle` become level (same size, white fill)."""
-    return image.rotate(angle, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=255 if image.mode == "L" else None)
+    return image.rotate(
+        angle, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=255 if image.mode == "L" else None
+    )
 
 
 def map_point_back(x: float, y: float, angle: float, width: int, height: int) -> tuple[float, float]:

@@ -45,7 +45,9 @@ GOOD_CONFIDENCE = 60.0
 # Above this ink-profile score a page is turned by 90 degrees (see geometry.sideways_score).
 SIDEWAYS_SCORE = 4.0
 # Characters that only Traditional Chinese writes (frequent ones); many of them mean chi_tra.
-_TRADITIONAL_MARKERS = set("們這個說國來時會對於學與為無發經點體關開長門問間電話實現還進過頭見親覺讓論語請議讀變")
+_TRADITIONAL_MARKERS = set(
+    "們這個說國來時會對於學與為無發經點體關開長門問間電話實現還進過頭見親覺讓論語請議讀變"
+)
 
 ImageInput = bytes | str | os.PathLike[str]
 
@@ -88,7 +90,13 @@ def _script_languages(script: str) -> list[str]:
     return ["eng"]
 
 
-def _parse_data(data: dict[str, list[Any]], rotation: int, skew: float, size: tuple[int, int], upright_size: tuple[int, int]) -> tuple[str, list[OcrWord], float]:
+def _parse_data(
+    data: dict[str, list[Any]],
+    rotation: int,
+    skew: float,
+    size: tuple[int, int],
+    upright_size: tuple[int, int],
+) -> tuple[str, list[OcrWord], float]:
     """Words (boxes mapped back to the original image) and text with line breaks."""
     words: list[OcrWord] = []
     lines: list[str] = []
@@ -209,7 +217,9 @@ class _Page:
         """The ink profile of the page turned `rotation` degrees clockwise."""
         if rotation not in self._profiles:
             image = self.gray()
-            self._profiles[rotation] = line_profile(image.rotate(-rotation, expand=True) if rotation else image)
+            self._profiles[rotation] = line_profile(
+                image.rotate(-rotation, expand=True) if rotation else image
+            )
         return self._profiles[rotation]
 
     def sideways_turn(self) -> int | None:
@@ -226,7 +236,9 @@ class _Page:
         Run at most once per page."""
         if self._osd is None:
             try:
-                info = pytesseract.image_to_osd(self.path, config="--psm 0", output_type=pytesseract.Output.DICT)
+                info = pytesseract.image_to_osd(
+                    self.path, config="--psm 0", output_type=pytesseract.Output.DICT
+                )
             except pytesseract.TesseractError:
                 self._osd = (0, "")  # too little text to decide: assume upright
                 return self._osd
@@ -309,7 +321,9 @@ def _recognize_file(path: str, languages: Sequence[str] | None, hint: Sequence[s
                 # Read as Chinese at once. Capitals fill their lines too (a telex, a cable), so a
                 # reading that comes out not Chinese, like one that reads poorly, asks OSD.
                 langs, han_guess = "chi_sim", True
-            elif profile.upside_down_latin() or (decide and profile.lines >= 3 and not profile.upright_latin()):
+            elif profile.upside_down_latin() or (
+                decide and profile.lines >= 3 and not profile.upright_latin()
+            ):
                 rotation, script = page.osd()
                 if script:
                     langs = "+".join(_script_languages(script))
@@ -331,7 +345,9 @@ def _recognize_file(path: str, languages: Sequence[str] | None, hint: Sequence[s
         # upright, in the hinted languages.
         turn, script = page.osd()
         swapped = "chi_sim" if langs == "eng" else "eng"
-        osd_langs = "+".join(_script_languages(script)) if script else (langs if turn != rotation else swapped)
+        osd_langs = (
+            "+".join(_script_languages(script)) if script else (langs if turn != rotation else swapped)
+        )
         tried = (rotation, langs)
         again = next((c for c in ((turn, osd_langs), (0, hinted)) if c != tried), None)
         if again is None:
@@ -571,7 +587,8 @@ class TesseractEngine:
                 preload.append(main_spec.name)
             context.set_forkserver_preload(preload)
             self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=context,
+                self.workers,
+                mp_context=context,
                 initializer=_init_worker,
                 initargs=(self.tmp_dir,),
             )
@@ -671,7 +688,9 @@ class OcrBatch:
         with self._lock:
             if self._tail:
                 return False
-        return all(i in self.cached or (i in self.futures and self.futures[i].done()) for i in self.first_of.values())
+        return all(
+            i in self.cached or (i in self.futures and self.futures[i].done()) for i in self.first_of.values()
+        )
 
     def running(self) -> list[Future[OcrResult]]:
         """The runs not finished yet (a later page joins once the first has chosen languages)."""
@@ -694,4 +713,3 @@ class OcrBatch:
                 raise OcrError(f"OCR failed: {type(exc).__name__}: {exc}") from exc
             out.append(result)
         return out
-

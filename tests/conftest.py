@@ -27,8 +27,9 @@ def corpus_file(rel: str) -> Path:
 def tiny_model(tmp_path_factory) -> Path:
     """A tiny valid zh->en Argos package (a copy model: its output equals its input), built offline."""
     out = tmp_path_factory.mktemp("argos") / "translate-zh_en-tiny.argosmodel"
-    subprocess.run([sys.executable, str(TOOLS / "make_tiny_argos_package.py"), str(out)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, str(TOOLS / "make_tiny_argos_package.py"), str(out)], check=True, capture_output=True
+    )
     return out
 
 

@@ -33,7 +33,10 @@ def test_language_of_pages():
     assert detect_language("大家說英語 每日聽MP3 繁體中文光碟版 軟體帝國更新迅速") == "zh-Hant"
     assert detect_language("Großbritanniens größter Partei, sagt Jeremy Corbyn, wählt Labour.") == "de"
     # Chinese with a few English words is Chinese.
-    assert detect_language("回落到CPU操作可能会导致性能速度的下降。此外，即使一个操作是由CUDA execution") == "zh-Hans"
+    assert (
+        detect_language("回落到CPU操作可能会导致性能速度的下降。此外，即使一个操作是由CUDA execution")
+        == "zh-Hans"
+    )
 
 
 def test_variant_and_summary():

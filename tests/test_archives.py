@@ -155,11 +155,20 @@ def _raw_name_zip(path, raw_names, extra=b""):
 def test_cp437_gbk_and_big5_names(tmp_path):
     infos = _raw_name_zip(
         tmp_path / "names.zip",
-        ["Müller.txt".encode("cp437"), "Æble Café Größe.txt".encode("cp437"), "审计报告.doc".encode("gbk"),
-         "會議記錄.txt".encode("big5")],
+        [
+            "Müller.txt".encode("cp437"),
+            "Æble Café Größe.txt".encode("cp437"),
+            "审计报告.doc".encode("gbk"),
+            "會議記錄.txt".encode("big5"),
+        ],
     )
     assert all(not i.flag_bits & 0x800 for i in infos)
-    assert [member_name(i) for i in infos] == ["Müller.txt", "Æble Café Größe.txt", "审计报告.doc", "會議記錄.txt"]
+    assert [member_name(i) for i in infos] == [
+        "Müller.txt",
+        "Æble Café Größe.txt",
+        "审计报告.doc",
+        "會議記錄.txt",
+    ]
 
 
 def test_unicode_path_extra_field(tmp_path):

@@ -21,7 +21,9 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser")
-    (root / "xss.txt").write_text('payload <script>alert("x")</script> <img src=x onerror=alert(1)> inert', "utf-8")
+    (root / "xss.txt").write_text(
+        'payload <script>alert("x")</script> <img src=x onerror=alert(1)> inert', "utf-8"
+    )
     (root / "note.txt").write_text("我们在军事基地附近讨论了海洋数据。", "utf-8")
     with Archive(root / "archive") as a:
         a.ingest([corpus_file("pdf-scanned/kreuzberg_non_searchable.pdf")], collection="scans")
@@ -29,9 +31,14 @@ def server(tmp_path_factory):
         a.ingest([root / "xss.txt", root / "note.txt"], collection="notes")
         note = a.store.documents("filename='note.txt'")[0]["id"]
         page = a.store.page(note, 1)
-        a.store.update_page(page["id"], translation="We discussed ocean data near the military base.",
-                            segments=[["我们在军事基地附近讨论了海洋数据。", "We discussed ocean data near the military base."]],
-                            translation_status="done")
+        a.store.update_page(
+            page["id"],
+            translation="We discussed ocean data near the military base.",
+            segments=[
+                ["我们在军事基地附近讨论了海洋数据。", "We discussed ocean data near the military base."]
+            ],
+            translation_status="done",
+        )
     app = create_app({"ARCHIVE_DIR": str(root / "archive")})
     srv = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
@@ -41,7 +48,9 @@ def server(tmp_path_factory):
 
 
 def _required() -> bool:
-    return any(os.environ.get(v, "").lower() not in {"", "0", "false", "no"} for v in ("FOI_REQUIRE_BROWSER", "CI"))
+    return any(
+        os.environ.get(v, "").lower() not in {"", "0", "false", "no"} for v in ("FOI_REQUIRE_BROWSER", "CI")
+    )
 
 
 def chromium_path() -> str | None:
@@ -66,8 +75,10 @@ def browser():
         pytest.fail(f"chromium is installed but Playwright is not importable: {exc}")
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        b = p.chromium.launch(
+            executable_path=executable,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         yield b
         b.close()
 

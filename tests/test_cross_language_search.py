@@ -85,7 +85,9 @@ def test_translation_from_the_model_is_indexed_and_searched(config, tmp_path, ti
     with Archive(root, config) as archive:
         docs = _ingest(archive, tmp_path)
         page = archive.document(docs["survey-zh.txt"])["pages"][0]
-        assert page["translation_status"] == "done" and page["translation"] == SURVEY.replace("。江", "。\n江")
+        assert page["translation_status"] == "done" and page["translation"] == SURVEY.replace(
+            "。江", "。\n江"
+        )
         # A word of the (copied) translation: found in the translation as well as the original.
         assert _hits(archive, "协议") == {"survey-zh.txt": ["original", "translation"]}
         # The English query still finds the page through the gloss with a model installed.

@@ -591,7 +591,9 @@ def test_hanging_node_costs_one_timeout_not_one_per_document(tmp_path):
     try:
         with Archive(tmp_path / "archive", _es_config(hole.url, "foi-test-hang")) as a:
             a.backend.close()
-            a.backend = a.indexer.backend = ElasticBackend(hole.url, "foi-test-hang", request_timeout=1, max_retries=0)
+            a.backend = a.indexer.backend = ElasticBackend(
+                hole.url, "foi-test-hang", request_timeout=1, max_retries=0
+            )
             a.config["index_batch_pages"] = 1  # every document would be its own request
             started = time.monotonic()
             report = a.ingest(_write_files(tmp_path / "files"), collection="release")

@@ -50,8 +50,10 @@ def test_english_query_finds_chinese_page_through_the_gloss(archive, tmp_path):
 
 def test_chinese_inside_an_english_page_is_glossed(archive, tmp_path):
     memo = tmp_path / "memo.txt"
-    text = ("Dear Alice, the 海洋 survey is costed separately and the budget for next year is attached. "
-            "Please see the note on 军事基地 access, which the board approved in March.")
+    text = (
+        "Dear Alice, the 海洋 survey is costed separately and the budget for next year is attached. "
+        "Please see the note on 军事基地 access, which the board approved in March."
+    )
     memo.write_text(text, encoding="utf-8")
     archive.ingest([memo])
     doc = archive.store.documents()[0]
@@ -78,14 +80,16 @@ def test_gloss_step_skips_pages_without_chinese(archive, tmp_path):
 def test_dictionary_parses_lines_on_lookup_and_skips_malformed_ones():
     from archive.gloss import Dictionary, Entry
 
-    table = Dictionary([
-        "# CC-CEDICT header",
-        "海洋 海洋 [hai3 yang2] /ocean/CL:個|个[ge4]/",
-        "軍事 军事 [jun1 shi4] /military affairs/",
-        "軍事 军事 [jun1 shi4] broken: no slashes",
-        "坏 坏 [",
-        "残",
-    ])
+    table = Dictionary(
+        [
+            "# CC-CEDICT header",
+            "海洋 海洋 [hai3 yang2] /ocean/CL:個|个[ge4]/",
+            "軍事 军事 [jun1 shi4] /military affairs/",
+            "軍事 军事 [jun1 shi4] broken: no slashes",
+            "坏 坏 [",
+            "残",
+        ]
+    )
     assert len(table) == 3 and "軍事" in table and "军事" in table and "海" not in table and "坏" not in table
     assert table["军事"] == [Entry("軍事", "军事", "jun1 shi4", ("military affairs",))]
     assert table["軍事"][0] is table["军事"][0]  # one entry under both headwords

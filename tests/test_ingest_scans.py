@@ -151,7 +151,10 @@ def test_mandarin_email_printout_found_by_two_character_words(tmp_path):
 def test_a_short_scan_is_stored_before_a_longer_one_begun_earlier(archive):
     """Documents are finished as their OCR ends, not in the order they were begun: the one-page
     scan behind a five-page one is stored first, and both end complete."""
-    long_scan, short_scan = corpus_file("pdf-scanned/ingest-file_jbig2.pdf"), corpus_file("images/tesseract_phototest.tif")
+    long_scan, short_scan = (
+        corpus_file("pdf-scanned/ingest-file_jbig2.pdf"),
+        corpus_file("images/tesseract_phototest.tif"),
+    )
     order: list[str] = []
     report = archive.ingest([long_scan, short_scan], progress=lambda path: order.append(path.name))
     assert order == [short_scan.name, long_scan.name]
@@ -159,16 +162,27 @@ def test_a_short_scan_is_stored_before_a_longer_one_begun_earlier(archive):
     assert report.ingested == 2 and not report.failed
     (long_row,) = archive.store.documents("filename=?", (long_scan.name,))
     assert [p["number"] for p in archive.document(long_row["id"])["pages"]] == [1, 2, 3, 4, 5]
-    assert long_row["id"] < archive.store.documents("filename=?", (short_scan.name,))[0]["id"]  # ids keep the file order
+    assert (
+        long_row["id"] < archive.store.documents("filename=?", (short_scan.name,))[0]["id"]
+    )  # ids keep the file order
 
 
 def test_a_broken_pool_fails_that_document_and_the_ingest_goes_on(archive, pool_breaks_after_first_pages):
     """Its later pages can't be started (a worker died): that document is recorded as failed at
     the OCR stage, with the reason, and the next file is still stored."""
-    long_scan, short_scan = corpus_file("pdf-scanned/ingest-file_jbig2.pdf"), corpus_file("images/tesseract_phototest.tif")
+    long_scan, short_scan = (
+        corpus_file("pdf-scanned/ingest-file_jbig2.pdf"),
+        corpus_file("images/tesseract_phototest.tif"),
+    )
     report = archive.ingest([long_scan, short_scan])
     assert report.ingested == 1 and report.failed == {"ocr": 1}
     (failure,) = report.failures
-    assert failure["path"] == long_scan.name and failure["stage"] == "ocr" and "a worker died" in failure["reason"]
+    assert (
+        failure["path"] == long_scan.name
+        and failure["stage"] == "ocr"
+        and "a worker died" in failure["reason"]
+    )
     (short_row,) = archive.store.documents("filename=?", (short_scan.name,))
-    assert short_row["status"] == "done" and "quick brown dog" in archive.store.pages(short_row["id"])[0]["text"]
+    assert (
+        short_row["status"] == "done" and "quick brown dog" in archive.store.pages(short_row["id"])[0]["text"]
+    )

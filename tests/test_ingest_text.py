@@ -18,7 +18,11 @@ TEXT_PDFS = {
     "pdf-text/pdfplumber_scotus-transcript-p1.pdf": (1, "en", ["IN THE SUPREME COURT OF THE UNITED STATES"]),
     "pdf-text/ingest-file_106972554.pdf": (3, "en", ["HC/S 865/2018", "REX LAM PAKI"]),
     "pdf-text/pdfminer_zen_of_python_corrupted.pdf": (1, "en", ["Beautiful is better than ugly."]),
-    "pdf-text/pdfplumber_nics-background-checks-2015-11-rotated.pdf": (1, "en", ["NICS Firearm Background Checks"]),
+    "pdf-text/pdfplumber_nics-background-checks-2015-11-rotated.pdf": (
+        1,
+        "en",
+        ["NICS Firearm Background Checks"],
+    ),
 }
 
 
@@ -28,8 +32,11 @@ def loaded(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("text-archive")
     files = [corpus_file(rel) for rel in TEXT_PDFS]
-    files += [corpus_file("other/ingest-file_non_utf.txt"), corpus_file("other/tika_zh_langdetect.txt"),
-              corpus_file("other/alaveteli_iso8859_2_email.html")]
+    files += [
+        corpus_file("other/ingest-file_non_utf.txt"),
+        corpus_file("other/tika_zh_langdetect.txt"),
+        corpus_file("other/alaveteli_iso8859_2_email.html"),
+    ]
     with Archive(root) as a:
         report = a.ingest(files, collection="release-1")
         a.ingest([corpus_file("pdf-text/pdfminer_issue_566_test_1.pdf")], collection="release-2")
@@ -105,7 +112,9 @@ def test_chinese_two_character_words_are_found(loaded):
 
 def test_filters_and_ranking(loaded):
     archive, _ = loaded
-    r = archive.search(SearchQuery("copyright", filters={"lang": ["en"]}, facets=("collection", "lang", "kind")))
+    r = archive.search(
+        SearchQuery("copyright", filters={"lang": ["en"]}, facets=("collection", "lang", "kind"))
+    )
     assert r.total >= 10
     scores = [h.score for h in r.hits]
     assert scores == sorted(scores, reverse=True)
@@ -129,7 +138,11 @@ def test_snippet_escapes_document_text(tmp_path, archive):
 def test_broken_and_encrypted_pdfs_are_recorded_and_batch_goes_on(foi, tmp_path):
     folder = tmp_path / "batch"
     folder.mkdir()
-    for rel in ("pdf-text/ocrmypdf_invalid.pdf", "pdf-text/pdfminer_rc4-40.pdf", "pdf-text/alaveteli_tfl.pdf"):
+    for rel in (
+        "pdf-text/ocrmypdf_invalid.pdf",
+        "pdf-text/pdfminer_rc4-40.pdf",
+        "pdf-text/alaveteli_tfl.pdf",
+    ):
         shutil.copy(corpus_file(rel), folder)
     (folder / "mystery.bin").write_bytes(bytes(range(256)) * 4)
     result = foi("ingest", str(folder), "--json", ok=False)
@@ -137,7 +150,9 @@ def test_broken_and_encrypted_pdfs_are_recorded_and_batch_goes_on(foi, tmp_path)
     report = json.loads(result.output)
     assert report["ingested"] == 1 and report["failed"] == 3
     reasons = {f["path"]: (f["stage"], f["reason"]) for f in report["failures"]}
-    assert reasons["ocrmypdf_invalid.pdf"][0] == "extract" and "broken PDF" in reasons["ocrmypdf_invalid.pdf"][1]
+    assert (
+        reasons["ocrmypdf_invalid.pdf"][0] == "extract" and "broken PDF" in reasons["ocrmypdf_invalid.pdf"][1]
+    )
     assert "password required" in reasons["pdfminer_rc4-40.pdf"][1]
     assert "unsupported file type" in reasons["mystery.bin"][1]
     status = json.loads(foi("status", "--json").output)

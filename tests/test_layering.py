@@ -113,7 +113,9 @@ def test_the_checks_see_what_they_forbid(tmp_path):
         "import sqlite3\nfrom ocr import render_pdf_page\nfrom archive import store\n"
         "def f(a):\n    from archive.store import Store\n    return a.store.db.in_transaction\n"
     )
-    assert {"sqlite3", "ocr.render_pdf_page", "archive.store", "archive.store.Store"} <= _imported_modules(probe)
+    assert {"sqlite3", "ocr.render_pdf_page", "archive.store", "archive.store.Store"} <= _imported_modules(
+        probe
+    )
     assert _store_attributes(probe) == ["probe.py:6: .db", "probe.py:6: .store"]
     assert _sql_uses(probe) == ["probe.py:6: .in_transaction"]
     probe.write_text("def f(store):\n    return store.db.execute('SELECT 1')\n")
@@ -128,9 +130,16 @@ def test_import_linter_contracts_are_configured_and_kept():
     assert set(WEB_FORBIDDEN) <= set(contracts["forbidden"]["forbidden_modules"])
     # In a subprocess from the project folder, so the packages analysed are this checkout's.
     run = subprocess.run(
-        [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports; "
-         "sys.exit(lint_imports(no_cache=True, no_logo=True))"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from importlinter.cli import lint_imports; "
+            "sys.exit(lint_imports(no_cache=True, no_logo=True))",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert run.returncode == 0, run.stdout + run.stderr
 

@@ -206,7 +206,10 @@ def test_msg_non_unicode_big5(mail_archive):
     assert doc["title"] == "Alfresco MSG format testing ( MSG 格式測試 )"
     assert "中文測試" in doc["pages"][0]["text"]
     # MANIFEST: sender address found although the .msg stores an Exchange DN for the sender.
-    assert doc["metadata"]["mail"]["from"] == {"name": "Tests Chang@FT (張毓倫)", "address": "tests.chang@fengttt.com"}
+    assert doc["metadata"]["mail"]["from"] == {
+        "name": "Tests Chang@FT (張毓倫)",
+        "address": "tests.chang@fengttt.com",
+    }
     assert doc["date"].startswith("2011-03-29")
     text = doc["pages"][0]["text"]
     assert "Search word testing by Lydia" in text
@@ -525,7 +528,12 @@ def test_many_attachments_names(more_mail):
         return out
 
     found = names(doc)
-    for name in ("participant list.xls", "Participant List.doc", "Information & Booking Form.doc", "Information Pack.pdf"):
+    for name in (
+        "participant list.xls",
+        "Participant List.doc",
+        "Information & Booking Form.doc",
+        "Information Pack.pdf",
+    ):
         assert name in found
     assert found.count("image001.gif") == 3
 
@@ -547,7 +555,9 @@ def test_pdf_inline_attachment(more_mail):
     assert "Attachment in middle" in doc["pages"][0]["text"]
     # The corpus copy of the PDF part is empty: recorded, not made into a document.
     assert doc["children"] == []
-    assert any("tzora-titan-4-hummer-xl-manual.pdf" in w and "empty" in w for w in doc["metadata"]["warnings"])
+    assert any(
+        "tzora-titan-4-hummer-xl-manual.pdf" in w and "empty" in w for w in doc["metadata"]["warnings"]
+    )
 
 
 def test_corrupted_embedded_eml(more_mail):
@@ -561,7 +571,9 @@ def test_mbox_manifest_facts(more_mail):
     pipermail = _doc(archive, "perceval_pipermail_2015_november.mbox")
     msgs = [archive.document(c["id"]) for c in pipermail["children"]]
     assert len(msgs) == 4
-    assert {m["metadata"]["mail"]["subject"] for m in msgs} == {"[Metrics-grimoire] Docker and MetricsGrimoire"}
+    assert {m["metadata"]["mail"]["subject"] for m in msgs} == {
+        "[Metrics-grimoire] Docker and MetricsGrimoire"
+    }
     # "andy at example.com (Andy Grunwald)": the obfuscated address is read back.
     assert msgs[0]["metadata"]["mail"]["from"] == {"name": "Andy Grunwald", "address": "andy@example.com"}
     assert msgs[0]["date"] == "2015-11-14T20:29:28Z"
@@ -577,7 +589,10 @@ def test_mbox_manifest_facts(more_mail):
     plan = _doc(archive, "ingest-file_plan.mbox")
     assert len(plan["children"]) == 1
     msg = archive.document(plan["children"][0]["id"])
-    assert msg["metadata"]["mail"]["from"] == {"name": "Dzmitry Lahoda", "address": "dzmitry.lahoda@gmail.com"}
+    assert msg["metadata"]["mail"]["from"] == {
+        "name": "Dzmitry Lahoda",
+        "address": "dzmitry.lahoda@gmail.com",
+    }
     assert msg["title"] == "Re: Our friends has a good plan"
     assert msg["date"] == "2017-02-21T06:55:09Z"
 

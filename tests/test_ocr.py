@@ -109,7 +109,10 @@ def test_cache_serves_identical_pages_without_tesseract(engine, monkeypatch):
 
 
 def test_results_keep_input_order(engine):
-    images = [corpus_file("images/kreuzberg_chi_sim_image.jpeg"), corpus_file("images/tesseract_phototest.tif")]
+    images = [
+        corpus_file("images/kreuzberg_chi_sim_image.jpeg"),
+        corpus_file("images/tesseract_phototest.tif"),
+    ]
     results = engine.recognize_many(images)
     assert "甘草" in results[0].text and "quick" in results[1].text
 
@@ -132,7 +135,12 @@ def test_traditional_chinese_page_is_read_with_chi_tra(engine, tmp_path):
     from make_sample import render_page, save_pdf
 
     pdf = tmp_path / "trad.pdf"
-    lines = ["會議記錄", "我們討論了這個國家的發展與經濟問題。", "關於電話會議的時間，請儘快通知。", "這些資料將在下週寄給學院。"]
+    lines = [
+        "會議記錄",
+        "我們討論了這個國家的發展與經濟問題。",
+        "關於電話會議的時間，請儘快通知。",
+        "這些資料將在下週寄給學院。",
+    ]
     save_pdf([render_page(lines)], pdf)
     result = engine.recognize(render_pdf_page(pdf, 0).png)
     assert result.languages == "chi_tra"
@@ -178,7 +186,11 @@ def test_sideways_pages_are_seen_before_ocr():
     scores = [sideways_score(Image.open(BytesIO(render_pdf_page(cardinal, i).png))) for i in range(4)]
     assert [s > 4 for s in scores] == [False, True, False, True]
     # Upright pages with columns, tables, skew or Chinese stay well below.
-    for rel in ("images/tesseract_8087_054.3B.tif", "images/tesseract_eurotext.tif", "images/pix2text_zh6.jpg"):
+    for rel in (
+        "images/tesseract_8087_054.3B.tif",
+        "images/tesseract_eurotext.tif",
+        "images/pix2text_zh6.jpg",
+    ):
         assert sideways_score(Image.open(corpus_file(rel))) < 2.5
     skewed = Image.open(BytesIO(render_pdf_page(corpus_file("pdf-scanned/ocrmypdf_skew.pdf"), 0).png))
     assert sideways_score(skewed) < 2.5
@@ -201,8 +213,12 @@ def _page_image(rel: str, index: int = 0) -> Image.Image:
 def test_ink_profiles_tell_upright_upside_down_and_chinese():
     from ocr.geometry import line_profile
 
-    latin = [_page_image("pdf-scanned/pdfminer_175.pdf"), _page_image("pdf-scanned/ocrmypdf_skew.pdf"),
-             Image.open(corpus_file("images/tesseract_8087_054.3B.tif")), _page_image("pdf-scanned/ingest-file_jbig2.pdf")]
+    latin = [
+        _page_image("pdf-scanned/pdfminer_175.pdf"),
+        _page_image("pdf-scanned/ocrmypdf_skew.pdf"),
+        Image.open(corpus_file("images/tesseract_8087_054.3B.tif")),
+        _page_image("pdf-scanned/ingest-file_jbig2.pdf"),
+    ]
     for image in latin:
         assert line_profile(image).upright_latin()
         assert line_profile(image.rotate(180, expand=True)).upside_down_latin()
@@ -250,7 +266,9 @@ def test_turned_pages_are_read_once_upright(tmp_path, monkeypatch):
     calls = _Calls(monkeypatch)
     for index, turn in ((1, 270), (2, 180), (3, 90)):
         calls.log.clear()
-        result = _recognize_file(_write_page(tmp_path, "pdf-scanned/ocrmypdf_cardinal.pdf", index), None, ("eng",))
+        result = _recognize_file(
+            _write_page(tmp_path, "pdf-scanned/ocrmypdf_cardinal.pdf", index), None, ("eng",)
+        )
         assert result.rotation == turn and "LinnSequencer" in result.text.replace(" ", "")
         assert calls.log == [("data", "eng", "prep")]
 
@@ -272,7 +290,9 @@ def test_first_chinese_page_upside_down_reads_poorly_then_asks_osd(tmp_path, mon
     from ocr.tesseract import _recognize_file
 
     page = tmp_path / "turned-0.png"
-    Image.open(BytesIO(render_pdf_page(corpus_file("pdf-scanned/mineru_small_ocr.pdf"), 0).png)).rotate(180).save(page)
+    Image.open(BytesIO(render_pdf_page(corpus_file("pdf-scanned/mineru_small_ocr.pdf"), 0).png)).rotate(
+        180
+    ).save(page)
     calls = _Calls(monkeypatch)
     result = _recognize_file(str(page), None, None)
     assert (result.rotation, result.languages) == (180, "chi_sim") and "价值" in result.text
@@ -311,7 +331,11 @@ def test_long_traditional_page_is_chosen_on_a_band_then_read_with_chi_tra(tmp_pa
     result = _recognize_file(str(path), None, None)
     assert result.languages == "chi_tra" and abs(result.skew) > 0.3  # the 'scan' is turned 0.8 degrees
     assert "技術轉讓的條件" in result.text and "出口管制的規定" in result.text
-    assert calls.log == [("data", "chi_sim", "prep"), ("data", "chi_tra", "band"), ("data", "chi_tra", "prep")]
+    assert calls.log == [
+        ("data", "chi_sim", "prep"),
+        ("data", "chi_tra", "band"),
+        ("data", "chi_tra", "prep"),
+    ]
 
 
 TELEX = """PRIORITY 041530Z MAR 19
@@ -416,7 +440,9 @@ def test_middle_band_is_found_on_the_deskewed_rows():
         for col in range(10):
             x, y = 100 + col * 100, 100 + line * 60
             ox, oy = map_point_back(x, y, skew, width, height)  # where it sits on the skewed scan
-            words.append(OcrWord("字", int(ox) - 20, int(oy) - 15, 40, 30, 90.0 if line in (8, 9, 10, 11) else 50.0))
+            words.append(
+                OcrWord("字", int(ox) - 20, int(oy) - 15, 40, 30, 90.0 if line in (8, 9, 10, 11) else 50.0)
+            )
     result = OcrResult("", 0.0, words, "chi_sim", 0, skew, width, height)
     top, bottom, conf = _middle_band(result)
     # The middle fifth of 200 words is lines 8-11, centred on rows 580-760 once level (boxes

@@ -92,7 +92,10 @@ def test_labels_and_values_in_columns():
     text = "Nick Booth\nFrom:\nSent:\nTo:\nSubject:\nBlah blah blah \nNick Booth\nFriday, 18 June 2010 9:52 AM\nNick Booth\nTest Attachment\n1"
     [msg] = split_messages([text])
     assert (msg["from"], msg["date"], msg["to"], msg["subject"]) == (
-        "Nick Booth", "Friday, 18 June 2010 9:52 AM", "Nick Booth", "Test Attachment",
+        "Nick Booth",
+        "Friday, 18 June 2010 9:52 AM",
+        "Nick Booth",
+        "Test Attachment",
     )
 
 
@@ -114,7 +117,9 @@ def test_printed_dates(value, expected):
 
 
 def test_printed_addresses():
-    assert parse_printed_addresses("ZIEMSKI, Michal <Michal.Ziemski@wipo.int>; Bob [mailto:bob@example.org]; Ann") == [
+    assert parse_printed_addresses(
+        "ZIEMSKI, Michal <Michal.Ziemski@wipo.int>; Bob [mailto:bob@example.org]; Ann"
+    ) == [
         {"name": "ZIEMSKI, Michal", "address": "michal.ziemski@wipo.int"},
         {"name": "Bob", "address": "bob@example.org"},
         {"name": "Ann", "address": ""},
@@ -161,9 +166,18 @@ def _check_printed_children(a, doc: dict, reply_id: int, exact: bool) -> None:
         # The printed Chinese message and the native reply to it are one thread.
         assert [m["id"] for m in thread_of(a, reply_id)] == [kids[1]["id"], reply_id]
     # Printed messages are found by the mail filters like native ones.
-    res = a.search(SearchQuery(text="marine", filters={"sender": ["a.morgan@example.ac.uk"]}, date_from="2018-11-12", date_to="2018-11-12"))
+    res = a.search(
+        SearchQuery(
+            text="marine",
+            filters={"sender": ["a.morgan@example.ac.uk"]},
+            date_from="2018-11-12",
+            date_to="2018-11-12",
+        )
+    )
     assert kids[0]["id"] in {h.doc_id for h in res.hits}
-    res = a.search(SearchQuery(text="marine", filters={"sender": ["a.morgan@example.ac.uk"]}, date_from="2018-11-13"))
+    res = a.search(
+        SearchQuery(text="marine", filters={"sender": ["a.morgan@example.ac.uk"]}, date_from="2018-11-13")
+    )
     assert kids[0]["id"] not in {h.doc_id for h in res.hits}
 
 
@@ -172,7 +186,10 @@ def test_printed_messages_are_email_documents(tmp_path, runner):
     from archive.cli import cli
 
     chain = tmp_path / "chain.txt"
-    chain.write_text("Printed by the records office\n\n" + "\f".join("\n".join(p) for p in _chain_pages()), encoding="utf-8")
+    chain.write_text(
+        "Printed by the records office\n\n" + "\f".join("\n".join(p) for p in _chain_pages()),
+        encoding="utf-8",
+    )
     reply = tmp_path / "reply.eml"
     _native_reply(reply)
     with Archive(tmp_path / "archive") as a:
@@ -185,7 +202,9 @@ def test_printed_messages_are_email_documents(tmp_path, runner):
         res = a.search(SearchQuery(text="海洋", filters={"recipient": ["a.morgan@example.ac.uk"]}))
         assert doc["children"][1]["id"] in {h.doc_id for h in res.hits}
         child_id = doc["children"][0]["id"]
-    out = runner.invoke(cli, ["--archive", str(tmp_path / "archive"), "show", str(child_id)], catch_exceptions=False)
+    out = runner.invoke(
+        cli, ["--archive", str(tmp_path / "archive"), "show", str(child_id)], catch_exceptions=False
+    )
     assert "From: Dr Alice Morgan <a.morgan@example.ac.uk>" in out.output
     assert "Printed: page 1 of the parent document" in out.output
     assert f"parent: {doc['id']}" in out.output

@@ -88,7 +88,9 @@ def test_kill_and_resume(tmp_path: Path) -> None:
     assert before["a_letter.pdf"] == "done" and before["b_scan.pdf"] == "processing"
     stored = sum(1 for status in before.values() if status == "done")
 
-    done = subprocess.run(_foi(archive, "ingest", str(release), "--json"), capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        _foi(archive, "ingest", str(release), "--json"), capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["duplicates"] == stored and report["ingested"] == 4 - stored
@@ -130,7 +132,9 @@ def test_kill_between_members_of_a_zip(tmp_path: Path) -> None:
     before = dict(_rows(db, "SELECT filename, status FROM documents"))
     assert before["dump.zip"] == "processing" and "4_appeal.pdf" not in before
 
-    done = subprocess.run(_foi(archive, "ingest", str(release), "--json"), capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        _foi(archive, "ingest", str(release), "--json"), capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr
     docs = _rows(db, "SELECT filename, status, parent_id IS NOT NULL FROM documents ORDER BY filename")
     assert docs == [

@@ -20,9 +20,21 @@ def _records(n: int, rng: random.Random, start: int = 1) -> list[IndexRecord]:
         kw = {"entity": rng.sample(["Org A", "Org B", "org a", "Org C"], rng.randint(0, 2))}
         if i % 3 == 0:
             kw["sender"] = [rng.choice(["Alice", "Bob"])]
-        out.append(IndexRecord(i, i, 1, rng.choice(["c1", "c2"]), rng.choice(["text", "mail"]),
-                               rng.choice(["en", "zh-Hans"]), f"d{i}", body=body, gloss=gloss,
-                               date=f"{2015 + i % 5}-01-01", keywords=kw))
+        out.append(
+            IndexRecord(
+                i,
+                i,
+                1,
+                rng.choice(["c1", "c2"]),
+                rng.choice(["text", "mail"]),
+                rng.choice(["en", "zh-Hans"]),
+                f"d{i}",
+                body=body,
+                gloss=gloss,
+                date=f"{2015 + i % 5}-01-01",
+                keywords=kw,
+            )
+        )
     return out
 
 
@@ -134,7 +146,9 @@ def test_phrases_of_common_words_match_a_full_evaluation(tmp_path, monkeypatch):
             _same_phrase(backend, text, offset=5)
             _same_phrase(backend, text, filters={"collection": ["c1"]})
             _same_phrase(backend, text, sort="date")
-        heavy_pairs = [t for (t,) in backend.db.execute("SELECT term FROM search_heavy WHERE instr(term, '_')")]
+        heavy_pairs = [
+            t for (t,) in backend.db.execute("SELECT term FROM search_heavy WHERE instr(term, '_')")
+        ]
         assert heavy_pairs, "some pairs are heavy"
         for term in heavy_pairs:
             _same(backend, term)
@@ -175,23 +189,86 @@ def test_snippet_tokens_are_the_tokenizers():
     from archive.search.snippets import matching_tokens
 
     rng = random.Random(3)
-    words = ["Naval", "base", "BASES", "军事基地", "海洋数据", "基地", "Straße", "strasse", "x2", "ﬁle", "file", "a海a",
-             "研究所A", "b研究", "_", "-", "。", "\n", "Ⅻ", "İstanbul"]
-    queries = [[Term("base")], [Term("bas", prefix=True)], [Term("基地")], [Term("海", prefix=True)],
-               [Phrase(("军事", "基地"))], [Term("strasse"), Term("file")], [Term("研究")], [Term("a")],
-               [Term("xii")], [Term("i̇stanbul")], [Term("b"), Term("bas", prefix=True)], [Term("x2")],
-               [Phrase(("naval", "base"))], [Term("a1b"), Term("a", prefix=True)], [Term("a"), Term("海")],
-               [Term("基地"), Term("base"), Term("军", prefix=True)]]
-    ascii_words = ["Naval", "base", "BASES", "bas", "b", "x2", "2x", "_", "-", ".", "\n", "a", "A1b", "basement"]
+    words = [
+        "Naval",
+        "base",
+        "BASES",
+        "军事基地",
+        "海洋数据",
+        "基地",
+        "Straße",
+        "strasse",
+        "x2",
+        "ﬁle",
+        "file",
+        "a海a",
+        "研究所A",
+        "b研究",
+        "_",
+        "-",
+        "。",
+        "\n",
+        "Ⅻ",
+        "İstanbul",
+    ]
+    queries = [
+        [Term("base")],
+        [Term("bas", prefix=True)],
+        [Term("基地")],
+        [Term("海", prefix=True)],
+        [Phrase(("军事", "基地"))],
+        [Term("strasse"), Term("file")],
+        [Term("研究")],
+        [Term("a")],
+        [Term("xii")],
+        [Term("i̇stanbul")],
+        [Term("b"), Term("bas", prefix=True)],
+        [Term("x2")],
+        [Phrase(("naval", "base"))],
+        [Term("a1b"), Term("a", prefix=True)],
+        [Term("a"), Term("海")],
+        [Term("基地"), Term("base"), Term("军", prefix=True)],
+    ]
+    ascii_words = [
+        "Naval",
+        "base",
+        "BASES",
+        "bas",
+        "b",
+        "x2",
+        "2x",
+        "_",
+        "-",
+        ".",
+        "\n",
+        "a",
+        "A1b",
+        "basement",
+    ]
     for i in range(600):
-        text = " ".join(rng.choices(words if i % 2 else ascii_words, k=rng.randint(1, 30))).replace(" _ ", "_")
+        text = " ".join(rng.choices(words if i % 2 else ascii_words, k=rng.randint(1, 30))).replace(
+            " _ ", "_"
+        )
         for terms in queries:
             if any(HAN.search(t) for q in terms for t in ((q.term,) if isinstance(q, Term) else q.terms)):
                 continue  # Chinese terms match as characters in a row: tests/test_chinese_matching.py
-            exact = {t for q in terms for t in ((q.term,) if isinstance(q, Term) and not q.prefix else
-                                                 () if isinstance(q, Term) else q.terms)}
+            exact = {
+                t
+                for q in terms
+                for t in (
+                    (q.term,)
+                    if isinstance(q, Term) and not q.prefix
+                    else ()
+                    if isinstance(q, Term)
+                    else q.terms
+                )
+            }
             prefixes = [q.term for q in terms if isinstance(q, Term) and q.prefix]
-            want = [tok for tok in tokenize(text) if tok.term in exact or any(tok.term.startswith(p) for p in prefixes)]
+            want = [
+                tok
+                for tok in tokenize(text)
+                if tok.term in exact or any(tok.term.startswith(p) for p in prefixes)
+            ]
             assert matching_tokens(text, terms) == want, (text, terms)
 
 
@@ -218,4 +295,7 @@ def test_has_match_agrees_with_matching_tokens_and_marks_escape():
     for text in texts:
         for terms in queries:
             assert has_match(text, terms) == bool(matching_tokens(text, terms)), (text, terms)
-    assert str(mark("a <b> & 'c' \"d\"", [(3, 4)])) == "a &lt;<mark>b</mark>&gt; &amp; &#x27;c&#x27; &quot;d&quot;"
+    assert (
+        str(mark("a <b> & 'c' \"d\"", [(3, 4)]))
+        == "a &lt;<mark>b</mark>&gt; &amp; &#x27;c&#x27; &quot;d&quot;"
+    )

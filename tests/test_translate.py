@@ -91,7 +91,12 @@ def test_sentences_are_split_by_chinese_and_english_punctuation():
         "The draft is attached.",
     ]
     assert split_sentences("第一句；第二句\n\nDr. Smith wrote. Then left") == [
-        "第一句；", "第二句", "Dr.", "Smith wrote.", "Then left"]
+        "第一句；",
+        "第二句",
+        "Dr.",
+        "Smith wrote.",
+        "Then left",
+    ]
 
 
 def test_pending_then_install_from_file_and_backfill(foi, archive_dir, tmp_path, tiny_model):
@@ -207,9 +212,14 @@ def test_chinese_pages_without_han_characters_do_not_stay_pending(archive, tmp_p
 
     # The ingest step: a page said to be Chinese but with no Han characters has nothing to translate.
     step = TranslateStep(archive)
-    work = SimpleNamespace(pages=[PageResult(1, "12 34 56", lang="zh-Hans"), PageResult(2, "Hello", lang="en")])
+    work = SimpleNamespace(
+        pages=[PageResult(1, "12 34 56", lang="zh-Hans"), PageResult(2, "Hello", lang="en")]
+    )
     assert step.needed(work) is False  # type: ignore[arg-type]
-    assert work.pages[0].meta["translation_status"] == "skipped" and "translation_status" not in work.pages[1].meta
+    assert (
+        work.pages[0].meta["translation_status"] == "skipped"
+        and "translation_status" not in work.pages[1].meta
+    )
 
     # Pages from before translation statuses (Chinese, untranslated, no status) are backfilled once.
     note = tmp_path / "note.txt"
@@ -218,7 +228,9 @@ def test_chinese_pages_without_han_characters_do_not_stay_pending(archive, tmp_p
     doc = archive.store.documents()[0]
     archive.store.db.execute(
         "UPDATE pages SET lang='zh-Hans', translation_status=NULL, translation=NULL, text='2019 - 07' "
-        "WHERE document_id=?", (doc["id"],))
+        "WHERE document_id=?",
+        (doc["id"],),
+    )
     assert pending_count(archive) >= 1
     install_from_file(archive.root, tiny_model)
     backfill(archive)
@@ -291,7 +303,9 @@ def test_install_from_the_index_offline_is_a_clear_error(foi, no_network):
 
 def test_refused_connection_to_a_local_index_is_a_clear_error(archive_dir, monkeypatch, no_network):
     monkeypatch.setenv("ARGOS_PACKAGE_INDEX", "http://127.0.0.1:9/")
-    with pytest.raises(TranslationError, match=r"cannot fetch the Argos package index http://127.0.0.1:9/index.json"):
+    with pytest.raises(
+        TranslationError, match=r"cannot fetch the Argos package index http://127.0.0.1:9/index.json"
+    ):
         install_from_index(archive_dir, "zh", "en")
     assert len(no_network.expect_refused()) == 1  # no retry loop, no recursion
 
@@ -299,9 +313,23 @@ def test_refused_connection_to_a_local_index_is_a_clear_error(archive_dir, monke
 def _local_index(tmp_path: Path, tiny_model: Path, links: list[str], **extra: str) -> Path:
     folder = tmp_path / "index"
     folder.mkdir(exist_ok=True)
-    entry = {"package_version": "0.0.1", "argos_version": "1.9.0", "from_code": "zh", "from_name": "Chinese",
-             "to_code": "en", "to_name": "English", "type": "translate", "links": links, **extra}
-    other = {**entry, "from_code": "de", "from_name": "German", "links": ["https://example.invalid/de.argosmodel"]}
+    entry = {
+        "package_version": "0.0.1",
+        "argos_version": "1.9.0",
+        "from_code": "zh",
+        "from_name": "Chinese",
+        "to_code": "en",
+        "to_name": "English",
+        "type": "translate",
+        "links": links,
+        **extra,
+    }
+    other = {
+        **entry,
+        "from_code": "de",
+        "from_name": "German",
+        "links": ["https://example.invalid/de.argosmodel"],
+    }
     (folder / "index.json").write_text(json.dumps([other, entry]), encoding="utf-8")
     return folder
 
@@ -365,14 +393,21 @@ def test_argos_environment_does_not_leak(tmp_path):
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "ARGOS_"))}
     env["HOME"] = str(home)
-    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "archive")], check=True, capture_output=True,
-                         text=True, env=env, cwd=ROOT).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "archive")],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    ).stdout
     seen = json.loads(out)
     argos = (tmp_path / "archive" / "models" / "argos").resolve()
     assert seen["data_dir"] == str(argos / "data" / "argos-translate")
     assert seen["package_dir"] == str(argos / "packages")
-    assert {k: seen[k] for k in ("XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "ARGOS_PACKAGES_DIR")} == {
-        "XDG_DATA_HOME": None, "XDG_CACHE_HOME": None, "XDG_CONFIG_HOME": None, "ARGOS_PACKAGES_DIR": None}
+    assert {
+        k: seen[k] for k in ("XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "ARGOS_PACKAGES_DIR")
+    } == {"XDG_DATA_HOME": None, "XDG_CACHE_HOME": None, "XDG_CONFIG_HOME": None, "ARGOS_PACKAGES_DIR": None}
     assert list(home.iterdir()) == []  # nothing created under the user's home
 
 
@@ -389,7 +424,8 @@ def test_a_failing_model_leaves_pages_pending(foi, archive_dir, tmp_path, tiny_m
     monkeypatch.setattr(ArgosTranslator, "translate_segments", broken)
     result = foi("translate", ok=False)
     assert result.exit_code == 2 and result.output.strip() == (
-        "error: translate-zh_en-tiny: translation failed: out of memory")
+        "error: translate-zh_en-tiny: translation failed: out of memory"
+    )
     assert _page(foi, doc_id)["translation_status"] == "pending"
 
     # At ingest the stage fails with the reason and the page stays pending for `foi translate`.

@@ -17,7 +17,7 @@ from web import create_app
 
 pytestmark = pytest.mark.tesseract
 
-XSS = '<script>alert(1)</script> secret memo <img src=x onerror=alert(2)>'
+XSS = "<script>alert(1)</script> secret memo <img src=x onerror=alert(2)>"
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +30,14 @@ def site(tmp_path_factory):
     formula = root / "formula.txt"
     formula.write_text('=HYPERLINK("http://evil.example/","click") spreadsheet trap', encoding="utf-8")
     with Archive(root / "archive") as a:
-        a.ingest([corpus_file("pdf-scanned/kreuzberg_non_searchable.pdf"), corpus_file("pdf-text/alaveteli_psni.pdf"),
-                  corpus_file("pdf-text/pdfminer_issue_566_test_2.pdf")], collection="letters")
+        a.ingest(
+            [
+                corpus_file("pdf-scanned/kreuzberg_non_searchable.pdf"),
+                corpus_file("pdf-text/alaveteli_psni.pdf"),
+                corpus_file("pdf-text/pdfminer_issue_566_test_2.pdf"),
+            ],
+            collection="letters",
+        )
         a.ingest([memo, note, formula], collection="notes")
         ids = {d["filename"]: d["id"] for d in a.store.documents()}
     app = create_app({"ARCHIVE_DIR": str(root / "archive"), "TESTING": True})
@@ -58,8 +64,10 @@ def test_document_view_page_image_with_hit_boxes_and_download(site):
     assert img.status_code == 200 and img.data.startswith(b"\x89PNG")
     dl = client.get(f"/documents/{doc_id}/original")
     assert dl.status_code == 200 and dl.data.startswith(b"%PDF")
-    assert "attachment" in dl.headers["Content-Disposition"] and "kreuzberg_non_searchable.pdf" in dl.headers[
-        "Content-Disposition"]
+    assert (
+        "attachment" in dl.headers["Content-Disposition"]
+        and "kreuzberg_non_searchable.pdf" in dl.headers["Content-Disposition"]
+    )
 
 
 def test_untrusted_text_is_escaped_and_headers_are_set(site):
@@ -89,8 +97,22 @@ def test_api_and_errors(site):
 
 
 # Query parameters each API route reads (kept in step with web/api.py and query_from_args).
-SEARCH_FILTERS = {"q", "mode", "raw", "collection", "lang", "kind", "year", "sender", "recipient", "entity",
-                  "exemption", "from", "to", "sort"}
+SEARCH_FILTERS = {
+    "q",
+    "mode",
+    "raw",
+    "collection",
+    "lang",
+    "kind",
+    "year",
+    "sender",
+    "recipient",
+    "entity",
+    "exemption",
+    "from",
+    "to",
+    "sort",
+}
 READS = {
     "/api/search": SEARCH_FILTERS | {"limit", "page", "offset", "cursor", "facet"},
     "/api/export.{fmt}": SEARCH_FILTERS,
@@ -99,7 +121,14 @@ READS = {
 
 
 def _check_schema(schema):
-    assert isinstance(schema, dict) and schema.get("type") in {"string", "integer", "number", "boolean", "array", "object"}
+    assert isinstance(schema, dict) and schema.get("type") in {
+        "string",
+        "integer",
+        "number",
+        "boolean",
+        "array",
+        "object",
+    }
     if schema["type"] == "array":
         _check_schema(schema["items"])
 
@@ -139,7 +168,9 @@ def test_openapi_describes_every_api_route_and_parameter(site):
                 expected = "integer" if type(conv).__name__ == "IntegerConverter" else "string"
                 assert path_params[name]["schema"]["type"] == expected
             query_params = {p["name"] for p in params if p["in"] == "query"}
-            assert READS.get(path, set()) <= query_params, f"{path} misses {READS.get(path, set()) - query_params}"
+            assert READS.get(path, set()) <= query_params, (
+                f"{path} misses {READS.get(path, set()) - query_params}"
+            )
 
 
 def _client_of_memos(tmp_path: Path, n: int, text: str, collection: str):  # type: ignore[no-untyped-def]
@@ -202,7 +233,8 @@ def test_chinese_hits_span_several_characters(site):
     client, ids = site
     doc_id = ids["pdfminer_issue_566_test_2.pdf"]
     hits = client.get(f"/api/documents/{doc_id}/pages/1?q=%E6%9C%89%E9%99%90%E5%85%AC%E5%8F%B8").get_json()[
-        "highlights"]["hits"]
+        "highlights"
+    ]["hits"]
     assert len(hits) == 1 and hits[0]["text"] == "有限公司"  # four character boxes, one hit box
 
 
@@ -228,14 +260,38 @@ def test_document_view_side_by_side_gloss_entities_and_hits(site):
     try:
         page = a.store.page(note, 1)
         meta = dict(page["meta"])
-        meta["entities"] = [*(meta.get("entities") or []),
-                            {"type": "org", "text": "军事基地", "norm": "Military Base <x>", "entity_id": "org:mb",
-                             "start": 3, "end": 7, "field": "original", "source": "watchlist"},
-                            {"type": "place", "text": "ocean", "norm": "ocean", "entity_id": "place:ocean",
-                             "start": 13, "end": 18, "field": "translation", "source": "ner_en"}]
-        a.store.update_page(page["id"], translation="We discussed ocean data near the military base.",
-                            segments=[["我们在军事基地附近讨论了海洋数据。", "We discussed ocean data near the military base."]],
-                            translation_status="done", meta=meta)
+        meta["entities"] = [
+            *(meta.get("entities") or []),
+            {
+                "type": "org",
+                "text": "军事基地",
+                "norm": "Military Base <x>",
+                "entity_id": "org:mb",
+                "start": 3,
+                "end": 7,
+                "field": "original",
+                "source": "watchlist",
+            },
+            {
+                "type": "place",
+                "text": "ocean",
+                "norm": "ocean",
+                "entity_id": "place:ocean",
+                "start": 13,
+                "end": 18,
+                "field": "translation",
+                "source": "ner_en",
+            },
+        ]
+        a.store.update_page(
+            page["id"],
+            translation="We discussed ocean data near the military base.",
+            segments=[
+                ["我们在军事基地附近讨论了海洋数据。", "We discussed ocean data near the military base."]
+            ],
+            translation_status="done",
+            meta=meta,
+        )
     finally:
         a.close()
     html = client.get(f"/documents/{note}?q=%E5%9F%BA%E5%9C%B0+military").get_data(as_text=True)
@@ -275,9 +331,12 @@ def test_markup_is_built_safely():
     from web.markup import Span, annotate, render_text
 
     text = '<b onmouseover="x">军事基地</b> & "quotes"'
-    out = render_text(text, parse("基地").positive_terms(),
-                      [{"type": 'org" onclick="x', "norm": '"><script>', "start": 19, "end": 23, "field": "original"}],
-                      gloss=[["军事", 19, 21, "jun1 shi4", '"><img src=x onerror=alert(1)>']])
+    out = render_text(
+        text,
+        parse("基地").positive_terms(),
+        [{"type": 'org" onclick="x', "norm": '"><script>', "start": 19, "end": 23, "field": "original"}],
+        gloss=[["军事", 19, 21, "jun1 shi4", '"><img src=x onerror=alert(1)>']],
+    )
     assert isinstance(out, Markup)
     assert "<b" not in out and "<script>" not in out and "<img" not in out and 'onclick="' not in out
     assert "&lt;b onmouseover=&#34;x&#34;&gt;" in out and "<mark>基地</mark>" in out
@@ -294,20 +353,33 @@ def test_api_rejects_bad_cursors_with_400(site):
         assert "cursor" in resp.get_json()["error"]["message"].lower()
     first = client.get("/api/search?q=information&limit=1").get_json()
     if first["next_cursor"]:
-        nxt = client.get("/api/search", query_string={"q": "information", "limit": 1,
-                                                      "cursor": json.dumps(first["next_cursor"])})
+        nxt = client.get(
+            "/api/search",
+            query_string={"q": "information", "limit": 1, "cursor": json.dumps(first["next_cursor"])},
+        )
         assert nxt.status_code == 200
 
 
 def test_export_accepts_every_search_filter_and_defuses_formulas(site):
     client, _ = site
-    for name, value in [("year", "2010"), ("exemption", "s40"), ("recipient", "a@b.org"), ("from", "1900-01-01"),
-                        ("to", "2100-01-01"), ("sender", "a@b.org"), ("entity", "PSNI"), ("lang", "en"),
-                        ("kind", "text"), ("collection", "notes")]:
+    for name, value in [
+        ("year", "2010"),
+        ("exemption", "s40"),
+        ("recipient", "a@b.org"),
+        ("from", "1900-01-01"),
+        ("to", "2100-01-01"),
+        ("sender", "a@b.org"),
+        ("entity", "PSNI"),
+        ("lang", "en"),
+        ("kind", "text"),
+        ("collection", "notes"),
+    ]:
         resp = client.get("/api/export.json", query_string={name: value})
         assert resp.status_code == 200, name
         json.loads(resp.get_data(as_text=True))
-    rows = list(csv.DictReader(io.StringIO(client.get("/api/export.csv?q=spreadsheet").get_data(as_text=True))))
+    rows = list(
+        csv.DictReader(io.StringIO(client.get("/api/export.csv?q=spreadsheet").get_data(as_text=True)))
+    )
     assert rows and rows[0]["snippet"].startswith("'=")
     for row in rows:
         for value in row.values():
@@ -323,7 +395,7 @@ def test_search_with_only_dates_runs_the_search(site):
 def test_facets_keep_other_values_of_a_chosen_facet(site):
     client, _ = site
     html = client.get("/?q=information+OR+secret&collection=notes").get_data(as_text=True)
-    facet = html[html.index('data-facet="collection"'):]
+    facet = html[html.index('data-facet="collection"') :]
     facet = facet[: facet.index("</div>")]
     assert 'class="on"' in facet and "letters" in facet and "notes" in facet
     both = client.get("/?q=information+OR+secret&collection=notes&collection=letters").get_data(as_text=True)
@@ -361,17 +433,25 @@ def test_thread_navigation_lists_only_the_thread(tmp_path):
         tid = ids["m1.txt"]
         # Thread positions out of id order, and another thread's message.
         for name, pos in (("m1.txt", 3), ("m2.txt", 1), ("m3.txt", 2)):
-            a.store.update_document(ids[name], kind="email", metadata={
-                "mail": {"subject": name, "thread": {"id": tid, "position": pos, "size": 3}}})
-        a.store.update_document(ids["other.txt"], kind="email", metadata={
-            "mail": {"subject": "other", "thread": {"id": ids["other.txt"], "position": 1, "size": 1}}})
+            a.store.update_document(
+                ids[name],
+                kind="email",
+                metadata={"mail": {"subject": name, "thread": {"id": tid, "position": pos, "size": 3}}},
+            )
+        a.store.update_document(
+            ids["other.txt"],
+            kind="email",
+            metadata={
+                "mail": {"subject": "other", "thread": {"id": ids["other.txt"], "position": 1, "size": 1}}
+            },
+        )
     client = create_app({"ARCHIVE_DIR": str(tmp_path / "a"), "TESTING": True}).test_client()
     html = client.get(f"/documents/{ids['m3.txt']}").get_data(as_text=True)
     assert "Thread (3 messages)" in html
-    nav = html[html.index("Thread (3 messages)"):]
+    nav = html[html.index("Thread (3 messages)") :]
     nav = nav[: nav.index("</p>")]
-    assert f"/documents/{ids['m2.txt']}\">1<" in nav and "<strong>2</strong>" in nav
-    assert f"/documents/{ids['m1.txt']}\">3<" in nav and f"/documents/{ids['other.txt']}\"" not in nav
+    assert f'/documents/{ids["m2.txt"]}">1<' in nav and "<strong>2</strong>" in nav
+    assert f'/documents/{ids["m1.txt"]}">3<' in nav and f'/documents/{ids["other.txt"]}"' not in nav
 
 
 def test_foi_serve_with_gunicorn_workers(tmp_path):
@@ -392,23 +472,42 @@ def test_foi_serve_with_gunicorn_workers(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "archive.cli", "--archive", str(tmp_path / "archive"), "serve",
-           "--port", str(port), "--workers", "2", "--threads", "2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "archive.cli",
+        "--archive",
+        str(tmp_path / "archive"),
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+        "--threads",
+        "2",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/search?q=harbour", timeout=5) as resp:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/api/search?q=harbour", timeout=5
+                ) as resp:
                     data = json.loads(resp.read())
                     headers = resp.headers
                 break
             except OSError:
                 if time.monotonic() > deadline or proc.poll() is not None:
-                    raise AssertionError(proc.stderr.read().decode() if proc.stderr else "no server") from None
+                    raise AssertionError(
+                        proc.stderr.read().decode() if proc.stderr else "no server"
+                    ) from None
                 time.sleep(0.2)
         assert [h["filename"] for h in data["hits"]] == ["memo.txt"]
-        assert "<mark>harbour</mark>" in data["hits"][0]["snippet"] and "<script>" not in data["hits"][0]["snippet"]
+        assert (
+            "<mark>harbour</mark>" in data["hits"][0]["snippet"]
+            and "<script>" not in data["hits"][0]["snippet"]
+        )
         assert headers["X-Content-Type-Options"] == "nosniff" and "gunicorn" in headers.get("Server", "")
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

@@ -18,8 +18,19 @@ from archive import QueryError, SearchQuery
 
 bp = Blueprint("api", __name__)
 
-EXPORT_FIELDS = ["document_id", "title", "filename", "collection", "kind", "language", "page", "date", "score",
-                 "matched_fields", "snippet"]
+EXPORT_FIELDS = [
+    "document_id",
+    "title",
+    "filename",
+    "collection",
+    "kind",
+    "language",
+    "page",
+    "date",
+    "score",
+    "matched_fields",
+    "snippet",
+]
 
 
 @bp.get("/search")

@@ -25,8 +25,13 @@ def register(cli: click.Group) -> None:
     help="Serve with gunicorn in this many worker processes (0: Flask's development server). "
     "Search is CPU-bound Python, so one process uses one core: use about one worker per core.",
 )
-@click.option("--threads", type=click.IntRange(min=1), default=4, show_default=True,
-              help="Threads per gunicorn worker (requests waiting on SQLite or Elasticsearch).")
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Threads per gunicorn worker (requests waiting on SQLite or Elasticsearch).",
+)
 @pass_ctx
 def serve(ctx: Context, host: str, port: int, debug: bool, workers: int, threads: int) -> None:
     """Serve the web UI and JSON API."""
@@ -45,7 +50,9 @@ def serve(ctx: Context, host: str, port: int, debug: bool, workers: int, threads
     # Open the archive once before the workers start, so that a schema or search-index upgrade
     # (minutes on a large archive) runs here once instead of holding the workers' first requests.
     Archive(ctx.root).close()
-    click.echo(f"Serving {ctx.root} on http://{host}:{port}/ ({workers} workers x {threads} threads)", err=True)
+    click.echo(
+        f"Serving {ctx.root} on http://{host}:{port}/ ({workers} workers x {threads} threads)", err=True
+    )
     run_gunicorn(config, host, port, workers, threads)
 
 

@@ -147,6 +147,8 @@ def render_text(
             # English queries find Chinese pages through the gloss: mark the words whose gloss matched.
             taken = [(s.start, s.end) for s in spans if s.kind == "hit"]
             for g in glossed:
-                if not any(s < g.end and g.start < e for s, e in taken) and matching_tokens(g.title, list(terms)):
+                if not any(s < g.end and g.start < e for s, e in taken) and matching_tokens(
+                    g.title, list(terms)
+                ):
                     spans.append(Span(g.start, g.end, "hit", "via-gloss"))
     return annotate(text, spans)

@@ -46,7 +46,9 @@ def query_from_args(args: Any, limit: int = PAGE_SIZE) -> SearchQuery:
 EITHER_FACETS = ("collection", "lang", "kind", "year")
 
 
-def _disjunctive_facets(query: SearchQuery, facets: dict[str, list[tuple[str, int]]]) -> dict[str, list[tuple[str, int]]]:
+def _disjunctive_facets(
+    query: SearchQuery, facets: dict[str, list[tuple[str, int]]]
+) -> dict[str, list[tuple[str, int]]]:
     """For each chosen either-or facet, its counts without its own filter (all values selectable)."""
     out = {}
     for name in EITHER_FACETS:
@@ -54,7 +56,11 @@ def _disjunctive_facets(query: SearchQuery, facets: dict[str, list[tuple[str, in
         if not chosen or name not in query.facets:
             continue
         others = {k: v for k, v in query.filters.items() if k != name}
-        counts = archive().search(replace(query, filters=others, facets=(name,), limit=1, offset=0)).facets.get(name, [])
+        counts = (
+            archive()
+            .search(replace(query, filters=others, facets=(name,), limit=1, offset=0))
+            .facets.get(name, [])
+        )
         listed = {v for v, _ in counts}
         current = dict(facets.get(name, []))
         out[name] = counts + [(v, current.get(v, 0)) for v in chosen if v not in listed]
@@ -144,14 +150,18 @@ def page_view(page: dict[str, Any], terms: list[Any]) -> dict[str, Any]:
         src_at = locate([str(s[0]) for s in segments], text)
         tgt_at = locate([str(s[1]) for s in segments], translation)
         for (src, tgt, *_), sb, tb in zip(segments, src_at, tgt_at, strict=True):
-            rows.append((
-                render_text(str(src), terms, mentions, "original", gloss, sb),
-                render_text(str(tgt), terms, mentions, "translation", (), tb),
-            ))
+            rows.append(
+                (
+                    render_text(str(src), terms, mentions, "original", gloss, sb),
+                    render_text(str(tgt), terms, mentions, "translation", (), tb),
+                )
+            )
     return {
         "rows": rows,
         "original": render_text(text, terms, mentions, "original", gloss) if not rows else None,
-        "translation": render_text(translation, terms, mentions, "translation") if translation and not rows else None,
+        "translation": render_text(translation, terms, mentions, "translation")
+        if translation and not rows
+        else None,
     }
 
 
@@ -171,12 +181,25 @@ def document_page(doc_id: int):  # type: ignore[no-untyped-def]
     mail = doc["metadata"].get("mail") or {}
     ents = doc["metadata"].get("entities") or []
     watched = {
-        m.get("entity_id") for p in doc["pages"] for m in p["meta"].get("entities") or [] if m.get("source") == "watchlist"
+        m.get("entity_id")
+        for p in doc["pages"]
+        for m in p["meta"].get("entities") or []
+        if m.get("source") == "watchlist"
     }
     types_present = {str(e.get("type")) for e in ents if e.get("type")}
     return render_template(
-        "document.html", doc=doc, q=q, highlights=highlights, views=views, parent=parent, mail=mail,
-        thread=thread, entities=ents, watched=watched, legend=entity_legend(types_present), css_name=css_name,
+        "document.html",
+        doc=doc,
+        q=q,
+        highlights=highlights,
+        views=views,
+        parent=parent,
+        mail=mail,
+        thread=thread,
+        entities=ents,
+        watched=watched,
+        legend=entity_legend(types_present),
+        css_name=css_name,
     )
 
 
@@ -204,7 +227,9 @@ def download(doc_id: int):  # type: ignore[no-untyped-def]
     original = a.original(doc)
     if original is None:
         abort(404, "Original missing")
-    return send_file(original.path, mimetype=original.mime, as_attachment=True, download_name=original.filename)
+    return send_file(
+        original.path, mimetype=original.mime, as_attachment=True, download_name=original.filename
+    )
 
 
 @bp.get("/status")

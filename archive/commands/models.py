@@ -16,8 +16,12 @@ def register(cli: click.Group) -> None:
 
     @models.command("install")
     @click.argument("codes", nargs=-1)
-    @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                  help="Install an .argosmodel file (offline).")
+    @click.option(
+        "--file",
+        "path",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Install an .argosmodel file (offline).",
+    )
     @click.pass_obj
     def install(ctx, codes: tuple[str, ...], path: Path | None) -> None:  # type: ignore[no-untyped-def]
         """Install a model: `foi models install zh en` from the Argos index (online; the
@@ -35,8 +39,10 @@ def register(cli: click.Group) -> None:
         except TranslationError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
-        click.echo(f"installed {pkg.from_code}->{pkg.to_code} {getattr(pkg, 'package_version', '')} "
-                   f"({Path(pkg.package_path).name}); run `foi translate` to translate pending pages")
+        click.echo(
+            f"installed {pkg.from_code}->{pkg.to_code} {getattr(pkg, 'package_version', '')} "
+            f"({Path(pkg.package_path).name}); run `foi translate` to translate pending pages"
+        )
 
     @models.command("list")
     @click.option("--json", "as_json", is_flag=True)
@@ -46,8 +52,12 @@ def register(cli: click.Group) -> None:
         from archive.translate import installed_packages
 
         rows = [
-            {"from": p.from_code, "to": p.to_code, "version": getattr(p, "package_version", ""),
-             "name": Path(p.package_path).name}
+            {
+                "from": p.from_code,
+                "to": p.to_code,
+                "version": getattr(p, "package_version", ""),
+                "name": Path(p.package_path).name,
+            }
             for p in installed_packages(ctx.root)
         ]
         if as_json:
@@ -66,8 +76,9 @@ def register(cli: click.Group) -> None:
         archive = ctx.archive
         pending = pending_count(archive)
         try:
-            with click.progressbar(length=pending, label="Translating", file=sys.stderr,
-                                   hidden=not sys.stderr.isatty()) as bar:
+            with click.progressbar(
+                length=pending, label="Translating", file=sys.stderr, hidden=not sys.stderr.isatty()
+            ) as bar:
                 done = backfill(archive, progress=bar.update)
         except TranslationError as exc:
             click.echo(f"error: {exc}", err=True)

@@ -336,6 +336,7 @@ _CN_ID = re.compile(
     r"(?<![\dA-Za-z])\d{6}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![\dA-Za-z])"
 )
 
+
 class PatternExtractor:
     """Regular-expression entities; reads every field (translations carry numbers and e-mails too)."""
 

@@ -79,7 +79,9 @@ def _page_text(page: LTPage) -> str:
     return "".join(parts).replace("\u00ad", "").strip()
 
 
-def _layouts(path: Path, password: str, laparams: LAParams, page_numbers: list[int] | None = None) -> Iterator[tuple[PDFPage, LTPage]]:
+def _layouts(
+    path: Path, password: str, laparams: LAParams, page_numbers: list[int] | None = None
+) -> Iterator[tuple[PDFPage, LTPage]]:
     """pdfminer's extract_pages, keeping each page object (its crop box and rotation)."""
     with open(path, "rb") as fh:
         manager = PDFResourceManager(caching=True)
@@ -130,7 +132,16 @@ def _page_words(page: PDFPage, layout: LTPage, dpi: float = TEXT_LAYER_DPI) -> t
         left, top = max(0.0, (x0 - bx0) * scale), max(0.0, (by1 - y1) * scale)
         right, bottom = min(float(width), (x1 - bx0) * scale), min(float(height), (by1 - y0) * scale)
         if text.strip() and right > left and bottom > top:
-            words.append(Word(text, round(left), round(top), max(1, round(right - left)), max(1, round(bottom - top)), 100.0))
+            words.append(
+                Word(
+                    text,
+                    round(left),
+                    round(top),
+                    max(1, round(right - left)),
+                    max(1, round(bottom - top)),
+                    100.0,
+                )
+            )
 
     def walk(obj: Any) -> None:
         for el in obj:
@@ -217,8 +228,17 @@ class PdfExtractor:
                 meta: dict[str, Any] = {"image_coverage": round(coverage, 3)}
                 if usable_text(text, coverage) and coverage < SCAN_COVERAGE:
                     words, width, height = _page_words(pdfpage, layout)
-                    pages.append(PageResult(number=number, text=text, meta=meta, words=words, width=width,
-                                            height=height, dpi=TEXT_LAYER_DPI))
+                    pages.append(
+                        PageResult(
+                            number=number,
+                            text=text,
+                            meta=meta,
+                            words=words,
+                            width=width,
+                            height=height,
+                            dpi=TEXT_LAYER_DPI,
+                        )
+                    )
                 else:
                     if text:
                         # Keep the old layer (often a poor OCR by the scanner software) for reference.
