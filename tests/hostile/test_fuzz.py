@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 
 from archive.extractors import ExtractContext, make_source
 from archive.extractors.archives import ZipExtractor
-from archive.extractors.mail import EmlExtractor, MboxExtractor, bound_message, extract_rfc822
+from archive.extractors.mail.bounds import bound_message
+from archive.extractors.mail.mbox import MboxExtractor
+from archive.extractors.mail.rfc822 import EmlExtractor, extract_rfc822
 from archive.models import Extraction, StageError
 from conftest import CORPUS
 
