@@ -1,14 +1,36 @@
-"""Where a page's search hits and entities sit on its image: boxes in percent of the image, one
-per hit and line, from the page's words (OCR or text layer) under each hit."""
+"""Where things sit on a page image: the alignment of OCR words with the page text (`word_spans`,
+which entity boxes use too), and the boxes of a page's search hits and entities in percent of the
+image, one per hit and line, from the page's words (OCR or text layer) under each hit."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from .entities import word_spans
 from .script import spans_in_original
 from .search.query import Phrase, Term
 from .search.snippets import highlight_spans, matching_tokens
+
+
+def word_spans(text: str, words: Sequence[Sequence[Any]]) -> list[tuple[int, int, list[float]]]:
+    """Where each OCR word sits in the page text (which the OCR engine built from the words).
+
+    Words are found in order; a word that cannot be found close to the previous one (text
+    post-processing changed it) is left out rather than misplaced.
+    """
+    spans: list[tuple[int, int, list[float]]] = []
+    cursor = 0
+    for w in words:
+        token = str(w[0]).strip()
+        if not token:
+            continue
+        pos = text.find(token, cursor)
+        if pos < 0 or pos - cursor > 40 + len(token):
+            continue
+        # OCR boxes are whole pixels; text-layer boxes may be fractional: kept as they are.
+        spans.append((pos, pos + len(token), [w[1], w[2], w[3], w[4]]))
+        cursor = pos + len(token)
+    return spans
 
 
 def page_boxes(page: dict[str, Any], terms: list[Term | Phrase]) -> dict[str, Any]:

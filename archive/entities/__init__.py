@@ -12,12 +12,12 @@ document's metadata["entities"].
 - `registry`: which extractors run (`default_extractors`, the archive's watchlists) and on which
   pages (the per-document caps).
 - `extract`: running the extractors on a page, overlaps, the per-document summary.
-- `alignment`: OCR word positions in the page text, for mention boxes.
+- `alignment`: word boxes for mentions (the word positions come from `archive.highlights`).
 - `step`: the pipeline step, and `rescan_document`.
 - `exemptions`, `ner_en`, `ner_zh`, `patterns`, `watchlist`: the extractors.
 """
 
-from .alignment import word_spans
+from ..highlights import word_spans
 from .base import TYPES, EntityExtractor, Mention, PageTexts
 from .extract import extract_page
 from .registry import archive_watchlists, default_extractors
