@@ -6,9 +6,8 @@ run:       ## ingest the sample release and serve the UI (embedded SQLite backen
 test:      ## the whole suite on real Tesseract, Elasticsearch and Chromium (what CI runs after `check`)
 	./scripts/test.sh
 
-test-fast: ## the fast loop: no Elasticsearch, no browser, nothing marked slow or hostile (under two minutes)
-	./scripts/setup.sh
-	.venv/bin/python -m pytest -q -x -m "not elasticsearch and not browser and not slow and not hostile"
+test-fast: ## the fast loop: no Elasticsearch, browser or Tesseract, nothing slow or hostile (about two minutes)
+	.venv/bin/python -m pytest -q -x -m "not elasticsearch and not browser and not tesseract and not slow and not hostile"
 
 check:     ## lint, format check, strict types and import contracts (CI runs these before the tests)
 	./scripts/check.sh

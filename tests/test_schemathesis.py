@@ -26,6 +26,9 @@ import pytest
 from archive import Archive
 from conftest import corpus_file
 
+# Hundreds of generated requests on a live server: not part of the fast loop (make test-fast).
+pytestmark = pytest.mark.slow
+
 schemathesis = pytest.importorskip("schemathesis")
 
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
