@@ -115,8 +115,13 @@ def tokenize(text: str, for_index: bool = True) -> list[Token]:
     Offsets refer to `normalize(text)`; NFKC rarely changes lengths for the scripts we meet, and
     snippet code works on the normalized text too.
     """
+    return _folded_tokens(fold_han(normalize(text)), for_index)
+
+
+def _folded_tokens(folded: str, for_index: bool) -> list[Token]:
+    """`tokenize` of a text already normalized and folded."""
     tokens: list[Token] = []
-    for at, piece, han in _pieces(fold_han(normalize(text))):
+    for at, piece, han in _pieces(folded):
         if han:
             tokens.extend(_han_tokens(piece, at, for_index))
         else:
@@ -147,8 +152,9 @@ def index_words(text: str) -> list[str]:
 def index_text(text: str) -> str:
     """The whitespace-joined term stream a backend indexes: the words, then (when the text has
     Han characters) `CHARS` and its character stream."""
-    words = index_words(text)
-    chars = han_chars(fold_han(normalize(text))) if HAN.search(text) else []
+    folded = fold_han(normalize(text))  # once for the words and the characters
+    words = [t.term for t in _folded_tokens(folded, for_index=True)]
+    chars = han_chars(folded) if HAN.search(folded) else []
     if chars:
         words.append(CHARS)
         words.extend(chars)
