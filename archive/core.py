@@ -12,11 +12,12 @@ from .highlights import page_boxes
 from .indexing import Indexer
 from .inputs import InputFile, Skipped
 from .originals import Original, original_file, page_png
-from .pipeline import STAGES, Ingester, IngestReport, Step, StepContext, build_steps
+from .pipeline import STAGES, Ingester, IngestReport, build_steps
 from .search import SearchBackend, SearchError, SearchQuery, get_backend
 from .search.base import IndexRecord
 from .search.query import parse
 from .search.results import ResultCache, SearchResults, assemble
+from .steps import Step, StepContext
 from .store import Store, default_archive_dir
 from .threads import thread_messages
 
@@ -69,7 +70,7 @@ class Archive:
 
     @property
     def context(self) -> StepContext:
-        """What the ingest steps get of this archive (archive/pipeline.py)."""
+        """What the ingest steps get of this archive (archive/steps.py)."""
         return StepContext(
             store=self.store,
             root=self.root,

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from .script import HAN_RANGES, HAN_RUN
 
 if TYPE_CHECKING:
-    from .pipeline import DocWork, StepContext
+    from .steps import DocWork, StepContext
 
 _LINE = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _PAREN = re.compile(r"\s*\([^)]*\)")

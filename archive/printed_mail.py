@@ -26,7 +26,7 @@ from .extractors.mail.printed import PRINTED_MAGIC
 from .models import ChildFile
 
 if TYPE_CHECKING:
-    from .pipeline import DocWork, StepContext
+    from .steps import DocWork, StepContext
 
 # Label -> field. Chinese labels are Outlook's Simplified and Traditional ones.
 _LABELS = {

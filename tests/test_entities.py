@@ -434,7 +434,7 @@ def test_step_reads_translation_and_gloss(archive):
     from archive.entities import EntityStep
     from archive.extractors import ExtractContext
     from archive.models import Extraction, PageResult, Source
-    from archive.pipeline import DocWork
+    from archive.steps import DocWork
 
     original = "2018年11月12日，海康威视与中国电子科技集团公司第十四研究所签署合同，金额人民币50万元。"
     translation = (

@@ -41,7 +41,7 @@ def test_pages_go_to_tesseract_as_packbits_tiff_with_the_same_pixels_and_resolut
     with pytest.raises(ValueError):
         tiff.png  # noqa: B018
     # A frame of a multi-page TIFF keeps its resolution on the way to Tesseract.
-    from archive.pipeline import _image_frame
+    from archive.steps import _image_frame
 
     frames = tmp_path / "two.tif"
     first = Image.open(BytesIO(png.png))

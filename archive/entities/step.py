@@ -12,7 +12,7 @@ from .registry import ScanPlan, archive_watchlists, default_extractors
 
 if TYPE_CHECKING:
     from ..core import Archive
-    from ..pipeline import DocWork, StepContext
+    from ..steps import DocWork, StepContext
 
 
 class EntityStep:

@@ -11,7 +11,7 @@ from .engine import ArgosTranslator, has_chinese
 from .packages import TranslationError
 
 if TYPE_CHECKING:
-    from ..pipeline import DocWork, StepContext
+    from ..steps import DocWork, StepContext
 
 
 NO_MODEL = "no model installed"
