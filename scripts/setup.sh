@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesseract-ocr-osd
-  poppler-utils fonts-wqy-microhei chromium ocrmypdf curl unzip zip openjdk-17-jre-headless)
+  poppler-utils fonts-wqy-microhei chromium ocrmypdf curl unzip zip openjdk-17-jre-headless
+  libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui pst-utils p7zip-full unar
+  libarchive-tools djvulibre-bin mdbtools)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
