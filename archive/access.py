@@ -7,13 +7,20 @@ whether a viewer may see a document. A `Viewer` is who is asking:
 - `PUBLIC`: an anonymous visitor of a public site (reads published collections only, writes nothing);
 - a named account with a role (`admin`, `editor`, `reader`) and per-collection grants.
 
-The accounts issue fills in the rules for named accounts and published collections; until then
-every check answers as the local mode does.
+A collection is readable by everyone once it is published: `public` set, or its `publish_at` time
+passed (scheduled publishing is decided when a document is read, so nobody has to act at that
+time). A hidden document (a takedown, `foi documents hide`) and everything found inside it is
+readable by admins only. An unreadable document is answered as a missing one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .store import Store
 
 ROLES = ("admin", "editor", "reader")
 
@@ -35,26 +42,89 @@ class Viewer:
     def is_admin(self) -> bool:
         return self.role in ("local", "admin")
 
+    @property
+    def is_anonymous(self) -> bool:
+        return self.role == "public"
+
 
 LOCAL = Viewer(name=None, role="local")
 PUBLIC = Viewer(name=None, role="public")
 
 
-def may_read_collection(viewer: Viewer, collection: dict[str, object] | None) -> bool:
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def is_published(collection: dict[str, Any], at: str | None = None) -> bool:
+    """Public now: published, or its scheduled `publish_at` (ISO 8601 UTC) has passed."""
+    if bool(collection.get("public")):
+        return True
+    publish_at = collection.get("publish_at")
+    return bool(publish_at) and str(publish_at) <= (at or utc_now())
+
+
+def embargoed_until(collection: dict[str, Any]) -> str | None:
+    """The time a collection scheduled for publishing becomes public, while it is still ahead."""
+    if bool(collection.get("public")) or not collection.get("publish_at"):
+        return None
+    at = str(collection["publish_at"])
+    return at if at > utc_now() else None
+
+
+def may_read_collection(viewer: Viewer, collection: dict[str, Any] | None) -> bool:
     """May `viewer` read documents of this collection (a row of `Store.collection`)?"""
     if collection is None:
         return False
-    if viewer.is_admin:
-        return True
-    if bool(collection.get("public")):
+    if viewer.is_admin or is_published(collection):
         return True
     return viewer.role != "public" and str(collection.get("name")) in (viewer.read | viewer.write)
 
 
-def may_write_collection(viewer: Viewer, collection: dict[str, object] | None) -> bool:
+def may_write_collection(viewer: Viewer, collection: dict[str, Any] | None) -> bool:
     """May `viewer` change this collection, and see what it holds back (text under redactions)?"""
     if collection is None:
         return False
     if viewer.is_admin:
         return True
     return viewer.role == "editor" and str(collection.get("name")) in viewer.write
+
+
+def readable_collections(store: Store, viewer: Viewer) -> tuple[str, ...] | None:
+    """The names of the collections `viewer` may read, or None when that is every collection
+    (no restriction to apply: an admin, or a viewer who may read them all)."""
+    if viewer.is_admin:
+        return None
+    rows = store.collections()
+    names = tuple(str(c["name"]) for c in rows if may_read_collection(viewer, c))
+    return None if len(names) == len(rows) else names
+
+
+def hidden_documents(store: Store, viewer: Viewer) -> tuple[int, ...]:
+    """The ids of the taken-down documents `viewer` may not see (none for an admin)."""
+    return () if viewer.is_admin else store.hidden_document_ids()
+
+
+def may_read_document(store: Store, viewer: Viewer, doc: dict[str, Any] | None) -> bool:
+    """May `viewer` read this document (a row of `Store.document`)? Its collection must be
+    readable and, unless the viewer is an admin, neither it nor a document it was found in hidden
+    (the hide step records every descendant, so one look is enough)."""
+    if doc is None:
+        return False
+    if viewer.is_admin:
+        return True
+    if not may_read_collection(viewer, store.collection(str(doc["collection"]))):
+        return False
+    return not store.is_hidden(int(doc["id"]))
+
+
+def may_manage_accounts(viewer: Viewer) -> bool:
+    return viewer.is_admin
+
+
+def may_upload(viewer: Viewer, collection: dict[str, Any] | None) -> bool:
+    """Uploading adds documents: a write to the collection (never for the public)."""
+    return may_write_collection(viewer, collection)
+
+
+def may_create_collection(viewer: Viewer) -> bool:
+    return viewer.role in ("local", "admin", "editor")

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from . import access
+from .access import LOCAL, Viewer
+from .accounts import Accounts
 from .highlights import page_boxes
 from .indexing import Indexer
 from .inputs import InputFile, Skipped
@@ -15,11 +19,13 @@ from .originals import Original, original_file, page_png
 from .pipeline import STAGES, Ingester, IngestReport, build_steps
 from .search import SearchBackend, SearchError, SearchQuery, get_backend
 from .search.base import IndexRecord
+from .search.base import SearchQuery as _Query
 from .search.query import parse
 from .search.results import ResultCache, SearchResults, assemble
 from .steps import Step, StepContext
 from .store import Store, default_archive_dir
 from .threads import thread_messages
+from .uploads import Uploads
 
 log = logging.getLogger(__name__)
 
@@ -123,24 +129,48 @@ class Archive:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def search(self, query: SearchQuery) -> SearchResults:
-        """Ranked hits with snippets and facets (archive/search/results.py); finished results are
-        cached until the index changes, when the backend tells (the embedded one)."""
+    def search(self, query: SearchQuery, viewer: Viewer = LOCAL) -> SearchResults:
+        """Ranked hits with snippets and facets (archive/search/results.py) among what `viewer`
+        may read (the restriction goes inside the engine's query); finished results are cached
+        until the index changes, when the backend tells (the embedded one)."""
+        query = self.scoped(query, viewer)
         return self.results.search(str(self.store.db_path), self.backend, query, self._search)
+
+    def scoped(self, query: _Query, viewer: Viewer) -> _Query:
+        """`query` restricted to the collections and documents `viewer` may read."""
+        readable = access.readable_collections(self.store, viewer)
+        hidden = access.hidden_documents(self.store, viewer)
+        if readable is None and not hidden:
+            return query
+        return replace(query, collections=readable, exclude_docs=hidden)
+
+    def may_read(self, doc: dict[str, Any] | None, viewer: Viewer) -> bool:
+        return access.may_read_document(self.store, viewer, doc)
 
     def _search(self, query: SearchQuery) -> SearchResults:
         return assemble(self.store, self.backend.search(query), query, self.backend.name)
 
-    def document(self, doc_id: int, with_words: bool = False) -> dict[str, Any] | None:
+    def document(
+        self, doc_id: int, with_words: bool = False, viewer: Viewer = LOCAL
+    ) -> dict[str, Any] | None:
+        """A document with its stages, pages and the tree of what was found in it; None when it
+        does not exist or `viewer` may not read it (the same answer)."""
         doc = self.store.document(doc_id)
-        if doc is None:
+        if not self.may_read(doc, viewer):
             return None
+        assert doc is not None
         doc["stages"] = self.store.stages(doc_id)
         doc["pages"] = self.store.pages(doc_id, with_words=with_words)
-        doc["children"] = [self._child_tree(c) for c in self.store.children(doc_id)]
+        hidden = set(access.hidden_documents(self.store, viewer))
+        doc["children"] = [
+            self._child_tree(c, hidden) for c in self.store.children(doc_id) if c["id"] not in hidden
+        ]
+        if viewer.is_admin:
+            doc["takedown"] = self.store.takedown_of(doc_id)
         return doc
 
-    def _child_tree(self, doc: dict[str, Any]) -> dict[str, Any]:
+    def _child_tree(self, doc: dict[str, Any], hidden: set[int] | None = None) -> dict[str, Any]:
+        hidden = hidden or set()
         return {
             "id": doc["id"],
             "filename": doc["filename"],
@@ -148,18 +178,31 @@ class Archive:
             "status": doc["status"],
             "error_stage": doc["error_stage"],
             "error_reason": doc["error_reason"],
-            "children": [self._child_tree(c) for c in self.store.children(doc["id"])],
+            "children": [
+                self._child_tree(c, hidden) for c in self.store.children(doc["id"]) if c["id"] not in hidden
+            ],
         }
 
-    def page_highlights(self, doc_id: int, number: int, query: str = "") -> dict[str, Any] | None:
+    def page_highlights(
+        self, doc_id: int, number: int, query: str = "", viewer: Viewer = LOCAL
+    ) -> dict[str, Any] | None:
         """Boxes to draw over a page image (archive/highlights.py): the query's hits and the
         entities with word boxes; None when the page doesn't exist. A malformed query raises
         QueryError."""
         terms = parse(query).positive_terms() if query.strip() else []
-        page = self.store.page(doc_id, number)
+        page = self.page(doc_id, number, viewer)
         return None if page is None else page_boxes(page, terms)
 
-    def status(self) -> dict[str, Any]:
+    def status(self, viewer: Viewer = LOCAL) -> dict[str, Any]:
+        """The processing summary; a viewer who may not read everything gets only counts of what
+        they may read (nothing of the rest: no failures, languages or stage counts)."""
+        if not viewer.is_admin:
+            collections = self.collections(viewer)
+            return {
+                "documents_readable": sum(int(c["documents"]) for c in collections),
+                "collections": len(collections),
+                "search_backend": self.backend.name,
+            }
         summary = self.store.status_summary()
         summary["stages"] = list(STAGES)
         summary["search_backend"] = self.backend.name
@@ -178,38 +221,117 @@ class Archive:
         """Whether a store transaction is open (such an archive is not lent to another request)."""
         return self.store.in_transaction
 
-    def document_record(self, doc_id: int) -> dict[str, Any] | None:
-        """The document's own fields (no pages, stages or children), or None."""
-        return self.store.document(doc_id)
+    def document_record(self, doc_id: int, viewer: Viewer = LOCAL) -> dict[str, Any] | None:
+        """The document's own fields (no pages, stages or children), or None (also when `viewer`
+        may not read it)."""
+        doc = self.store.document(doc_id)
+        return doc if self.may_read(doc, viewer) else None
 
-    def page(self, doc_id: int, number: int) -> dict[str, Any] | None:
+    def page(self, doc_id: int, number: int, viewer: Viewer = LOCAL) -> dict[str, Any] | None:
         """One page with its OCR word boxes, or None."""
+        if not viewer.is_admin and self.document_record(doc_id, viewer) is None:
+            return None
         return self.store.page(doc_id, number)
 
-    def parent(self, doc: dict[str, Any]) -> dict[str, Any] | None:
-        """The document (archive, e-mail) that `doc` was found in, or None for a top-level one."""
-        return self.store.document(doc["parent_id"]) if doc["parent_id"] else None
+    def parent(self, doc: dict[str, Any], viewer: Viewer = LOCAL) -> dict[str, Any] | None:
+        """The document (archive, e-mail) that `doc` was found in, or None for a top-level one
+        (and when `viewer` may not read it)."""
+        return self.document_record(doc["parent_id"], viewer) if doc["parent_id"] else None
 
-    def thread(self, doc: dict[str, Any]) -> list[dict[str, Any]]:
-        """The e-mail thread of `doc` in thread order; [] when it has no thread id."""
-        return thread_messages(self.store, doc)
+    def thread(self, doc: dict[str, Any], viewer: Viewer = LOCAL) -> list[dict[str, Any]]:
+        """The e-mail thread of `doc` in thread order, the messages `viewer` may read; [] when it
+        has no thread id."""
+        messages = thread_messages(self.store, doc)
+        return messages if viewer.is_admin else [m for m in messages if self.may_read(m, viewer)]
 
-    def collections(self) -> list[dict[str, Any]]:
-        """Every collection with its number of top-level documents, by name."""
-        return self.store.collections()
+    def collections(self, viewer: Viewer = LOCAL) -> list[dict[str, Any]]:
+        """The collections `viewer` may read with their number of top-level documents (those the
+        viewer may read), by name; `embargoed_until` for one scheduled to be published."""
+        hidden = {} if viewer.is_admin else self.store.hidden_top_level_counts()
+        out = []
+        for c in self.store.collections():
+            if not access.may_read_collection(viewer, c):
+                continue
+            c["documents"] -= hidden.get(c["name"], 0)
+            c["published"] = access.is_published(c)
+            c["embargoed_until"] = access.embargoed_until(c)
+            out.append(c)
+        return out
 
-    def collection(self, name: str) -> dict[str, Any] | None:
-        return self.store.collection(name)
+    def collection(self, name: str, viewer: Viewer = LOCAL) -> dict[str, Any] | None:
+        return next((c for c in self.collections(viewer) if c["name"] == name), None)
 
-    def collection_documents(self, name: str, limit: int, offset: int) -> list[dict[str, Any]]:
-        """The top-level documents of a collection, by id."""
-        return self.store.collection_documents(name, limit, offset)
+    def collection_documents(
+        self, name: str, limit: int, offset: int, viewer: Viewer = LOCAL
+    ) -> list[dict[str, Any]]:
+        """The top-level documents of a collection that `viewer` may read, by id."""
+        if not access.may_read_collection(viewer, self.store.collection(name)):
+            return []
+        return self.store.collection_documents(name, limit, offset, without_hidden=not viewer.is_admin)
 
-    def original(self, doc: dict[str, Any]) -> Original | None:
-        """The stored original of `doc` as a download, or None when the file is missing."""
-        return original_file(self.store, doc)
+    def original(self, doc: dict[str, Any], viewer: Viewer = LOCAL) -> Original | None:
+        """The stored original of `doc` as a download, or None when the file is missing (or
+        `viewer` may not read it)."""
+        return original_file(self.store, doc) if self.may_read(doc, viewer) else None
 
-    def page_image(self, doc: dict[str, Any], number: int) -> bytes | None:
+    def page_image(self, doc: dict[str, Any], number: int, viewer: Viewer = LOCAL) -> bytes | None:
         """Page `number` of `doc` as PNG bytes (rendered once, then cached), or None when there is
-        no such page. Raises NoPageImages for a kind without page images (text, e-mail)."""
-        return page_png(self.store, doc, number)
+        no such page (or `viewer` may not read it). Raises NoPageImages for a kind without page
+        images (text, e-mail)."""
+        return page_png(self.store, doc, number) if self.may_read(doc, viewer) else None
+
+    # -- accounts, publishing and takedowns (archive/accounts.py, archive/publishing.py) --------
+
+    @property
+    def accounts(self) -> Accounts:
+        return Accounts(self.store)
+
+    def viewer_for_token(self, token: str) -> Viewer | None:
+        return self.accounts.token_viewer(token)
+
+    def publish(self, name: str, at: str | None = None, force: bool = False) -> list[dict[str, Any]]:
+        from .publishing import publish
+
+        return publish(self, name, at, force)
+
+    def unpublish(self, name: str) -> None:
+        from .publishing import unpublish
+
+        unpublish(self, name)
+
+    def set_collection(self, name: str, **fields: Any) -> None:
+        self.store.ensure_collection(name)
+        self.store.set_collection(name, **fields)
+
+    def hide_document(self, doc_id: int, reason: str, by: str | None = None) -> int:
+        """Take a document (and what was found in it) down from every view but an admin's."""
+        if self.store.document(doc_id) is None:
+            raise KeyError(doc_id)
+        if not reason.strip():
+            raise ValueError("a takedown needs a reason")
+        return self.store.hide_document(doc_id, reason.strip(), by)
+
+    def unhide_document(self, doc_id: int) -> int:
+        return self.store.unhide_document(doc_id)
+
+    @property
+    def uploads(self) -> Uploads:
+        """The queue of files uploaded through the web (archive/uploads.py)."""
+        return Uploads(self)
+
+    def collection_zip(self, name: str, viewer: Viewer = LOCAL) -> Iterator[bytes]:
+        """The release as a zip of the originals `viewer` may read, in pieces."""
+        from .publishing import release_zip
+
+        return release_zip(self, name, viewer)
+
+    def secret_key(self) -> str:
+        """The key that signs this archive's web sessions, made once (secret_key, mode 0600)."""
+        path = self.root / "secret_key"
+        if not path.exists():
+            import secrets
+
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+        return path.read_text().strip()

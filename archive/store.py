@@ -90,7 +90,55 @@ CREATE TABLE IF NOT EXISTS stages (
     updated TEXT NOT NULL,
     PRIMARY KEY (document_id, stage)
 );
+-- Accounts, grants, takedowns and uploads (issue 16; SQL in archive/accounts.py and below).
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,                       -- admin | editor | reader
+    password_hash TEXT NOT NULL,              -- argon2id
+    session_version INTEGER NOT NULL DEFAULT 0,  -- moved by a password change: old sessions end
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_tokens (
+    id INTEGER PRIMARY KEY,
+    user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+    token_hash TEXT NOT NULL UNIQUE,          -- sha256 of a 256-bit random token
+    label TEXT NOT NULL DEFAULT '',
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS grants (
+    collection TEXT NOT NULL,
+    user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+    can_write INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (collection, user_name)
+);
+CREATE TABLE IF NOT EXISTS hidden_documents (
+    document_id INTEGER PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
+    taken_down INTEGER NOT NULL,              -- the document `foi documents hide` was given
+    reason TEXT NOT NULL,
+    hidden_by TEXT,
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS uploads (
+    id INTEGER PRIMARY KEY,
+    collection TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    path TEXT NOT NULL,                       -- under uploads/ in the archive folder
+    status TEXT NOT NULL DEFAULT 'queued',    -- queued | processing | done | failed
+    documents INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    user_name TEXT,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
 """
+
+# Collection settings added by the accounts issue (ALTER TABLE on archives made before).
+_COLLECTION_COLUMNS = {
+    "title": "TEXT NOT NULL DEFAULT ''",
+    "licence": "TEXT NOT NULL DEFAULT ''",
+    "publish_at": "TEXT",
+}
 
 
 def now() -> str:
@@ -130,6 +178,10 @@ class Store:
         if "run" not in {row[1] for row in self.db.execute("PRAGMA table_info(documents)")}:
             # The ingest run working on a `processing` document (see `start_run`).
             self.db.execute("ALTER TABLE documents ADD COLUMN run TEXT")
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(collections)")}
+        for column, decl in _COLLECTION_COLUMNS.items():
+            if column not in have:
+                self.db.execute(f"ALTER TABLE collections ADD COLUMN {column} {decl}")
         self.run: str | None = None
         self._run_lock: Any = None
         self.db.execute(
@@ -284,12 +336,78 @@ class Store:
         row = self.db.execute(f"{_COLLECTIONS} WHERE c.name=?", (name,)).fetchone()
         return dict(row) | {"public": bool(row["public"])} if row else None
 
-    def collection_documents(self, name: str, limit: int, offset: int) -> list[dict[str, Any]]:
-        """The top-level documents of a collection, by id, `limit` from `offset`."""
+    def set_collection(self, name: str, **fields: Any) -> None:
+        """Change a collection's settings (title, description, licence, public, publish_at)."""
+        allowed = {"title", "description", "licence", "public", "publish_at"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"unknown collection settings: {', '.join(sorted(unknown))}")
+        if fields:
+            sets = ", ".join(f"{k}=?" for k in fields)
+            self.db.execute(f"UPDATE collections SET {sets} WHERE name=?", (*fields.values(), name))
+
+    def hidden_document_ids(self) -> tuple[int, ...]:
+        """Every taken-down document and what was found inside it."""
+        return tuple(
+            int(r[0]) for r in self.db.execute("SELECT document_id FROM hidden_documents ORDER BY 1")
+        )
+
+    def is_hidden(self, doc_id: int) -> bool:
+        return (
+            self.db.execute("SELECT 1 FROM hidden_documents WHERE document_id=?", (doc_id,)).fetchone()
+            is not None
+        )
+
+    def hide_document(self, doc_id: int, reason: str, by: str | None) -> int:
+        """Take a document down with everything found inside it; returns how many were hidden."""
+        with self.transaction() as db:
+            ids = [r[0] for r in db.execute(_DESCENDANTS, (doc_id,))]
+            db.executemany(
+                "INSERT OR REPLACE INTO hidden_documents(document_id, taken_down, reason, hidden_by, created) "
+                "VALUES (?,?,?,?,?)",
+                [(i, doc_id, reason, by, now()) for i in ids],
+            )
+        return len(ids)
+
+    def takedown_of(self, doc_id: int) -> dict[str, Any] | None:
+        """Why a document is hidden (reason, who, when, the document taken down), or None."""
+        row = self.db.execute(
+            "SELECT taken_down, reason, hidden_by, created FROM hidden_documents WHERE document_id=?",
+            (doc_id,),
+        ).fetchone()
+        return dict(row) if row else None
+
+    def unhide_document(self, doc_id: int) -> int:
+        cur = self.db.execute("DELETE FROM hidden_documents WHERE taken_down=?", (doc_id,))
+        return cur.rowcount
+
+    def takedowns(self) -> list[dict[str, Any]]:
+        """The documents taken down (not their descendants), with the reason."""
+        rows = self.db.execute(
+            "SELECT document_id, reason, hidden_by, created FROM hidden_documents "
+            "WHERE document_id = taken_down ORDER BY document_id"
+        )
+        return [dict(r) for r in rows]
+
+    def collection_documents(
+        self, name: str, limit: int, offset: int, without_hidden: bool = False
+    ) -> list[dict[str, Any]]:
+        """The top-level documents of a collection, by id, `limit` from `offset` (taken-down ones
+        left out with `without_hidden`)."""
+        hidden = " AND id NOT IN (SELECT document_id FROM hidden_documents)" if without_hidden else ""
         return self.documents(
-            "id IN (SELECT id FROM documents WHERE collection=? AND parent_id IS NULL ORDER BY id LIMIT ? OFFSET ?)",
+            f"id IN (SELECT id FROM documents WHERE collection=? AND parent_id IS NULL{hidden} "
+            "ORDER BY id LIMIT ? OFFSET ?)",
             (name, limit, offset),
         )
+
+    def hidden_top_level_counts(self) -> dict[str, int]:
+        """Per collection, how many of its top-level documents are taken down."""
+        rows = self.db.execute(
+            "SELECT d.collection, count(*) FROM hidden_documents h JOIN documents d ON d.id = h.document_id "
+            "WHERE d.parent_id IS NULL GROUP BY d.collection"
+        )
+        return {str(r[0]): int(r[1]) for r in rows}
 
     # -- documents --------------------------------------------------------------------------
 
@@ -647,8 +765,14 @@ _TRANSLATION_PENDING = (
     "OR (translation_status IS NULL AND lang LIKE 'zh%' AND translation IS NULL))"
 )
 
+# A document and everything found inside it (attachments, archive members), at any depth.
+_DESCENDANTS = (
+    "WITH RECURSIVE t(id) AS (SELECT ? UNION SELECT d.id FROM documents d JOIN t ON d.parent_id = t.id) "
+    "SELECT id FROM t"
+)
+
 _COLLECTIONS = (
-    "SELECT c.name, c.public, c.description, c.created, "
+    "SELECT c.name, c.public, c.description, c.created, c.title, c.licence, c.publish_at, "
     "(SELECT count(*) FROM documents d WHERE d.collection=c.name AND d.parent_id IS NULL) AS documents "
     "FROM collections c"
 )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import queue
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, g, request
 
 from archive import Archive, ResultCache, default_archive_dir
 
@@ -16,6 +17,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(ARCHIVE_DIR=str(default_archive_dir()), JSON_AS_ASCII=False)
     if config:
         app.config.update(config)
+    app.config.setdefault("FOI_NOINDEX", os.environ.get("FOI_NOINDEX", "") == "1")
+    app.config.setdefault("MAX_CONTENT_LENGTH", int(os.environ.get("FOI_UPLOAD_MAX_MB", "512")) * 1024 * 1024)
 
     # Opening an archive (schema checks, connections) costs more than a cached search, so requests
     # borrow one from a small pool and give it back; each is used by one request at a time.
@@ -51,8 +54,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         resp.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-            "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+            "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+            "form-action 'self'",
         )
+        if app.config["FOI_NOINDEX"]:
+            resp.headers.setdefault("X-Robots-Tag", "noindex, nofollow")
+        if request.endpoint not in (None, "static"):
+            # What a page holds depends on who asks: never kept by a shared cache.
+            kept = "max-age=3600" in (resp.headers.get("Cache-Control") or "")
+            resp.headers["Cache-Control"] = "private, max-age=3600" if kept else "private, no-store"
         return resp
 
     from .api import bp as api_bp
@@ -62,11 +72,25 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # Before the routes are added: every <int:...> is bounded to SQLite's 64-bit integers.
     app.url_map.converters["int"] = IntegerConverter
 
+    from . import auth
+
+    # Before the routes: the secret that signs sessions and CSRF tokens is the archive's own.
+    if not app.config.get("SECRET_KEY"):
+        with Archive(Path(app.config["ARCHIVE_DIR"]), archive_config) as opened:
+            app.config["SECRET_KEY"] = opened.secret_key()
+    auth.init_app(app)
     app.register_blueprint(ui_bp)
     app.register_blueprint(api_bp, url_prefix="/api")
     from .errors import register_error_handlers
 
     register_error_handlers(app)
+    if not app.config.get("FOI_PUBLIC"):
+        from .manage import bp as manage_bp
+        from .manage import start_upload_worker
+
+        app.register_blueprint(manage_bp)
+        if (Path(app.config["ARCHIVE_DIR"]) / "uploads").is_dir():
+            start_upload_worker(app)  # uploads queued before a restart go on
     return app
 
 

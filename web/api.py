@@ -12,6 +12,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request, str
 
 from . import archive
 from . import validation as valid
+from .auth import current_viewer
 from .openapi import openapi_document
 from .ui import query_from_args
 from archive import QueryError, SearchQuery
@@ -43,17 +44,17 @@ def api_search():  # type: ignore[no-untyped-def]
     if request.args.get("cursor"):
         query.search_after = valid.cursor(request.args["cursor"], archive().backend.name)
         try:
-            return jsonify(archive().search(query).as_dict())
+            return jsonify(archive().search(query, current_viewer()).as_dict())
         except QueryError:
             raise
         except (ValueError, TypeError, IndexError) as exc:  # a cursor this backend cannot use
             abort(400, f"Bad cursor: {exc}")
-    return jsonify(archive().search(query).as_dict())
+    return jsonify(archive().search(query, current_viewer()).as_dict())
 
 
 @bp.get("/documents/<int:doc_id>")
 def api_document(doc_id: int):  # type: ignore[no-untyped-def]
-    doc = archive().document(doc_id)
+    doc = archive().document(doc_id, viewer=current_viewer())
     if doc is None:
         abort(404, f"No document {doc_id}")
     return jsonify(doc)
@@ -63,21 +64,21 @@ def api_document(doc_id: int):  # type: ignore[no-untyped-def]
 def api_page(doc_id: int, number: int):  # type: ignore[no-untyped-def]
     a = archive()
     q = valid.query_text(request.args)
-    page = a.page(doc_id, number)
+    page = a.page(doc_id, number, current_viewer())
     if page is None:
         abort(404, f"No page {number} in document {doc_id}")
-    page["highlights"] = a.page_highlights(doc_id, number, q)
+    page["highlights"] = a.page_highlights(doc_id, number, q, current_viewer())
     return jsonify(page)
 
 
 @bp.get("/collections")
 def api_collections():  # type: ignore[no-untyped-def]
-    return jsonify({"collections": archive().collections()})
+    return jsonify({"collections": archive().collections(current_viewer())})
 
 
 @bp.get("/status")
 def api_status():  # type: ignore[no-untyped-def]
-    return jsonify(archive().status())
+    return jsonify(archive().status(current_viewer()))
 
 
 def _export_query(args: Any) -> SearchQuery:
@@ -101,8 +102,9 @@ def csv_safe(value: Any) -> Any:
 def _all_hits(query: SearchQuery) -> Iterator[dict[str, Any]]:
     """Every hit of a search, page by page through the backend's cursor (not capped)."""
     a = archive()
+    viewer = current_viewer()
     while True:
-        results = a.search(query)
+        results = a.search(query, viewer)
         yield from (h.as_dict() for h in results.hits)
         if not results.next_cursor or not results.hits:
             return

@@ -7,13 +7,23 @@ from io import BytesIO
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, render_template, request, send_file
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+)
 from markupsafe import Markup
 
 from . import archive
 from . import validation as valid
+from .auth import current_viewer
 from .markup import css_name, locate, render_text
-from archive import NoPageImages, SearchQuery
+from archive import NoPageImages, SearchQuery, may_write_collection
 from archive.search import FACETS, parse
 
 bp = Blueprint("ui", __name__)
@@ -58,7 +68,7 @@ def _disjunctive_facets(
         others = {k: v for k, v in query.filters.items() if k != name}
         counts = (
             archive()
-            .search(replace(query, filters=others, facets=(name,), limit=1, offset=0))
+            .search(replace(query, filters=others, facets=(name,), limit=1, offset=0), current_viewer())
             .facets.get(name, [])
         )
         listed = {v for v, _ in counts}
@@ -89,7 +99,7 @@ def search_page():  # type: ignore[no-untyped-def]
     query = query_from_args(request.args)
     results = None
     if query.text or query.filters or query.date_from or query.date_to:
-        results = archive().search(query)
+        results = archive().search(query, current_viewer())
         results.facets.update(_disjunctive_facets(query, results.facets))
         for hit in results.hits:
             # Built by archive.search.snippets: escaped document text plus our own <mark> tags.
@@ -168,16 +178,17 @@ def page_view(page: dict[str, Any], terms: list[Any]) -> dict[str, Any]:
 @bp.get("/documents/<int:doc_id>")
 def document_page(doc_id: int):  # type: ignore[no-untyped-def]
     a = archive()
-    doc = a.document(doc_id)
+    viewer = current_viewer()
+    doc = a.document(doc_id, viewer=viewer)
     if doc is None:
         abort(404, f"No document {doc_id}")
     q = valid.query_text(request.args)
     raw = valid.choice(request.args, "raw", ("0", "1"), "0") == "1"
     terms = parse(q).positive_terms() if q.strip() and not raw else []  # QueryError: a 400 page
-    highlights = {p["number"]: a.page_highlights(doc_id, p["number"], q) for p in doc["pages"]}
+    highlights = {p["number"]: a.page_highlights(doc_id, p["number"], q, viewer) for p in doc["pages"]}
     views = {p["number"]: page_view(p, terms) for p in doc["pages"]}
-    parent = a.parent(doc)
-    thread = a.thread(doc)
+    parent = a.parent(doc, viewer)
+    thread = a.thread(doc, viewer)
     mail = doc["metadata"].get("mail") or {}
     ents = doc["metadata"].get("entities") or []
     watched = {
@@ -206,11 +217,11 @@ def document_page(doc_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/documents/<int:doc_id>/pages/<int:number>.png")
 def page_image(doc_id: int, number: int):  # type: ignore[no-untyped-def]
     a = archive()
-    doc = a.document_record(doc_id)
+    doc = a.document_record(doc_id, current_viewer())
     if doc is None:
         abort(404, f"No document {doc_id}")
     try:
-        png = a.page_image(doc, number)
+        png = a.page_image(doc, number, current_viewer())
     except NoPageImages as exc:
         abort(404, str(exc))
     if png is None:
@@ -221,10 +232,10 @@ def page_image(doc_id: int, number: int):  # type: ignore[no-untyped-def]
 @bp.get("/documents/<int:doc_id>/original")
 def download(doc_id: int):  # type: ignore[no-untyped-def]
     a = archive()
-    doc = a.document_record(doc_id)
+    doc = a.document_record(doc_id, current_viewer())
     if doc is None:
         abort(404, f"No document {doc_id}")
-    original = a.original(doc)
+    original = a.original(doc, current_viewer())
     if original is None:
         abort(404, "Original missing")
     return send_file(
@@ -234,21 +245,53 @@ def download(doc_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/status")
 def status_page():  # type: ignore[no-untyped-def]
-    return render_template("status.html", status=archive().status())
+    return render_template("status.html", status=archive().status(current_viewer()))
 
 
 @bp.get("/collections")
 def collections_page():  # type: ignore[no-untyped-def]
-    return render_template("collections.html", collections=archive().collections())
+    return render_template("collections.html", collections=archive().collections(current_viewer()))
 
 
 @bp.get("/collections/<name>")
 def collection_page(name: str):  # type: ignore[no-untyped-def]
     a = archive()
-    info = a.collection(name)
+    viewer = current_viewer()
+    info = a.collection(name, viewer)
     if info is None:
         abort(404, "No such collection")
     page = valid.integer(request.args, "page", 1, 1, valid.MAX_PAGE)
-    docs = a.collection_documents(name, COLLECTION_PAGE_SIZE, valid.offset_of(page, COLLECTION_PAGE_SIZE))
+    docs = a.collection_documents(
+        name, COLLECTION_PAGE_SIZE, valid.offset_of(page, COLLECTION_PAGE_SIZE), viewer
+    )
     pages = max(1, -(-info["documents"] // COLLECTION_PAGE_SIZE))
-    return render_template("collection.html", name=name, info=info, docs=docs, page=page, pages=pages)
+    return render_template(
+        "collection.html",
+        name=name,
+        info=info,
+        docs=docs,
+        page=page,
+        pages=pages,
+        may_write=may_write_collection(viewer, info),
+    )
+
+
+@bp.get("/collections/<name>/release.zip")
+def collection_zip(name: str):  # type: ignore[no-untyped-def]
+    """The whole release as a zip of its originals (those the viewer may read), streamed."""
+    a = archive()
+    viewer = current_viewer()
+    if a.collection(name, viewer) is None:
+        abort(404, "No such collection")
+    resp = Response(stream_with_context(a.collection_zip(name, viewer)), mimetype="application/zip")
+    resp.headers["Content-Disposition"] = f"attachment; filename={css_name(name) or 'collection'}.zip"
+    return resp
+
+
+@bp.get("/robots.txt")
+def robots():  # type: ignore[no-untyped-def]
+    """Keeps search engines out when the site is run with FOI_NOINDEX=1."""
+    body = (
+        "User-agent: *\nDisallow: /\n" if current_app.config["FOI_NOINDEX"] else "User-agent: *\nDisallow:\n"
+    )
+    return Response(body, mimetype="text/plain")

@@ -62,6 +62,11 @@ class SearchQuery:
     facets: tuple[str, ...] = ()
     facet_size: int = 10
     search_after: list[Any] | None = None  # deep pagination cursor from a previous result
+    # What the viewer may read (archive/access.py), applied inside the engine's query so totals,
+    # facets and cursors never count anything else: only these collections (None: every one), and
+    # never these documents (taken down).
+    collections: tuple[str, ...] | None = None
+    exclude_docs: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         # Dates given apart from the text (API and form parameters) are checked like `from:`/`to:`.

@@ -734,6 +734,10 @@ class ElasticBackend:
             check_runnable(parsed.tree)
             match = compile_query(parsed.tree) if parsed.tree is not None else None
         query: dict[str, Any] = {"bool": {"filter": filter_clauses(filters, date_from, date_to)}}
+        if q.collections is not None:  # what the viewer may read, inside the query (archive/access.py)
+            query["bool"]["filter"].append({"terms": {"collection": list(q.collections)}})
+        if q.exclude_docs:
+            query["bool"]["must_not"] = [{"terms": {"doc_id": list(q.exclude_docs)}}]
         if match is not None:
             query["bool"]["must"] = [match]
         tail = [{"doc_id": "asc"}, {"number": "asc"}, {"page_id": "asc"}]

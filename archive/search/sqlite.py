@@ -671,6 +671,12 @@ class SqliteBackend:
                         "AND k.name IN (?, ?) AND k.value = ?)"
                     )
                     params += [name, f"{name}_alias", v]
+        if q.collections is not None:
+            where.append(f"p.collection IN ({','.join('?' * len(q.collections))})" if q.collections else "0")
+            params += q.collections
+        if q.exclude_docs:
+            where.append(f"p.doc_id NOT IN ({','.join('?' * len(q.exclude_docs))})")
+            params += q.exclude_docs
         if date_from:
             where.append("p.date >= ?")
             params.append(date_from)

@@ -1,0 +1,140 @@
+"""Publishing a collection: now, or at a time (`publish_at`), after the pre-publication checks.
+
+A check is a function `(archive, collection name) -> list of findings`, each finding a dict with
+at least 'kind' and 'message'. `PUBLICATION_CHECKS` is the explicit list `publish` runs, in order;
+a check added later (redactions, personal data) is one more entry there. When any check reports a
+finding, publishing is refused unless forced, and the findings say why.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .access import Viewer
+    from .core import Archive
+
+Finding = dict[str, Any]
+Check = Callable[["Archive", str], list[Finding]]
+
+
+def failed_documents(archive: Archive, name: str) -> list[Finding]:
+    """Documents that failed to process: what is published should be what was read."""
+    rows = archive.store.documents("collection=? AND status='failed'", (name,))[:20]
+    return [
+        {
+            "kind": "failed_document",
+            "message": f"document {r['id']} ({r['filename']}) failed at {r['error_stage']}",
+            "document_id": r["id"],
+        }
+        for r in rows
+    ]
+
+
+PUBLICATION_CHECKS: list[Check] = [failed_documents]
+
+
+class PublishRefused(RuntimeError):
+    """A pre-publication check found something; `findings` says what."""
+
+    def __init__(self, findings: list[Finding]):
+        super().__init__(
+            f"{len(findings)} finding(s) before publishing: " + "; ".join(f["message"] for f in findings)
+        )
+        self.findings = findings
+
+
+def parse_when(text: str) -> str:
+    """A date or date-time (ISO 8601; naive means UTC) as the stored ISO 8601 UTC string."""
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"not a date or time: {text!r} (use 2026-12-31 or 2026-12-31T09:00)") from exc
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def pre_publication_findings(archive: Archive, name: str, checks: list[Check] | None = None) -> list[Finding]:
+    findings: list[Finding] = []
+    for check in PUBLICATION_CHECKS if checks is None else checks:
+        findings.extend(check(archive, name))
+    return findings
+
+
+def publish(archive: Archive, name: str, at: str | None = None, force: bool = False) -> list[Finding]:
+    """Publish `name` now, or schedule it for `at`; raises PublishRefused when a check reports
+    findings and `force` is not given (returns the findings that were overridden)."""
+    if archive.store.collection(name) is None:
+        raise KeyError(name)
+    findings = pre_publication_findings(archive, name)
+    if findings and not force:
+        raise PublishRefused(findings)
+    if at:
+        archive.store.set_collection(name, public=0, publish_at=parse_when(at))
+    else:
+        archive.store.set_collection(name, public=1, publish_at=None)
+    archive.results.clear()
+    return findings
+
+
+def unpublish(archive: Archive, name: str) -> None:
+    if archive.store.collection(name) is None:
+        raise KeyError(name)
+    archive.store.set_collection(name, public=0, publish_at=None)
+    archive.results.clear()
+
+
+class _Chunks(io.RawIOBase):
+    """A write-only stream whose bytes are taken out as they come (zipfile writes into it)."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        out, self.parts = b"".join(self.parts), []
+        return out
+
+
+def release_zip(archive: Archive, name: str, viewer: Viewer) -> Iterator[bytes]:
+    """The originals of a collection's top-level documents that `viewer` may read, as a zip
+    streamed in pieces (never whole in memory); each entry named `<id>-<filename>`."""
+    sink = _Chunks()
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        offset = 0
+        while True:
+            docs = archive.collection_documents(name, 200, offset, viewer)
+            if not docs:
+                break
+            offset += len(docs)
+            for doc in docs:
+                original = archive.original(doc, viewer)
+                if original is None:
+                    continue
+                info = zipfile.ZipInfo(f"{doc['id']}-{original.filename}", date_time=_zip_time(doc))
+                with zf.open(info, "w", force_zip64=True) as entry, open(original.path, "rb") as fh:
+                    for chunk in iter(lambda: fh.read(1 << 20), b""):
+                        entry.write(chunk)
+                        yield sink.take()
+                yield sink.take()
+    yield sink.take()
+
+
+def _zip_time(doc: dict[str, Any]) -> tuple[int, int, int, int, int, int]:
+    date = str(doc.get("date") or doc.get("created") or "1980-01-01")
+    try:
+        when = datetime.fromisoformat(date.replace("Z", "+00:00"))
+    except ValueError:
+        return (1980, 1, 1, 0, 0, 0)
+    return (max(when.year, 1980), when.month, when.day, when.hour, when.minute, when.second)

@@ -1,0 +1,211 @@
+"""Who is asking, for every request: the three ways to serve and the login that a team server needs.
+
+- local (no accounts, loopback): every request is the archive's own investigator (`LOCAL`);
+- team server (an account exists, or FOI_AUTH=required): a signed-in account (Flask-Login
+  session) or an API token (`Authorization: Bearer`); anyone else is an anonymous visitor who may
+  reach only the public pages and sees only published collections;
+- public site (`foi serve --public`): every request is an anonymous visitor, there is no login
+  route, and nothing can be written.
+
+What a viewer may read is decided in archive/access.py; this module only says who the viewer is.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.sessions import SecureCookieSessionInterface
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFProtect
+from wtforms import PasswordField, StringField
+from wtforms.validators import InputRequired, Length
+
+from . import archive
+from archive import LOCAL, PUBLIC, Viewer
+
+bp = Blueprint("auth", __name__)
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = ""
+
+# What an anonymous visitor of a team server may request (each answers only for published collections).
+PUBLIC_ENDPOINTS = {
+    "static",
+    "auth.login",
+    "ui.search_page",
+    "ui.document_page",
+    "ui.page_image",
+    "ui.download",
+    "ui.collections_page",
+    "ui.collection_page",
+    "ui.collection_zip",
+    "ui.robots",
+    "api.api_search",
+    "api.api_document",
+    "api.api_page",
+    "api.api_collections",
+    "api.export",
+    "api.openapi",
+}
+LOGIN_LIMIT = "10 per minute"
+
+
+class Account(UserMixin):  # type: ignore[misc]
+    """A signed-in account as Flask-Login keeps it: the id carries the session version, so a
+    password change ends the sessions made before it."""
+
+    def __init__(self, name: str, session_version: int):
+        self.name = name
+        self.session_version = session_version
+
+    def get_id(self) -> str:
+        return f"{self.session_version}:{self.name}"
+
+
+@login_manager.user_loader
+def _load_account(user_id: str) -> Account | None:
+    version, _, name = user_id.partition(":")
+    account = archive().accounts.get(name)
+    if account is None or str(account["session_version"]) != version:
+        return None
+    return Account(name, int(account["session_version"]))
+
+
+class LoginForm(FlaskForm):  # type: ignore[misc]
+    name = StringField("Account", validators=[InputRequired(), Length(max=64)])
+    password = PasswordField("Password", validators=[InputRequired(), Length(max=1024)])
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Session cookies marked Secure whenever the request came over HTTPS (or always, with
+    SESSION_COOKIE_SECURE)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+
+def serve_mode() -> str:
+    """`public`, `team` or `local`, for this request."""
+    if current_app.config.get("FOI_PUBLIC"):
+        return "public"
+    if "foi_mode" not in g:
+        required = (current_app.config.get("FOI_AUTH") or os.environ.get("FOI_AUTH", "")) == "required"
+        g.foi_mode = "team" if required or archive().accounts.any() else "local"
+    return str(g.foi_mode)
+
+
+def current_viewer() -> Viewer:
+    """The viewer of this request (see the module docstring)."""
+    if "viewer" not in g:
+        g.viewer = _viewer()
+    return g.viewer  # type: ignore[no-any-return]
+
+
+def _viewer() -> Viewer:
+    mode = serve_mode()
+    if mode == "public":
+        return PUBLIC
+    if mode == "local":
+        return LOCAL
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        found = archive().viewer_for_token(token.strip()) if scheme.lower() == "bearer" else None
+        if found is None:
+            abort(401, "Unknown or revoked API token")
+        g.token_request = True
+        return found
+    if current_user.is_authenticated:
+        found = archive().accounts.viewer(current_user.name)
+        if found is not None:
+            return found
+    return PUBLIC
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
+    app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    app.session_interface = _SessionInterface()
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+    @app.before_request
+    def _gate() -> Any:
+        if request.endpoint is None:
+            return None  # a 404 to come
+        mode = serve_mode()
+        if mode == "public" and request.method not in ("GET", "HEAD", "OPTIONS"):
+            abort(405, "This public site is read-only")
+        viewer = current_viewer()
+        if mode == "team" and viewer.is_anonymous and request.endpoint not in PUBLIC_ENDPOINTS:
+            if request.path.startswith("/api/"):
+                return jsonify({"error": {"status": 401, "title": "Unauthorized", "message": "Log in"}}), 401
+            return redirect(url_for("auth.login", next=request.path))
+        return None
+
+    @app.context_processor
+    def _who() -> dict[str, Any]:
+        try:
+            return {"viewer": current_viewer(), "serve_mode": serve_mode()}
+        except Exception:  # an error page rendered for a request refused before it had a viewer
+            return {"viewer": PUBLIC, "serve_mode": "public"}
+
+    if not app.config.get("FOI_PUBLIC"):
+        app.register_blueprint(bp)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site (no //host, no scheme): no open redirect after login."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("ui.search_page")
+
+
+def _account_key() -> str:
+    return "account:" + (request.form.get("name") or "").strip().casefold()[:64]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMIT, methods=["POST"])
+@limiter.limit(LOGIN_LIMIT, methods=["POST"], key_func=_account_key)
+def login():  # type: ignore[no-untyped-def]
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        account = archive().accounts.authenticate(form.name.data.strip(), form.password.data)
+        if account is not None:
+            login_user(Account(account["name"], int(account["session_version"])))
+            return redirect(_safe_next(request.args.get("next")))
+        error = "Wrong account name or password."
+    elif request.method == "POST":
+        error = "The form expired; please try again."
+    status = 401 if error else 200
+    return render_template("login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+def logout():  # type: ignore[no-untyped-def]
+    logout_user()
+    return redirect(url_for("ui.search_page"))
