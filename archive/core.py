@@ -159,6 +159,7 @@ class Archive:
         if not self.may_read(doc, viewer):
             return None
         assert doc is not None
+        self._thread_as_seen(doc, viewer)
         doc["stages"] = self.store.stages(doc_id)
         doc["pages"] = self.store.pages(doc_id, with_words=with_words)
         hidden = set(access.hidden_documents(self.store, viewer))
@@ -168,6 +169,17 @@ class Archive:
         if viewer.is_admin:
             doc["takedown"] = self.store.takedown_of(doc_id)
         return doc
+
+    def _thread_as_seen(self, doc: dict[str, Any], viewer: Viewer) -> None:
+        """Number the thread of `doc` among the messages `viewer` may read (the stored thread id
+        is the smallest message id of the whole thread, which may be one the viewer may not read)."""
+        mail = doc["metadata"].get("mail")
+        if viewer.is_admin or not isinstance(mail, dict) or not isinstance(mail.get("thread"), dict):
+            return
+        seen = self.thread(doc, viewer)
+        ids = [m["id"] for m in seen]
+        if doc["id"] in ids:
+            mail["thread"] = {"id": min(ids), "position": ids.index(doc["id"]) + 1, "size": len(ids)}
 
     def _child_tree(self, doc: dict[str, Any], hidden: set[int] | None = None) -> dict[str, Any]:
         hidden = hidden or set()
@@ -225,7 +237,11 @@ class Archive:
         """The document's own fields (no pages, stages or children), or None (also when `viewer`
         may not read it)."""
         doc = self.store.document(doc_id)
-        return doc if self.may_read(doc, viewer) else None
+        if not self.may_read(doc, viewer):
+            return None
+        assert doc is not None
+        self._thread_as_seen(doc, viewer)
+        return doc
 
     def page(self, doc_id: int, number: int, viewer: Viewer = LOCAL) -> dict[str, Any] | None:
         """One page with its OCR word boxes, or None."""

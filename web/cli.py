@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import os
 from typing import Any
 
 import click
@@ -32,14 +34,39 @@ def register(cli: click.Group) -> None:
     show_default=True,
     help="Threads per gunicorn worker (requests waiting on SQLite or Elasticsearch).",
 )
+@click.option(
+    "--public",
+    is_flag=True,
+    help="Serve a public site: only published collections, no login, nothing written.",
+)
+@click.option("--noindex", is_flag=True, help="Ask search engines not to index the site.")
 @pass_ctx
-def serve(ctx: Context, host: str, port: int, debug: bool, workers: int, threads: int) -> None:
-    """Serve the web UI and JSON API."""
+def serve(
+    ctx: Context, host: str, port: int, debug: bool, workers: int, threads: int, public: bool, noindex: bool
+) -> None:
+    """Serve the web UI and JSON API.
+
+    Three ways: local (no accounts, on 127.0.0.1: everything visible to whoever reaches it), team
+    server (once `foi users add` made an account, or FOI_AUTH=required: login required except for
+    published collections) and public site (--public)."""
     from . import create_app
 
     if workers and debug:
         raise click.UsageError("--debug is for the development server; leave out --workers")
-    config = {"ARCHIVE_DIR": str(ctx.root)}
+    if (
+        not public
+        and not is_loopback(host)
+        and not _has_accounts(ctx)
+        and os.environ.get("FOI_AUTH") != "required"
+    ):
+        raise click.UsageError(
+            f"refusing to serve every collection to anyone who reaches {host}: add an account first "
+            "(foi users add NAME --role admin) for a team server, or use --public to serve only the "
+            "published collections"
+        )
+    config: dict[str, Any] = {"ARCHIVE_DIR": str(ctx.root), "FOI_PUBLIC": public}
+    if noindex:
+        config["FOI_NOINDEX"] = True
     if not workers:
         app = create_app(config)
         click.echo(f"Serving {ctx.root} on http://{host}:{port}/ (development server)", err=True)
@@ -54,6 +81,19 @@ def serve(ctx: Context, host: str, port: int, debug: bool, workers: int, threads
         f"Serving {ctx.root} on http://{host}:{port}/ ({workers} workers x {threads} threads)", err=True
     )
     run_gunicorn(config, host, port, workers, threads)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _has_accounts(ctx: Context) -> bool:
+    return ctx.archive.accounts.any()
 
 
 def run_gunicorn(config: dict[str, Any], host: str, port: int, workers: int, threads: int) -> None:

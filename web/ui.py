@@ -245,7 +245,10 @@ def download(doc_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/status")
 def status_page():  # type: ignore[no-untyped-def]
-    return render_template("status.html", status=archive().status(current_viewer()))
+    viewer = current_viewer()
+    # Processing details (failures, stages) are for admins; others get counts of what they may read.
+    template = "status.html" if viewer.is_admin else "status_reader.html"
+    return render_template(template, status=archive().status(viewer))
 
 
 @bp.get("/collections")
