@@ -141,11 +141,15 @@ def _viewer() -> Viewer:
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
-    app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    # Flask's defaults hold these keys already (SameSite None): set unless the config chose.
+    for key, value in (
+        ("SESSION_COOKIE_HTTPONLY", True),
+        ("SESSION_COOKIE_SAMESITE", "Lax"),
+        ("REMEMBER_COOKIE_HTTPONLY", True),
+        ("REMEMBER_COOKIE_SAMESITE", "Lax"),
+    ):
+        if app.config.get(key) is None:
+            app.config[key] = value
     app.session_interface = _SessionInterface()
     csrf.init_app(app)
     limiter.init_app(app)
