@@ -398,7 +398,13 @@ class Ingester:
         store.set_stage(doc_id, "store", "ok")
         budget.documents += 1
         workdir = Path(tempfile.mkdtemp(prefix="doc-", dir=self._scratch_root()))
-        ctx = ExtractContext(workdir=workdir, passwords=self.passwords, depth=depth, budget=budget)
+        ctx = ExtractContext(
+            workdir=workdir,
+            passwords=self.passwords,
+            depth=depth,
+            budget=budget,
+            origin=shown if parent_id is None else None,
+        )
         work = DocWork(doc_id, source, ctx)
         started = _Started(work, workdir, [], child_meta or {}, filename, depth, 0, owns_budget)
         try:

@@ -30,6 +30,9 @@ class ExtractContext:
     # What the tree of the top-level file may still use (documents, bytes, time); None when the
     # extractor runs on its own (a container then has a budget of its own).
     budget: TreeBudget | None = None
+    # Where a top-level file was found (None for a member of another file): split archive sets
+    # look for their other parts beside it.
+    origin: Path | None = None
 
 
 class Extractor(Protocol):
