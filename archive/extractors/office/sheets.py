@@ -5,25 +5,20 @@ it is. OpenDocument sheets are turned into .xlsx by LibreOffice first; .xls is r
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ...models import Extraction, PageResult, Source, StageError
 from .. import ExtractContext
+from ..tables import Row, TablePages
 from .convert import converter
 from .detect import ODS, SPREADSHEETS, XLS
 from .documents import opened
 from .names import kind_name
 from .properties import document_date, properties_text, read_properties
 
-PAGE_ROWS = 100
-PAGE_CHARS = 8000
 MAX_CELLS = 5_000_000  # a workbook's cells read; the rest noted
-MAX_CELL_CHARS = 5000
-
-Row = tuple[int, list[tuple[int, Any]]]  # 1-based row number, (1-based column, value) of non-empty cells
 
 
 def column_letter(index: int) -> str:
@@ -35,27 +30,19 @@ def column_letter(index: int) -> str:
     return name
 
 
-def _cell_text(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ").removesuffix(" 00:00:00").removesuffix("T00:00:00")
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    return " ".join(str(value).split())[:MAX_CELL_CHARS]
-
-
 def _openpyxl_sheets(path: Path) -> Iterator[tuple[str, Iterator[Row]]]:
     import openpyxl
 
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    # A file object: openpyxl refuses a path whose name does not end in .xlsx (a stored original's).
+    fh = open(path, "rb")
+    wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
     try:
         for ws in wb.worksheets:
 
             def rows(ws: Any = ws) -> Iterator[Row]:
                 for cells in ws.iter_rows():
                     filled = [
-                        (c.column, c.value)
+                        (column_letter(c.column), c.value)
                         for c in cells
                         if c.value is not None and str(c.value).strip() and hasattr(c, "column")
                     ]
@@ -65,6 +52,7 @@ def _openpyxl_sheets(path: Path) -> Iterator[tuple[str, Iterator[Row]]]:
             yield ws.title, rows()
     finally:
         wb.close()
+        fh.close()
 
 
 def _xlrd_sheets(path: Path) -> Iterator[tuple[str, Iterator[Row]]]:
@@ -90,7 +78,7 @@ def _xlrd_sheets(path: Path) -> Iterator[tuple[str, Iterator[Row]]]:
                         elif cell.ctype == xlrd.XL_CELL_ERROR:
                             value = xlrd.error_text_from_code.get(value, "#ERR")
                         if str(value).strip():
-                            filled.append((c + 1, value))
+                            filled.append((column_letter(c + 1), value))
                     if filled:
                         yield r + 1, filled
 
@@ -118,39 +106,20 @@ class SpreadsheetExtractor:
         if mime == ODS:
             readable = converter().convert(path, Path(ctx.workdir) / "office", "xlsx", what)
             kind = "xlsx"
-        pages: list[PageResult] = []
+        tables = TablePages()
         sheets: list[dict[str, Any]] = []
-        cells = 0
         warnings: list[str] = []
         try:
             for sheet, rows in read_rows(readable, kind):
-                lines: list[str] = []
-                first = last = 0
-                count = 0
-                for number, filled in rows:
-                    if cells >= MAX_CELLS:
-                        warnings.append(f"more than {MAX_CELLS} cells: the rest of the workbook is not read")
-                        break
-                    cells += len(filled)
-                    count += 1
-                    row = " | ".join(f"{column_letter(c)}: {_cell_text(v)}" for c, v in filled)
-                    line = f"{sheet}, row {number}: {row}"
-                    if lines and (len(lines) >= PAGE_ROWS or sum(map(len, lines)) + len(line) > PAGE_CHARS):
-                        pages.append(_page(len(pages) + 1, sheet, first, last, lines))
-                        lines = []
-                    if not lines:
-                        first = number
-                    lines.append(line)
-                    last = number
-                if lines:
-                    pages.append(_page(len(pages) + 1, sheet, first, last, lines))
-                sheets.append({"name": sheet, "rows": count})
-                if cells >= MAX_CELLS:
+                sheets.append({"name": sheet, "rows": tables.add_table(sheet, rows, MAX_CELLS)})
+                if tables.cells >= MAX_CELLS:
+                    warnings.append(f"more than {MAX_CELLS} cells: the rest of the workbook is not read")
                     break
         except StageError:
             raise
         except Exception as exc:
             raise StageError("extract", f"{what}: damaged workbook ({type(exc).__name__})") from exc
+        pages = tables.pages
         text = properties_text(props)
         if not pages:
             pages = [PageResult(number=1, text="")]
@@ -166,6 +135,3 @@ class SpreadsheetExtractor:
         title = str(props.get("title") or "").strip() or source.filename
         return Extraction(kind="spreadsheet", title=title, pages=pages, metadata=metadata, warnings=warnings)
 
-
-def _page(number: int, sheet: str, first: int, last: int, lines: list[str]) -> PageResult:
-    return PageResult(number=number, text="\n".join(lines), meta={"sheet": sheet, "rows": [first, last]})
