@@ -136,7 +136,9 @@ def make_all(out: Path) -> dict[str, str]:
         check=True,
         capture_output=True,
     )
-    (out / "request.json").write_text(json.dumps({"request": {"subject": PHRASES["request.json"], "id": 117}}))
+    (out / "request.json").write_text(
+        json.dumps({"request": {"subject": PHRASES["request.json"], "id": 117}})
+    )
     (out / "payments.xml").write_text(
         f'<?xml version="1.0"?><spending><payment id="7"><payee>{PHRASES["payments.xml"]}</payee></payment></spending>'
     )

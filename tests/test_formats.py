@@ -76,7 +76,13 @@ def test_every_file_ingested_with_its_text_or_failed_precisely(mixed):
 
 def test_no_xml_part_of_an_office_file_becomes_a_document(mixed):
     archive, _, _ = mixed
-    for filename in ("letter.docx", "budget.xlsx", "letter.odt", "tika_testPPT.pptx", "tika_test-columnar.ods"):
+    for filename in (
+        "letter.docx",
+        "budget.xlsx",
+        "letter.odt",
+        "tika_testPPT.pptx",
+        "tika_test-columnar.ods",
+    ):
         doc = _top(archive, filename)
         assert doc["kind"] in {"office", "spreadsheet"}, filename
         assert not [c for c in doc["children"] if c["filename"].endswith((".xml", ".rels"))]
@@ -90,7 +96,7 @@ def test_office_pages_come_from_the_libreoffice_pdf(mixed):
     assert _top(archive, "tika_testFooter.odt")["page_count"] == 2
     assert _top(archive, "tika_testPPT.pptx")["page_count"] == 3  # a slide a page
     page = archive.page(docx["id"], 1)
-    assert any(w["text"] == "dredging" for w in page["words"])  # hit boxes on the PDF's words
+    assert any(w[0] == "dredging" for w in page["words"])  # hit boxes on the PDF's words
     png = archive.page_image(archive.document_record(docx["id"]), 1)
     assert png.startswith(b"\x89PNG")
     assert docx["metadata"]["rendition"]["pdf"]
@@ -166,7 +172,8 @@ def test_encrypted_office_file_needs_a_password(tmp_path):
     locked.parent.mkdir()
     with open(make_all_docx, "rb") as src, open(locked, "wb") as out:
         OOXMLFile(src).encrypt("s3cret", out)
-    assert msoffcrypto.OfficeFile(open(locked, "rb")).is_encrypted()
+    with open(locked, "rb") as fh:
+        assert msoffcrypto.OfficeFile(fh).is_encrypted()
     with Archive(tmp_path / "a") as a:
         report = a.ingest([locked], collection="c")
         assert report.failures[0]["reason"].startswith("encrypted Office document: password required")
@@ -206,4 +213,6 @@ def test_a_converter_overrun_is_a_clear_failure(tmp_path, monkeypatch):
     monkeypatch.setenv("FOI_OFFICE_TIMEOUT", "0.01")
     conv = OfficeConverter(tmp_path / "profile")
     with pytest.raises(StageError, match="LibreOffice took longer than 0.01 s"):
-        conv.convert(corpus_file("office/tika_test.doc"), tmp_path / "out", "pdf", "Word 97-2003 document (.doc)")
+        conv.convert(
+            corpus_file("office/tika_test.doc"), tmp_path / "out", "pdf", "Word 97-2003 document (.doc)"
+        )

@@ -58,7 +58,7 @@ class MemberSink:
         self.path, self.limit, self.packed, self.name = path, limit, packed, name
         self.size = 0
         self.digest = hashlib.sha256()
-        self.fh: IO[bytes] | None = open(path, "wb")
+        self.fh: IO[bytes] | None = open(path, "wb")  # noqa: SIM115 - closed by close()
 
     def write(self, chunk: bytes) -> int:
         self.size += len(chunk)
@@ -187,7 +187,9 @@ class ContainerReading:
                 f"(bomb?): {', '.join(self.refused[:5])}"
             )
         text = f"{len(self.listing)} files\n\n" + "\n".join(self.listing)
-        meta: dict[str, Any] = {"archive": {"format": self.what, "members": len(self.listing), **(metadata or {})}}
+        meta: dict[str, Any] = {
+            "archive": {"format": self.what, "members": len(self.listing), **(metadata or {})}
+        }
         if self.cut is not None:
             meta["limits"] = self.cut
         return Extraction(
@@ -222,7 +224,7 @@ class TarExtractor:
 
     def extract(self, source: Source, ctx: ExtractContext) -> Extraction:
         try:
-            tf = tarfile.open(source.path, mode="r:*")
+            tf = tarfile.open(source.path, mode="r:*")  # noqa: SIM115 - used in `with` below
         except tarfile.ReadError:
             if source.mime in _COMPRESSED:
                 return self._single(source, ctx)
@@ -266,13 +268,18 @@ def zlib_error() -> type[Exception]:
 
 
 def _tar_members(tf: tarfile.TarFile) -> list[tuple[Member, tarfile.TarInfo]]:
-    out = []
+    out: list[tuple[Member, tarfile.TarInfo]] = []
     for info in tf:
         if len(out) > MAX_MEMBERS:
             break  # the count check reports it
         link = info.linkname if info.issym() or info.islnk() else None
         special = not (info.isfile() or info.isdir() or link is not None)
-        out.append((Member(info.name, info.size if info.isfile() else 0, 0, info.isdir(), False, link, special), info))
+        out.append(
+            (
+                Member(info.name, info.size if info.isfile() else 0, 0, info.isdir(), False, link, special),
+                info,
+            )
+        )
     return out
 
 
@@ -519,8 +526,12 @@ class RarExtractor:
             except (rarfile.Error, OSError):
                 continue
         if not ctx.passwords:
-            raise StageError("extract", "encrypted RAR archive (names too): password required (pass it with --password)")
-        raise StageError("extract", f"encrypted RAR archive: none of the {len(ctx.passwords)} passwords given opens it")
+            raise StageError(
+                "extract", "encrypted RAR archive (names too): password required (pass it with --password)"
+            )
+        raise StageError(
+            "extract", f"encrypted RAR archive: none of the {len(ctx.passwords)} passwords given opens it"
+        )
 
 
 class _Chained:

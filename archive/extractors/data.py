@@ -26,7 +26,9 @@ MAX_CELLS = 5_000_000
 TOOL_TIMEOUT = 600.0
 
 
-def _text_extraction(kind: str, source: Source, text: str, metadata: dict[str, Any] | None = None) -> Extraction:
+def _text_extraction(
+    kind: str, source: Source, text: str, metadata: dict[str, Any] | None = None
+) -> Extraction:
     pages = [PageResult(number=i + 1, text=t) for i, t in enumerate(split_pages(text))]
     return Extraction(kind=kind, title=source.filename, pages=pages, metadata=metadata or {})
 
@@ -62,7 +64,10 @@ class JsonExtractor:
     name = "json"
 
     def score(self, source: Source) -> int | None:
-        if source.mime in {"application/json", "application/ld+json"} or source.extension in {"json", "geojson"}:
+        if source.mime in {"application/json", "application/ld+json"} or source.extension in {
+            "json",
+            "geojson",
+        }:
             return 60
         return None
 
@@ -78,7 +83,9 @@ class JsonExtractor:
             _json_lines(value, "", lines)
         except RecursionError:
             return _text_extraction("data", source, text, {"charset": charset, "json": {"parsed": False}})
-        return _text_extraction("data", source, "\n".join(lines), {"charset": charset, "json": {"parsed": True}})
+        return _text_extraction(
+            "data", source, "\n".join(lines), {"charset": charset, "json": {"parsed": True}}
+        )
 
 
 # -- XML and SVG ---------------------------------------------------------------------------------
@@ -95,7 +102,11 @@ class XmlExtractor:
         if source.mime == "image/svg+xml" or source.extension == "svg":
             return 60
         head = source.head.lstrip()[:200]
-        if source.mime in {"application/xml", "text/xml"} or source.extension == "xml" or head.startswith(b"<?xml"):
+        if (
+            source.mime in {"application/xml", "text/xml"}
+            or source.extension == "xml"
+            or head.startswith(b"<?xml")
+        ):
             return 45  # below HTML (60) and any format with its own extractor
         return None
 
@@ -106,11 +117,17 @@ class XmlExtractor:
             root = ET.fromstring(raw)  # expat: no external entities, entity expansion bounded
         except ET.ParseError:
             text, charset = decode_bytes(raw)
-            return _text_extraction("svg" if svg else "data", source, text, {"charset": charset, "xml": {"parsed": False}})
+            return _text_extraction(
+                "svg" if svg else "data", source, text, {"charset": charset, "xml": {"parsed": False}}
+            )
         lines: list[str] = []
         if svg:
             for el in root.iter():
-                if _local(el.tag) in {"text", "title", "desc", "tspan", "textPath"} and el.text and el.text.strip():
+                if (
+                    _local(el.tag) in {"text", "title", "desc", "tspan", "textPath"}
+                    and el.text
+                    and el.text.strip()
+                ):
                     lines.append(" ".join(el.text.split()))
             return _text_extraction("svg", source, "\n".join(lines), {"svg": {"texts": len(lines)}})
         self._walk(root, "", lines)
@@ -136,7 +153,10 @@ class VcardExtractor:
     name = "vcard"
 
     def score(self, source: Source) -> int | None:
-        if source.mime in {"text/vcard", "text/x-vcard", "text/directory"} or source.extension in {"vcf", "vcard"}:
+        if source.mime in {"text/vcard", "text/x-vcard", "text/directory"} or source.extension in {
+            "vcf",
+            "vcard",
+        }:
             return 70
         return None
 
@@ -286,7 +306,11 @@ class DjvuExtractor:
                 page.text, page.needs_ocr = text.strip(), None  # its own text layer
                 page.meta["djvu_text_layer"] = True
         return Extraction(
-            kind="djvu", title=source.filename, pages=pages, metadata={"djvu": {"pages": len(pages)}}, rendition=pdf
+            kind="djvu",
+            title=source.filename,
+            pages=pages,
+            metadata={"djvu": {"pages": len(pages)}},
+            rendition=pdf,
         )
 
 
@@ -303,14 +327,22 @@ class AccessExtractor:
 
     def extract(self, source: Source, ctx: ExtractContext) -> Extraction:
         what = "Access database"
-        names = [t for t in _run(["mdb-tables", "-1", str(source.path)], what).decode("utf-8", "replace").splitlines() if t.strip()]
+        names = [
+            t
+            for t in _run(["mdb-tables", "-1", str(source.path)], what)
+            .decode("utf-8", "replace")
+            .splitlines()
+            if t.strip()
+        ]
         tables = TablePages()
         listed = []
         for table in names:
             out = _run(["mdb-export", "-D", "%Y-%m-%d %H:%M:%S", str(source.path), table], what)
             rows = csv.reader(io.StringIO(out.decode("utf-8", "replace")))
             header = next(rows, [])
-            listed.append({"name": table, "rows": tables.add_table(table, _named_rows(header, rows), MAX_CELLS)})
+            listed.append(
+                {"name": table, "rows": tables.add_table(table, _named_rows(header, rows), MAX_CELLS)}
+            )
         return Extraction(
             kind="database",
             title=source.filename,
@@ -321,7 +353,9 @@ class AccessExtractor:
 
 def _named_rows(header: list[str], rows: Iterator[list[str]]) -> Iterator[Row]:
     for number, row in enumerate(rows, start=1):
-        filled = [(header[i] if i < len(header) else f"column {i + 1}", v) for i, v in enumerate(row) if v.strip()]
+        filled = [
+            (header[i] if i < len(header) else f"column {i + 1}", v) for i, v in enumerate(row) if v.strip()
+        ]
         if filled:
             yield number, filled
 
@@ -338,7 +372,9 @@ class DbaseExtractor:
         import dbfread
 
         try:
-            table = dbfread.DBF(str(source.path), load=False, char_decode_errors="replace", ignore_missing_memofile=True)
+            table = dbfread.DBF(
+                str(source.path), load=False, char_decode_errors="replace", ignore_missing_memofile=True
+            )
             fields = list(table.field_names)
             tables = TablePages()
 

@@ -60,5 +60,9 @@ class TablePages:
 
     def _flush(self, table: str, first: int, last: int, lines: list[str]) -> None:
         self.pages.append(
-            PageResult(number=len(self.pages) + 1, text="\n".join(lines), meta={"sheet": table, "rows": [first, last]})
+            PageResult(
+                number=len(self.pages) + 1,
+                text="\n".join(lines),
+                meta={"sheet": table, "rows": [first, last]},
+            )
         )

@@ -65,11 +65,15 @@ class PstExtractor:
                 cwd=outdir,
             )
         except subprocess.TimeoutExpired:
-            raise StageError("extract", f"{what}: readpst took longer than {timeout:g} s (FOI_READPST_TIMEOUT)") from None
+            raise StageError(
+                "extract", f"{what}: readpst took longer than {timeout:g} s (FOI_READPST_TIMEOUT)"
+            ) from None
         files = sorted(p for p in outdir.rglob("*") if p.is_file())
         if done.returncode != 0 and not files:
             said = done.stderr.decode("utf-8", "replace").replace(str(source.path), source.filename)
-            raise StageError("extract", f"{what}: damaged or unsupported store ({said.strip()[:200] or 'readpst failed'})")
+            raise StageError(
+                "extract", f"{what}: damaged or unsupported store ({said.strip()[:200] or 'readpst failed'})"
+            )
         members = [Member(str(PurePosixPath(*p.relative_to(outdir).parts)), p.stat().st_size) for p in files]
         reading = ContainerReading(source, ctx, what, members)
         folders: set[str] = set()
@@ -77,7 +81,11 @@ class PstExtractor:
             if reading.admit(member):
                 folders.add(str(PurePosixPath(member.name).parent))
                 reading.children.append(
-                    ChildFile(name=member.name, path=path, meta={"pst": {"folder": str(PurePosixPath(member.name).parent)}})
+                    ChildFile(
+                        name=member.name,
+                        path=path,
+                        meta={"pst": {"folder": str(PurePosixPath(member.name).parent)}},
+                    )
                 )
             else:
                 path.unlink(missing_ok=True)

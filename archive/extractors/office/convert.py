@@ -15,6 +15,7 @@ Settings (environment):
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import resource
 import shutil
@@ -148,34 +149,23 @@ class OfficeConverter:
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass
 
 
 _converter: OfficeConverter | None = None
+_converter_pid = -1
 _converter_lock = threading.Lock()
 
 
 def converter() -> OfficeConverter:
-    """This process's converter (made on first use, its profile removed at exit)."""
-    global _converter
+    """This process's converter (made on first use; a forked worker makes its own), its profile
+    removed at exit."""
+    global _converter, _converter_pid
     with _converter_lock:
         if _converter is None or _converter_pid != os.getpid():
-            _set(OfficeConverter())
-        assert _converter is not None
+            _converter, _converter_pid = OfficeConverter(), os.getpid()
+            atexit.register(_converter.close)
         return _converter
-
-
-_converter_pid = -1
-
-
-def _set(conv: OfficeConverter) -> None:
-    global _converter, _converter_pid
-    _converter, _converter_pid = conv, os.getpid()
-    atexit.register(conv.close)

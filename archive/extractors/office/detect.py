@@ -57,7 +57,11 @@ def _zip_office(path: Path) -> str | None:
                 if part in names:
                     return mime
             types = zf.read("[Content_Types].xml")[:200_000]
-            for marker, mime in ((b"wordprocessingml", DOCX), (b"spreadsheetml", XLSX), (b"presentationml", PPTX)):
+            for marker, mime in (
+                (b"wordprocessingml", DOCX),
+                (b"spreadsheetml", XLSX),
+                (b"presentationml", PPTX),
+            ):
                 if marker in types:
                     return mime
         if "content.xml" in names and "META-INF/manifest.xml" in names:

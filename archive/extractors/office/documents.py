@@ -89,7 +89,10 @@ def _embedded_images(path: Path, outdir: Path) -> tuple[list[ChildFile], list[st
     with zf:
         for info in zf.infolist():
             name = info.filename
-            if not name.startswith(_MEDIA_FOLDERS) or PurePosixPath(name).suffix.lower() not in _IMAGE_SUFFIXES:
+            if (
+                not name.startswith(_MEDIA_FOLDERS)
+                or PurePosixPath(name).suffix.lower() not in _IMAGE_SUFFIXES
+            ):
                 continue
             if info.file_size > 50 * 1024 * 1024:
                 warnings.append(f"{name}: picture larger than 50 MB not read")

@@ -102,11 +102,13 @@ def _ooxml(path: Path) -> dict[str, Any]:
             for el in root:
                 key = names.get(_local(el.tag))
                 if key and (el.text or "").strip():
-                    props[key] = el.text.strip()
+                    props[key] = (el.text or "").strip()
         comments: list[dict[str, str]] = []
         for name in sorted(zf.namelist()):
             low = name.lower()
-            if low == "word/comments.xml" or re.fullmatch(r"xl/comments\d*\.xml|ppt/comments/[^/]+\.xml", low):
+            if low == "word/comments.xml" or re.fullmatch(
+                r"xl/comments\d*\.xml|ppt/comments/[^/]+\.xml", low
+            ):
                 root = _xml(zf, name)
                 if root is None:
                     continue
@@ -183,10 +185,10 @@ def _odf(path: Path) -> dict[str, Any]:
             for el in meta.iter():
                 key = names.get(_local(el.tag))
                 if key and (el.text or "").strip():
-                    props[key] = el.text.strip()
+                    props[key] = (el.text or "").strip()
         content = _xml(zf, "content.xml")
         if content is not None:
-            comments = []
+            comments: list[dict[str, str]] = []
             inserted: list[str] = []
             deleted: list[str] = []
             authors: set[str] = set()
@@ -343,7 +345,9 @@ def properties_text(props: dict[str, Any]) -> str:
     changes = props.get("tracked_changes") or {}
     if changes:
         by = f" by {', '.join(changes['authors'])}" if changes.get("authors") else ""
-        lines.append(f"Tracked changes: {changes['insertions']} insertions, {changes['deletions']} deletions{by}")
+        lines.append(
+            f"Tracked changes: {changes['insertions']} insertions, {changes['deletions']} deletions{by}"
+        )
         if changes.get("inserted_text"):
             lines.append(f"Inserted text: {changes['inserted_text']}")
         if changes.get("deleted_text"):

@@ -5,6 +5,7 @@ it is. OpenDocument sheets are turned into .xlsx by LibreOffice first; .xls is r
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ def _openpyxl_sheets(path: Path) -> Iterator[tuple[str, Iterator[Row]]]:
     import openpyxl
 
     # A file object: openpyxl refuses a path whose name does not end in .xlsx (a stored original's).
-    fh = open(path, "rb")
+    fh = open(path, "rb")  # noqa: SIM115 - closed with the workbook
     wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
     try:
         for ws in wb.worksheets:
@@ -69,10 +70,8 @@ def _xlrd_sheets(path: Path) -> Iterator[tuple[str, Iterator[Row]]]:
                     for c, cell in enumerate(sheet.row(r)):
                         value = cell.value
                         if cell.ctype == xlrd.XL_CELL_DATE:
-                            try:
+                            with contextlib.suppress(Exception):  # a date out of Excel's range
                                 value = xlrd.xldate.xldate_as_datetime(value, book.datemode)
-                            except Exception:
-                                pass
                         elif cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
                             continue
                         elif cell.ctype == xlrd.XL_CELL_ERROR:
@@ -134,4 +133,3 @@ class SpreadsheetExtractor:
             metadata["date"] = date
         title = str(props.get("title") or "").strip() or source.filename
         return Extraction(kind="spreadsheet", title=title, pages=pages, metadata=metadata, warnings=warnings)
-
