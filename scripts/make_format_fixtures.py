@@ -1,6 +1,6 @@
 """Make one file of each format issue 19 reads, into a folder (the tests' "mixed real-world
 folder" and by hand: `python scripts/make_format_fixtures.py OUT`). Office files are made with
-python-docx/openpyxl and converted by LibreOffice itself; archives with tarfile, py7zr and `7z`;
+python-docx/openpyxl and converted by LibreOffice itself; archives with tarfile, py7zr and `7z` (RAR by hand);
 a DjVu page with djvulibre (its hidden text layer set with djvused); a dBase table written by
 hand (nothing here writes one). Each file holds a phrase of its own (PHRASES) to search for."""
 
@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tarfile
 import wave
+import zlib
 from pathlib import Path
 
 PHRASES = {
@@ -26,6 +27,7 @@ PHRASES = {
     "bundle.tar.gz": "sewage outfall inspection",
     "bundle.tar.bz2": "bridge load assessment",
     "bundle.7z": "school meals tender",
+    "bundle.rar": "lifeboat station funding",
     "split.7z.001": "hospital parking charges",
     "request.json": "allotment waiting list",
     "payments.xml": "Northwind Haulage",
@@ -87,6 +89,29 @@ def _dbf(path: Path) -> None:
         fh.write(b"\x1a")
 
 
+def _rar(path: Path, members: list[tuple[str, bytes]]) -> None:
+    """A RAR 4 archive of stored (uncompressed) members, written by hand: no program here writes
+    RAR (rar is not free software). Blocks: marker, archive header, a file header per member
+    (method 0x30 "store") followed by its bytes, end of archive; each header's CRC is the low 16
+    bits of the CRC-32 of the header from its type byte on."""
+
+    def block(kind: int, flags: int, fields: bytes) -> bytes:
+        body = struct.pack("<BHH", kind, flags, 7 + len(fields)) + fields
+        return struct.pack("<H", zlib.crc32(body) & 0xFFFF) + body
+
+    out = bytearray(b"Rar!\x1a\x07\x00")
+    out += block(0x73, 0, b"\0" * 6)
+    for name, data in members:
+        raw = name.encode()
+        crc = zlib.crc32(data) & 0xFFFFFFFF
+        fields = struct.pack(
+            "<IIBIIBBHI", len(data), len(data), 3, crc, 0x5A210000, 20, 0x30, len(raw), 0o100644 << 16
+        )
+        out += block(0x74, 0x8000, fields + raw) + data
+    out += block(0x7B, 0x4000, b"")
+    path.write_bytes(bytes(out))
+
+
 def _djvu(path: Path, work: Path) -> None:
     from PIL import Image, ImageDraw
 
@@ -130,6 +155,7 @@ def make_all(out: Path) -> dict[str, str]:
 
     with py7zr.SevenZipFile(out / "bundle.7z", "w") as z:
         z.writestr(f"Notes on the {PHRASES['bundle.7z']}.", "notes/tender.txt")
+    _rar(out / "bundle.rar", [("minutes/rar.txt", f"Minutes: {PHRASES['bundle.rar']}.".encode())])
     (work / "parking.txt").write_text(f"Audit of {PHRASES['split.7z.001']}. " + "padding " * 3000)
     subprocess.run(
         ["7z", "a", "-bd", "-y", "-mx=0", "-v8k", str(out / "split.7z"), str(work / "parking.txt")],
