@@ -30,8 +30,16 @@ def mixed(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("mixed") / "release"
     phrases = make_all(folder)
-    for name in sorted((corpus_file("office/tika_test.doc").parent).iterdir()):
-        shutil.copyfile(name, folder / name.name)
+    # The corpus's real office files (its .doc and .rtf are covered by the generated ones).
+    for name in (
+        "tika_testComment.docx",
+        "tika_testFooter.odt",
+        "tika_testPPT.pptx",
+        "tika_testMSChart-govdocs-428996.ppt",
+        "tika_testEXCEL_labels-govdocs-515858.xls",
+        "tika_test-columnar.ods",
+    ):
+        shutil.copyfile(corpus_file(f"office/{name}"), folder / name)
     shutil.copyfile(PST, folder / "mailbox.pst")
     (folder / "broken.docx").write_bytes(b"PK\x03\x04 this is not really a zip")
     root = tmp_path_factory.mktemp("mixed-archive")
@@ -121,6 +129,13 @@ def test_office_metadata_stored_shown_and_searchable(mixed):
     html = app.test_client().get(f"/documents/{docx['id']}").get_data(as_text=True)
     assert "Last modified by" in html and "Bob Reviewer" in html
     assert f"/documents/{docx['id']}/pages/1.png" in html
+    xlsx = _top(archive, "budget.xlsx")
+    html = app.test_client().get(f"/documents/{xlsx['id']}").get_data(as_text=True)
+    assert "Sheet 2, rows 1–14" in html and "Carol Treasurer" in html
+    ppt = _top(archive, "tika_testMSChart-govdocs-428996.ppt")
+    assert (
+        "Thin Film Partnership" in ppt["pages"][0]["text"] and ppt["metadata"]["office"]["company"] == "NREL"
+    )
 
 
 def test_spreadsheet_hit_names_sheet_and_row(mixed):
@@ -182,6 +197,30 @@ def test_encrypted_office_file_needs_a_password(tmp_path):
         doc = _top(a, "locked.docx")
         assert doc["status"] == "done" and doc["metadata"]["office"]["decrypted"] is True
         assert any(h.doc_id == doc["id"] for h in _hits(a, '"pension fund deficit"'))
+
+
+@pytest.mark.tesseract
+def test_pictures_inside_an_office_file_are_ocrd(tmp_path):
+    import docx
+    from PIL import Image, ImageDraw, ImageFont
+
+    from archive import Archive
+
+    picture = tmp_path / "scan.png"
+    im = Image.new("L", (1400, 200), 255)
+    font = ImageFont.load_default(size=56)
+    ImageDraw.Draw(im).text((30, 60), "Tidal barrier maintenance schedule", fill=0, font=font)
+    im.save(picture, dpi=(300, 300))
+    d = docx.Document()
+    d.add_paragraph("A letter with a scanned note pasted in.")
+    d.add_picture(str(picture))
+    d.save(str(tmp_path / "pasted.docx"))
+    with Archive(tmp_path / "a") as a:
+        a.ingest([tmp_path / "pasted.docx"], collection="c")
+        doc = _top(a, "pasted.docx")
+        assert [c["kind"] for c in doc["children"]] == ["image"]
+        hits = _hits(a, '"tidal barrier"')
+        assert [h.doc_id for h in hits] == [doc["children"][0]["id"]]
 
 
 def test_office_files_are_told_by_content_whatever_their_name(tmp_path):

@@ -8,25 +8,17 @@ the same limits as an archive's members (count, size, the tree's budget)."""
 
 from __future__ import annotations
 
-import os
 import resource
 import shutil
 import subprocess
 from pathlib import Path, PurePosixPath
 
+from ...limits import positive_setting
 from ...models import ChildFile, Extraction, Source, StageError
 from .. import ExtractContext
 from ..containers import ContainerReading, Member
 
 READPST_TIMEOUT = 1800.0
-
-
-def _setting_timeout() -> float:
-    raw = os.environ.get("FOI_READPST_TIMEOUT", "")
-    try:
-        return float(raw) if raw else READPST_TIMEOUT
-    except ValueError:
-        raise ValueError(f"FOI_READPST_TIMEOUT must be a number, not {raw!r}") from None
 
 
 class PstExtractor:
@@ -54,7 +46,7 @@ class PstExtractor:
             resource.setrlimit(resource.RLIMIT_FSIZE, (room, room))
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
-        timeout = _setting_timeout()
+        timeout = positive_setting("FOI_READPST_TIMEOUT", READPST_TIMEOUT)
         try:
             done = subprocess.run(
                 [readpst, "-e", "-D", "-8", "-b", "-q", "-o", str(outdir), str(source.path)],

@@ -26,6 +26,7 @@ import threading
 import time
 from pathlib import Path
 
+from ...limits import positive_setting
 from ...models import StageError
 
 DEFAULT_TIMEOUT = 120.0
@@ -44,17 +45,6 @@ _REGISTRY = """<?xml version="1.0" encoding="UTF-8"?>
 <item oor:path="/org.openoffice.Office.Writer/Content/Update"><prop oor:name="Link" oor:op="fuse"><value>1</value></prop></item>
 </oor:items>
 """
-
-
-def _setting(name: str, default: float) -> float:
-    raw = os.environ.get(name, "")
-    try:
-        value = float(raw) if raw else default
-    except ValueError:
-        raise ValueError(f"{name} must be a number, not {raw!r}") from None
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, not {raw!r}")
-    return value
 
 
 class OfficeConverter:
@@ -80,8 +70,8 @@ class OfficeConverter:
         soffice = shutil.which("soffice") or shutil.which("libreoffice")
         if soffice is None:
             raise StageError("extract", f"{what}: LibreOffice (soffice) is not installed")
-        timeout = _setting("FOI_OFFICE_TIMEOUT", DEFAULT_TIMEOUT)
-        memory = int(_setting("FOI_OFFICE_MEMORY_MB", DEFAULT_MEMORY_MB)) * 1024 * 1024
+        timeout = positive_setting("FOI_OFFICE_TIMEOUT", DEFAULT_TIMEOUT)
+        memory = int(positive_setting("FOI_OFFICE_MEMORY_MB", DEFAULT_MEMORY_MB)) * 1024 * 1024
         outdir.mkdir(parents=True, exist_ok=True)
         # A private copy with a plain name: LibreOffice names its output after the input's stem.
         work = Path(tempfile.mkdtemp(prefix="convert-", dir=outdir))
