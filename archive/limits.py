@@ -66,6 +66,19 @@ class TreeLimits:
         return cls(**values)
 
 
+def positive_setting(name: str, default: float) -> float:
+    """A positive number from the environment variable `name`, else `default`; anything else is
+    an error said at once (a setting mistyped is not silently ignored)."""
+    raw = os.environ.get(name, "")
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, not {raw!r}")
+    return value
+
+
 class TreeBudget:
     """What one top-level file and everything inside it may still use."""
 

@@ -11,6 +11,7 @@ at a time; frozen records (`Word`, `OcrRequest`, `Source`) are never changed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,9 @@ class Extraction:
     children: list[ChildFile] = field(default_factory=list)
     # Failures of single parts (an encrypted zip member, an unreadable attachment): kept, not fatal.
     warnings: list[str] = field(default_factory=list)
+    # A PDF the pages were read from when the original is not one (an office file converted by
+    # LibreOffice): stored with the document, its page images are rendered from it.
+    rendition: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -101,3 +105,17 @@ class Source:
     @property
     def extension(self) -> str:
         return Path(self.filename).suffix.lower().lstrip(".")
+
+
+# Absolute paths a library put into an error message (the stored original's place in the archive
+# folder, a scratch file): readers see the file's name instead, never the archive's layout.
+_PATH = re.compile(r"""(?:[A-Za-z]:)?(?:/|\\)(?:[^\s'"():,;<>|]+(?:/|\\))+[^\s'"():,;<>|]*""")
+
+
+def public_reason(reason: str, source: Source | None = None) -> str:
+    """A failure reason safe to show: the source's stored path and any other absolute path in it
+    replaced by the file's name (or "the file")."""
+    name = source.filename if source is not None else "the file"
+    if source is not None:
+        reason = reason.replace(str(source.path), name)
+    return _PATH.sub(lambda m: name if m.group(0) != "/" else "/", reason)

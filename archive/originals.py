@@ -56,7 +56,13 @@ def page_png(store: Store, doc: dict[str, Any], number: int) -> bytes | None:
     except FileNotFoundError:
         pass
     original = store.blob_path(doc["sha256"])
-    if doc["kind"] == "pdf":
+    rendition = (doc.get("metadata") or {}).get("rendition") or {}
+    if rendition.get("pdf"):
+        # An office file's pages come from the PDF LibreOffice made of it (stored beside it).
+        from ocr import render_pdf_page
+
+        data = render_pdf_page(store.blob_path(rendition["pdf"]), number - 1, dpi=dpi).png
+    elif doc["kind"] == "pdf":
         from ocr import render_pdf_page
 
         data = render_pdf_page(original, number - 1, dpi=dpi).png

@@ -29,7 +29,7 @@ from .gloss import GlossStep
 from .inputs import InputFile, Skipped, display_name, raw_name_hex, select_files
 from .language import summarize_languages
 from .limits import DEFAULT_DEPTH, TreeBudget, TreeLimits
-from .models import StageError
+from .models import StageError, public_reason
 from .printed_mail import PrintedMailStep
 from .steps import DocWork, ExtractStep, LanguageStep, OcrStep, Step, StepContext
 from .translate import TranslateStep
@@ -398,7 +398,13 @@ class Ingester:
         store.set_stage(doc_id, "store", "ok")
         budget.documents += 1
         workdir = Path(tempfile.mkdtemp(prefix="doc-", dir=self._scratch_root()))
-        ctx = ExtractContext(workdir=workdir, passwords=self.passwords, depth=depth, budget=budget)
+        ctx = ExtractContext(
+            workdir=workdir,
+            passwords=self.passwords,
+            depth=depth,
+            budget=budget,
+            origin=shown if parent_id is None else None,
+        )
         work = DocWork(doc_id, source, ctx)
         started = _Started(work, workdir, [], child_meta or {}, filename, depth, 0, owns_budget)
         try:
@@ -466,10 +472,11 @@ class Ingester:
                 step.run(work)
                 self.store.set_stage(work.doc_id, step.name, "ok", work.notes.get(step.name))
             except StageError as exc:
-                errors.append((exc.stage, exc.reason))
-                self.store.set_stage(work.doc_id, step.name, "failed", exc.reason)
+                reason = public_reason(exc.reason, work.source)
+                errors.append((exc.stage, reason))
+                self.store.set_stage(work.doc_id, step.name, "failed", reason)
             except Exception as exc:  # a bug or a library crash on hostile input: record it, go on
-                reason = f"{type(exc).__name__}: {exc}"
+                reason = public_reason(f"{type(exc).__name__}: {exc}", work.source)
                 log.debug(
                     "step %s crashed on %s\n%s", step.name, work.source.filename, traceback.format_exc()
                 )
@@ -493,6 +500,9 @@ class Ingester:
             fields["error_stage"], fields["error_reason"] = errors[0]
         if ex is not None:
             metadata = {**child_meta, **ex.metadata}
+            if ex.rendition is not None:
+                # The PDF its pages were read from (an office file's): its page images come from it.
+                metadata["rendition"] = {"pdf": store.put_original(ex.rendition)[0]}
             if ex.warnings:
                 metadata["warnings"] = ex.warnings
             fields.update(

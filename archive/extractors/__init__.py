@@ -30,6 +30,9 @@ class ExtractContext:
     # What the tree of the top-level file may still use (documents, bytes, time); None when the
     # extractor runs on its own (a container then has a budget of its own).
     budget: TreeBudget | None = None
+    # Where a top-level file was found (None for a member of another file): split archive sets
+    # look for their other parts beside it.
+    origin: Path | None = None
 
 
 class Extractor(Protocol):
@@ -76,6 +79,17 @@ _MAGIC: list[tuple[bytes, str]] = [
     (b"PK\x05\x06", "application/zip"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "application/x-ole-storage"),
     (b"From ", "application/mbox"),
+    # Formats of issue 19 (office, containers, Outlook stores, data files).
+    (b"{\\rtf", "application/rtf"),
+    (b"7z\xbc\xaf\x27\x1c", "application/x-7z-compressed"),
+    (b"Rar!\x1a\x07", "application/vnd.rar"),
+    (b"\x1f\x8b", "application/gzip"),
+    (b"BZh", "application/x-bzip2"),
+    (b"\xfd7zXZ\x00", "application/x-xz"),
+    (b"!BDN", "application/vnd.ms-outlook-pst"),
+    (b"AT&TFORM", "image/vnd.djvu"),
+    (b"\x00\x01\x00\x00Standard Jet DB", "application/x-msaccess"),
+    (b"\x00\x01\x00\x00Standard ACE DB", "application/x-msaccess"),
 ]
 
 
@@ -92,6 +106,11 @@ def sniff_mime(head: bytes, filename: str) -> str:
             return mime
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
+    if len(head) > 262 and head[257:262] == b"ustar":
+        return "application/x-tar"
+    media = _media_mime(head, filename)
+    if media:
+        return media
     stripped = head.lstrip()[:512].lower()
     if stripped.startswith((b"<!doctype html", b"<html")) or b"<html" in stripped[:200]:
         return "text/html"
@@ -103,6 +122,27 @@ def sniff_mime(head: bytes, filename: str) -> str:
     if _looks_textual(head):
         return "text/plain"
     return "application/octet-stream"
+
+
+def _media_mime(head: bytes, filename: str) -> str | None:
+    """Audio and video told by their container's signature (the name then says which)."""
+    guessed = mimetypes.guess_type(filename)[0] or ""
+    if head[4:8] == b"ftyp":
+        if guessed.startswith(("audio/", "video/")):
+            return guessed
+        return "audio/mp4" if head[8:11] == b"M4A" else "video/mp4"
+    signatures = {
+        b"ID3": "audio/mpeg",
+        b"fLaC": "audio/flac",
+        b"OggS": "audio/ogg",
+        b"\x1aE\xdf\xa3": "video/x-matroska",
+    }
+    for magic, mime in signatures.items():
+        if head.startswith(magic):
+            return guessed if guessed.startswith(("audio/", "video/")) else mime
+    if head[:4] == b"RIFF" and head[8:12] in {b"WAVE", b"AVI "}:
+        return "audio/x-wav" if head[8:12] == b"WAVE" else "video/x-msvideo"
+    return None
 
 
 def _looks_like_rfc822(head: bytes) -> bool:
@@ -142,7 +182,13 @@ def make_source(path: Path, filename: str | None = None) -> Source:
     with open(path, "rb") as fh:
         head = fh.read(8192)
     name = filename or path.name
-    return Source(path=path, filename=name, mime=sniff_mime(head, name), head=head)
+    mime = sniff_mime(head, name)
+    if mime in {"application/zip", "application/x-ole-storage"}:
+        # Office files are zips and OLE2 stores: told apart by content before any unpacking.
+        from .office.detect import office_mime
+
+        mime = office_mime(path, mime) or mime
+    return Source(path=path, filename=name, mime=mime, head=head)
 
 
 _loaded = False
@@ -154,4 +200,4 @@ def _load_builtin() -> None:
         return
     _loaded = True
     # Importing a module registers its extractors.
-    from . import archives, image, mail, pdf, text  # noqa: F401
+    from . import archives, containers, data, image, mail, office, pdf, text  # noqa: F401

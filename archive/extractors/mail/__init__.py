@@ -1,11 +1,11 @@
-"""E-mail: RFC 822 files (.eml), mbox folders and Outlook .msg files.
+"""E-mail: RFC 822 files (.eml), mbox folders, Outlook .msg files and Outlook stores (.pst/.ost).
 
 Every message becomes one document of kind "email": one page holding a readable header block and
 the body text, `metadata["mail"]` with parsed addresses and dates, and its attachments and
 embedded messages as child files (which the ingester reads recursively like any other file).
 Nothing in a message is executed or fetched: HTML bodies become plain text.
 
-One module per format (`rfc822`, `mbox`, `outlook`, `tnef`, `printed`) over shared helpers: `charset`
+One module per format (`rfc822`, `mbox`, `outlook`, `pst`, `tnef`, `printed`) over shared helpers: `charset`
 (decoding and repair), `addresses`, `headers`, `bounds` (header floods and deep MIME cut before
 parsing), `document` (the e-mail document and its child files) and `limits`.
 """
@@ -18,6 +18,7 @@ from .charset import repair_utf8_mojibake
 from .mbox import MboxExtractor
 from .outlook import MsgExtractor
 from .printed import PrintedMessageExtractor
+from .pst import PstExtractor
 from .rfc822 import EmlExtractor
 from .tnef import TnefExtractor
 
@@ -29,3 +30,4 @@ register(TnefExtractor())
 register(EmlExtractor())
 register(MboxExtractor())
 register(MsgExtractor())
+register(PstExtractor())
