@@ -55,8 +55,10 @@ def feed_xml(search: SavedSearch, hits: Iterable[dict[str, Any]], base: str, sel
         _el(entry, "category", term=hit["collection"], label=f"collection {hit['collection']}")
         terms = ", ".join(hit["terms"])
         _el(entry, "summary", f"Matched: {terms}" if terms else "Matched the saved search")
-        # HTML as text: ElementTree escapes it once more, feed readers unescape and render the marks.
-        _el(entry, "content", f"<p>{hit['snippet']}</p><p>Matched: {_html(terms)}</p>", type="html")
+        # HTML as text: ElementTree escapes it once more, feed readers unescape it. Matches are
+        # <strong>: readers' sanitizers (feedparser's among them) drop the newer <mark>.
+        snippet = hit["snippet"].replace("<mark>", "<strong>").replace("</mark>", "</strong>")
+        _el(entry, "content", f"<p>{snippet}</p><p>Matched: {_html(terms)}</p>", type="html")
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 
