@@ -67,6 +67,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .errors import register_error_handlers
 
     register_error_handlers(app)
+    if app.config.get("ALERTS_LOOP"):
+        # `foi serve`: alerts are sent from a loop in each process, of which one at a time holds the
+        # archive's sender lock (archive/alerts/delivery.py), so a deployment sends from one place.
+        from archive.alerts import DeliveryLoop
+
+        app.extensions["foi_alerts_loop"] = DeliveryLoop(
+            Path(app.config["ARCHIVE_DIR"]), archive_config
+        ).start()
     return app
 
 

@@ -277,13 +277,15 @@ def _search_json(search: SavedSearch) -> dict[str, Any]:
     return search.as_dict() | {"feed_url": alerts.feed_url(search), "hit_count": alerts.hit_count(search)}
 
 
-@api_bp.get("")
+@api_bp.route("", methods=["GET", "POST"])
 def api_alerts():  # type: ignore[no-untyped-def]
+    """One route per path (GET lists, POST creates), as the OpenAPI document has one item per path."""
+    if request.method == "POST":
+        return _create_alert()
     return jsonify({"searches": [_search_json(s) for s in archive().alerts.list(request_owner())]})
 
 
-@api_bp.post("")
-def api_create_alert():  # type: ignore[no-untyped-def]
+def _create_alert():  # type: ignore[no-untyped-def]
     data = _body()
     try:
         search = archive().alerts.add(
@@ -303,15 +305,18 @@ def api_create_alert():  # type: ignore[no-untyped-def]
     return jsonify({"search": _search_json(search), "webhook_secrets": secrets}), 201
 
 
-@api_bp.get("/<int:search_id>")
+@api_bp.route("/<int:search_id>", methods=["GET", "PATCH", "DELETE"])
 def api_alert(search_id: int):  # type: ignore[no-untyped-def]
     search = _owned(search_id)
+    if request.method == "PATCH":
+        return _update_alert(search)
+    if request.method == "DELETE":
+        archive().alerts.remove(search)
+        return jsonify({"deleted": search.id})
     return jsonify({"search": _search_json(search), "outbox": archive().alerts.outbox_counts(search)})
 
 
-@api_bp.patch("/<int:search_id>")
-def api_update_alert(search_id: int):  # type: ignore[no-untyped-def]
-    search = _owned(search_id)
+def _update_alert(search: SavedSearch):  # type: ignore[no-untyped-def]
     data = _body()
     changes: dict[str, Any] = {}
     for name, limit in (("name", 200), ("query", valid.MAX_QUERY_CHARS), ("sort", 20), ("cadence", 20)):
@@ -326,13 +331,7 @@ def api_update_alert(search_id: int):  # type: ignore[no-untyped-def]
         search = archive().alerts.update(search, **changes)
     except (AlertError, QueryError) as exc:
         abort(400, str(exc))
-    return jsonify({"search": _search_json(search)})
-
-
-@api_bp.delete("/<int:search_id>")
-def api_delete_alert(search_id: int):  # type: ignore[no-untyped-def]
-    archive().alerts.remove(_owned(search_id))
-    return "", 204
+    return jsonify({"search": _search_json(search), "outbox": archive().alerts.outbox_counts(search)})
 
 
 @api_bp.get("/<int:search_id>/hits")

@@ -39,7 +39,7 @@ def serve(ctx: Context, host: str, port: int, debug: bool, workers: int, threads
 
     if workers and debug:
         raise click.UsageError("--debug is for the development server; leave out --workers")
-    config = {"ARCHIVE_DIR": str(ctx.root)}
+    config = {"ARCHIVE_DIR": str(ctx.root), "ALERTS_LOOP": True}  # sends alerts while it serves
     if not workers:
         app = create_app(config)
         click.echo(f"Serving {ctx.root} on http://{host}:{port}/ (development server)", err=True)

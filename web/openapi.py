@@ -319,7 +319,7 @@ def _alert_paths(bad_request: dict[str, Any]) -> dict[str, Any]:
             "delete": {
                 "summary": "Delete a saved search with its hits",
                 "parameters": [search_id],
-                "responses": {"204": {"description": "Deleted"}, "404": not_found},
+                "responses": {"200": _json(_object({"deleted": INT}), "Deleted"), "404": not_found},
             },
         },
         "/api/alerts/{search_id}/hits": {

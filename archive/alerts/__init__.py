@@ -20,8 +20,9 @@ hits. Whether an owner may read a hit is asked of `archive.access` at delivery t
 
 from __future__ import annotations
 
+from .delivery import DeliveryLoop
 from .model import CADENCES, AlertError, SavedSearch
 from .owners import viewer_for_owner
 from .service import Alerts
 
-__all__ = ["CADENCES", "AlertError", "Alerts", "SavedSearch", "viewer_for_owner"]
+__all__ = ["CADENCES", "AlertError", "Alerts", "DeliveryLoop", "SavedSearch", "viewer_for_owner"]
