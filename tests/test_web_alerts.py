@@ -57,7 +57,7 @@ def test_alert_me_keeps_the_search_on_screen(site, tmp_path):
     created = client.post("/alerts", data={**fields, "name": "jari", "q": "Jari", "cadence": "instant"})
     assert created.status_code == 201
     with Archive(root) as a:
-        [search] = a.alerts.list()
+        [search] = a.alerts.saved()
         assert (search.query, search.filters, search.sort) == (
             "Jari",
             {"collection": ["releases"], "lang": ["en"]},

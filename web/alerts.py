@@ -53,7 +53,7 @@ def _filters_from_args(args: Any) -> dict[str, list[str]]:
 @ui_bp.get("")
 def alerts_page():  # type: ignore[no-untyped-def]
     alerts = archive().alerts
-    searches = alerts.list(request_owner())
+    searches = alerts.saved(request_owner())
     counts = {s.id: alerts.hit_count(s) for s in searches}
     return render_template("alerts.html", searches=searches, counts=counts, cadences=CADENCES, form=None)
 
@@ -94,7 +94,7 @@ def create_alert():  # type: ignore[no-untyped-def]
     return _detail(search, secrets, status=201)
 
 
-def _detail(search: SavedSearch, secrets: dict[str, str | None] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _detail(search: SavedSearch, secrets: dict[str, str | None] | None = None, status: int = 200) -> Any:
     alerts = archive().alerts
     page = valid.integer(request.args, "page", 1, 1, valid.MAX_PAGE)
     hits = alerts.hits(search, HITS_PAGE, valid.offset_of(page, HITS_PAGE))
@@ -282,10 +282,10 @@ def api_alerts():  # type: ignore[no-untyped-def]
     """One route per path (GET lists, POST creates), as the OpenAPI document has one item per path."""
     if request.method == "POST":
         return _create_alert()
-    return jsonify({"searches": [_search_json(s) for s in archive().alerts.list(request_owner())]})
+    return jsonify({"searches": [_search_json(s) for s in archive().alerts.saved(request_owner())]})
 
 
-def _create_alert():  # type: ignore[no-untyped-def]
+def _create_alert() -> Any:
     data = _body()
     try:
         search = archive().alerts.add(
@@ -316,7 +316,7 @@ def api_alert(search_id: int):  # type: ignore[no-untyped-def]
     return jsonify({"search": _search_json(search), "outbox": archive().alerts.outbox_counts(search)})
 
 
-def _update_alert(search: SavedSearch):  # type: ignore[no-untyped-def]
+def _update_alert(search: SavedSearch) -> Any:
     data = _body()
     changes: dict[str, Any] = {}
     for name, limit in (("name", 200), ("query", valid.MAX_QUERY_CHARS), ("sort", 20), ("cadence", 20)):

@@ -264,7 +264,9 @@ ALERT_HIT = _object(
 
 
 def _alert_paths(bad_request: dict[str, Any]) -> dict[str, Any]:
-    strings = lambda n, m: {"type": "array", "items": _text(m), "maxItems": n}  # noqa: E731
+    def strings(n: int, m: int) -> dict[str, Any]:
+        return {"type": "array", "items": _text(m), "maxItems": n}
+
     fields = {
         "name": _text(200),
         "query": _text(valid.MAX_QUERY_CHARS),

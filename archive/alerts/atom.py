@@ -59,7 +59,7 @@ def feed_xml(search: SavedSearch, hits: Iterable[dict[str, Any]], base: str, sel
         # <strong>: readers' sanitizers (feedparser's among them) drop the newer <mark>.
         snippet = hit["snippet"].replace("<mark>", "<strong>").replace("</mark>", "</strong>")
         _el(entry, "content", f"<p>{snippet}</p><p>Matched: {_html(terms)}</p>", type="html")
-    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return bytes(ET.tostring(feed, encoding="utf-8", xml_declaration=True))
 
 
 def _html(text: str) -> str:

@@ -93,7 +93,8 @@ class Alerts:
     def remove(self, search: SavedSearch) -> None:
         self.db.delete_search(search.id)
 
-    def list(self, owner: str | None = None) -> list[SavedSearch]:
+    def saved(self, owner: str | None = None) -> list[SavedSearch]:
+        """The saved searches (of `owner`, or everyone's), by id."""
         return self.db.searches(owner)
 
     def get(self, search_id: int) -> SavedSearch | None:

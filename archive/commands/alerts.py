@@ -146,7 +146,7 @@ def add_command(
 @pass_ctx
 def list_command(ctx: Context, as_json: bool) -> None:
     """List saved searches, with failing ones and disabled channels marked."""
-    found = ctx.archive.alerts.list()
+    found = ctx.archive.alerts.saved()
     if as_json:
         dump({"searches": [s.as_dict() for s in found]})
         return
