@@ -12,6 +12,7 @@ from typing import Any
 from . import access
 from .access import LOCAL, Viewer
 from .accounts import Accounts
+from .alerts import Alerts
 from .highlights import page_boxes
 from .indexing import Indexer
 from .inputs import InputFile, Skipped
@@ -41,6 +42,9 @@ class Archive:
         self.store = Store(self.root)
         self.backend: SearchBackend = get_backend(self.store.db_path, self.config)
         self.indexer = Indexer(self.store, self.backend, self.config)
+        # Saved searches and alerts (archive/alerts): matched after each indexing batch.
+        self.alerts = Alerts(self.store, self.backend, self.config)
+        self.indexer.after_index = self.alerts.match_documents
         # Shared when the caller passes one (the web app's pool of archives); FOI_SEARCH_CACHE=0: off.
         self.results: ResultCache = self.config.get("result_cache") or ResultCache.configured()
         self.ocr_languages: tuple[str, ...] | None = self.config.get("ocr_languages", DEFAULT_OCR_LANGUAGES)

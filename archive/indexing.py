@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Documents indexed one at a time (the embedded backend) are matched against saved searches this
+# many at once (and at every flush and catch-up).
+MATCH_BATCH = 200
+
 
 class Indexer:
     """The search index of one archive: `index_document` after each document is stored,
@@ -44,6 +48,10 @@ class Indexer:
         self.config = dict(config or {})
         self.state = _IndexState()
         self.queue: _IndexQueue | None = None
+        # Called with the ids of documents just indexed, after each batch (the saved searches'
+        # matching, archive/alerts): set by the Archive facade; None: nothing to tell.
+        self.after_index: Callable[[list[int]], object] | None = None
+        self._unmatched: list[int] = []
 
     def close(self) -> None:
         """Send what is queued or in flight (failures stay index-pending); never raises."""
@@ -52,6 +60,26 @@ class Indexer:
                 self.queue.close()
             except Exception:  # closing must not raise over an engine problem
                 log.warning("search index queue not flushed on close", exc_info=True)
+        self.tell_indexed()
+
+    def indexed(self, doc_ids: Iterable[int], batch_done: bool) -> None:
+        """Note documents just indexed; tell `after_index` when a batch is done (or, for a backend
+        indexing one document at a time, every MATCH_BATCH documents)."""
+        if self.after_index is None:
+            return
+        self._unmatched.extend(doc_ids)
+        if batch_done or len(self._unmatched) >= MATCH_BATCH:
+            self.tell_indexed()
+
+    def tell_indexed(self) -> None:
+        """Hand the documents indexed since the last call to `after_index`; never raises (a saved
+        search must not stop indexing)."""
+        ids, self._unmatched = self._unmatched, []
+        if ids and self.after_index is not None:
+            try:
+                self.after_index(ids)
+            except Exception:
+                log.warning("matching saved searches against %d documents failed", len(ids), exc_info=True)
 
     def store_analysis(self, doc_id: int) -> int:
         """Make and keep the token streams of a document's pages (ingest does this as it stores
@@ -116,6 +144,7 @@ class Indexer:
         with _transaction(self.store):
             self.store.update_document(doc_id, index_pending=0)
             self.store.set_stage(doc_id, "index", "ok")
+        self.indexed([doc_id], batch_done=False)
         return True
 
     def flush(self) -> None:
@@ -123,6 +152,7 @@ class Indexer:
         queue = self._queue()
         if queue is not None:
             queue.flush()
+        self.tell_indexed()
 
     def catch_up(self, report: IngestReport | None = None) -> int:
         """Index documents left pending (queued by this ingest, or by an outage or a kill before);
@@ -144,6 +174,7 @@ class Indexer:
                 if doc_id not in queue.docs:
                     queue.add(doc_id, pages, True, by_time=False)
             queue.flush()
+        self.tell_indexed()
         remaining = self.store.index_pending_count()
         state = self.state
         error, state.first_error = state.first_error, None
@@ -558,3 +589,4 @@ class _IndexQueue:
         with _transaction(self.store):
             self.store.mark_indexed(done, stamp)
             self.store.set_stages("index", outcomes, stamp)
+        self.indexer.indexed(done, batch_done=True)

@@ -130,6 +130,69 @@ CREATE TABLE IF NOT EXISTS uploads (
     user_name TEXT,
     created TEXT NOT NULL,
     updated TEXT NOT NULL
+
+-- Saved searches and alerts (archive/alerts/, issue #17). The queries on these tables live in
+-- archive/alerts/db.py. A hit is recorded once per (saved search, document); each channel that
+-- sends hits (e-mail, webhook) gets an outbox row per hit whose state says how far it got.
+CREATE TABLE IF NOT EXISTS saved_searches (
+    id INTEGER PRIMARY KEY,
+    owner TEXT NOT NULL DEFAULT 'local',
+    name TEXT NOT NULL,
+    query TEXT NOT NULL,                      -- the search text, filters (field:value) included
+    filters TEXT NOT NULL DEFAULT '{}',       -- JSON: filters given apart from the text
+    sort TEXT NOT NULL DEFAULT 'relevance',
+    cadence TEXT NOT NULL DEFAULT 'daily',    -- instant | daily | weekly
+    paused INTEGER NOT NULL DEFAULT 0,
+    failing TEXT,                             -- why the query last failed, shown to its owner
+    feed_token TEXT NOT NULL,                 -- the private Atom feed's URL token (rotatable)
+    public_feed INTEGER NOT NULL DEFAULT 0,
+    since TEXT NOT NULL,                      -- documents indexed from then on are matched
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    UNIQUE (owner, name)
+);
+CREATE TABLE IF NOT EXISTS alert_channels (
+    id INTEGER PRIMARY KEY,
+    search_id INTEGER NOT NULL REFERENCES saved_searches(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,                       -- email | webhook
+    target TEXT NOT NULL,                     -- an address or a URL
+    secret TEXT,                              -- a webhook's HMAC key
+    confirmed INTEGER NOT NULL DEFAULT 1,     -- 0 until a public e-mail subscription is confirmed
+    audience TEXT NOT NULL DEFAULT 'owner',   -- whose reading rights apply: owner | public (subscribers)
+    failures INTEGER NOT NULL DEFAULT 0,      -- failed sends in a row
+    disabled TEXT,                            -- why it stopped sending (repeated failures, unsubscribed)
+    created TEXT NOT NULL,
+    UNIQUE (search_id, kind, target)
+);
+CREATE TABLE IF NOT EXISTS alert_hits (
+    id INTEGER PRIMARY KEY,
+    search_id INTEGER NOT NULL REFERENCES saved_searches(id) ON DELETE CASCADE,
+    document_id INTEGER NOT NULL,
+    page INTEGER NOT NULL,
+    terms TEXT NOT NULL DEFAULT '[]',         -- JSON: the words that matched
+    snippet TEXT NOT NULL DEFAULT '',         -- HTML: the page's text escaped, matches in <mark>
+    title TEXT NOT NULL DEFAULT '',
+    collection TEXT NOT NULL DEFAULT '',
+    created TEXT NOT NULL,
+    UNIQUE (search_id, document_id)
+);
+CREATE INDEX IF NOT EXISTS alert_hits_created ON alert_hits (search_id, created);
+CREATE TABLE IF NOT EXISTS alert_outbox (
+    id INTEGER PRIMARY KEY,
+    hit_id INTEGER NOT NULL REFERENCES alert_hits(id) ON DELETE CASCADE,
+    channel_id INTEGER NOT NULL REFERENCES alert_channels(id) ON DELETE CASCADE,
+    state TEXT NOT NULL DEFAULT 'pending',    -- pending | sending | sent | withheld
+    delivery TEXT,                            -- the id of the message or request it went out in
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt TEXT NOT NULL DEFAULT '',
+    error TEXT,
+    updated TEXT NOT NULL,
+    UNIQUE (hit_id, channel_id)
+);
+CREATE INDEX IF NOT EXISTS alert_outbox_state ON alert_outbox (state, channel_id);
+CREATE TABLE IF NOT EXISTS alert_digests (
+    channel_key TEXT PRIMARY KEY,             -- what a digest goes to: "email:<address>:<cadence>"
+    last_sent TEXT NOT NULL
 );
 """
 

@@ -91,6 +91,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(manage_bp)
         if (Path(app.config["ARCHIVE_DIR"]) / "uploads").is_dir():
             start_upload_worker(app)  # uploads queued before a restart go on
+    if app.config.get("ALERTS_LOOP"):
+        # `foi serve`: alerts are sent from a loop in each process, of which one at a time holds the
+        # archive's sender lock (archive/alerts/delivery.py), so a deployment sends from one place.
+        from archive.alerts import DeliveryLoop
+
+        app.extensions["foi_alerts_loop"] = DeliveryLoop(
+            Path(app.config["ARCHIVE_DIR"]), archive_config
+        ).start()
     return app
 
 

@@ -12,12 +12,14 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request, str
 
 from . import archive
 from . import validation as valid
+from .alerts import api_bp as alerts_api_bp
 from .auth import current_viewer
 from .openapi import openapi_document
 from .ui import query_from_args
 from archive import QueryError, SearchQuery
 
 bp = Blueprint("api", __name__)
+bp.register_blueprint(alerts_api_bp)  # saved searches: /api/alerts (web/alerts.py)
 
 EXPORT_FIELDS = [
     "document_id",

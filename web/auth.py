@@ -64,7 +64,17 @@ PUBLIC_ENDPOINTS = {
     "api.api_collections",
     "api.export",
     "api.openapi",
+    # Alerts: feed readers never log in (a private feed's URL holds its token), and anyone may
+    # subscribe by e-mail to a public search's alerts (double opt-in, signed links).
+    "ui.alerts.private_feed",
+    "ui.alerts.public_feed",
+    "ui.alerts.subscribe",
+    "ui.alerts.confirm",
+    "ui.alerts.unsubscribe",
 }
+# The only writes a public site takes: an e-mail subscription to a public search, its confirmation
+# and its cancelling (each row of alert_channels; nothing else of the archive changes).
+PUBLIC_SITE_WRITES = {"ui.alerts.subscribe", "ui.alerts.unsubscribe"}
 LOGIN_LIMIT = "10 per minute"
 
 
@@ -160,7 +170,11 @@ def init_app(app: Flask) -> None:
         if request.endpoint is None:
             return None  # a 404 to come
         mode = serve_mode()
-        if mode == "public" and request.method not in ("GET", "HEAD", "OPTIONS"):
+        if (
+            mode == "public"
+            and request.method not in ("GET", "HEAD", "OPTIONS")
+            and request.endpoint not in PUBLIC_SITE_WRITES
+        ):
             abort(405, "This public site is read-only")
         viewer = current_viewer()
         if mode == "team" and viewer.is_anonymous and request.endpoint not in PUBLIC_ENDPOINTS:

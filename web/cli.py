@@ -67,6 +67,9 @@ def serve(
     config: dict[str, Any] = {"ARCHIVE_DIR": str(ctx.root), "FOI_PUBLIC": public}
     if noindex:
         config["FOI_NOINDEX"] = True
+    # A team or local server sends alerts while it serves; a public site writes nothing, so its
+    # alerts go out from `foi alerts send` (cron) run beside it.
+    config["ALERTS_LOOP"] = not public
     if not workers:
         app = create_app(config)
         click.echo(f"Serving {ctx.root} on http://{host}:{port}/ (development server)", err=True)

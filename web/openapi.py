@@ -224,6 +224,126 @@ def _error(description: str) -> dict[str, Any]:
     return _json(ERROR, description)
 
 
+# Saved searches and alerts (web/alerts.py).
+CHANNEL = _object(
+    {"id": INT, "kind": STR, "target": STR, "confirmed": {"type": "boolean"}, "failures": INT},
+    {"disabled": STR_OR_NULL, "audience": STR},
+)
+SAVED_SEARCH = _object(
+    {
+        "id": INT,
+        "name": STR,
+        "owner": STR,
+        "query": STR,
+        "filters": {"type": "object", "additionalProperties": {"type": "array", "items": STR}},
+        "sort": STR,
+        "cadence": STR,
+        "paused": {"type": "boolean"},
+        "failing": STR_OR_NULL,
+        "public_feed": {"type": "boolean"},
+        "since": STR,
+        "channels": {"type": "array", "items": CHANNEL},
+        "feed_url": STR,
+        "hit_count": INT,
+    },
+    {"created": STR, "updated": STR},
+)
+ALERT_HIT = _object(
+    {
+        "id": INT,
+        "search_id": INT,
+        "document_id": INT,
+        "page": INT,
+        "terms": {"type": "array", "items": STR},
+        "snippet": STR,
+        "title": STR,
+        "collection": STR,
+        "created": STR,
+    }
+)
+
+
+def _alert_paths(bad_request: dict[str, Any]) -> dict[str, Any]:
+    def strings(n: int, m: int) -> dict[str, Any]:
+        return {"type": "array", "items": _text(m), "maxItems": n}
+
+    fields = {
+        "name": _text(200),
+        "query": _text(valid.MAX_QUERY_CHARS),
+        "filters": {
+            "type": "object",
+            "description": "Filters apart from the query text: " + ", ".join((*valid.FILTERS, "from", "to")),
+            "additionalProperties": strings(valid.MAX_FILTER_VALUES, valid.MAX_VALUE_CHARS),
+        },
+        "sort": {"type": "string", "enum": list(valid.SORTS)},
+        "cadence": {"type": "string", "enum": ["instant", "daily", "weekly"]},
+        "public_feed": {"type": "boolean"},
+    }
+    create = _object(
+        {"name": fields["name"]}, {**fields, "emails": strings(20, 254), "webhooks": strings(20, 2000)}
+    )
+    change = _object({}, {**fields, "paused": {"type": "boolean"}})
+    search_id = _param("search_id", "Saved search id", _int(0, valid.MAX_ID), "path")
+    not_found = _error("No such saved search")
+    one = _object({"search": SAVED_SEARCH}, {"outbox": {"type": "object", "additionalProperties": INT}})
+    return {
+        "/api/alerts": {
+            "get": {
+                "summary": "Saved searches (alerts) of the requester",
+                "responses": {
+                    "200": _json(_object({"searches": {"type": "array", "items": SAVED_SEARCH}}), "Them")
+                },
+            },
+            "post": {
+                "summary": "Save a search: matched against documents indexed from now on",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": create}}},
+                "responses": {
+                    "201": _json(
+                        _object({"search": SAVED_SEARCH, "webhook_secrets": {"type": "object"}}),
+                        "Saved; each webhook's signing secret, shown once",
+                    ),
+                    "400": bad_request,
+                },
+            },
+        },
+        "/api/alerts/{search_id}": {
+            "get": {
+                "summary": "A saved search with its channels and outbox counts",
+                "parameters": [search_id],
+                "responses": {"200": _json(one, "The saved search"), "404": not_found},
+            },
+            "patch": {
+                "summary": "Change, pause or resume a saved search",
+                "parameters": [search_id],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": change}}},
+                "responses": {"200": _json(one, "The saved search"), "400": bad_request, "404": not_found},
+            },
+            "delete": {
+                "summary": "Delete a saved search with its hits",
+                "parameters": [search_id],
+                "responses": {"200": _json(_object({"deleted": INT}), "Deleted"), "404": not_found},
+            },
+        },
+        "/api/alerts/{search_id}/hits": {
+            "get": {
+                "summary": "A saved search's hits, newest first",
+                "parameters": [
+                    search_id,
+                    _param("limit", "Hits per page", _int(1, valid.MAX_LIMIT)),
+                    _param("offset", "Hits to skip", _int(0, valid.MAX_OFFSET)),
+                ],
+                "responses": {
+                    "200": _json(
+                        _object({"total": INT, "hits": {"type": "array", "items": ALERT_HIT}}), "Hits"
+                    ),
+                    "400": bad_request,
+                    "404": not_found,
+                },
+            }
+        },
+    }
+
+
 def openapi_document(version: str = "1") -> dict[str, Any]:
     filters = [
         _param(
@@ -352,6 +472,7 @@ def openapi_document(version: str = "1") -> dict[str, Any]:
                     },
                 }
             },
+            **_alert_paths(bad_request),
             "/api/openapi.json": {
                 "get": {"summary": "This document", "responses": {"200": _json(OBJ, "The OpenAPI document")}}
             },

@@ -21,12 +21,14 @@ from markupsafe import Markup
 
 from . import archive
 from . import validation as valid
+from .alerts import ui_bp as alerts_ui_bp
 from .auth import current_viewer
 from .markup import css_name, locate, render_text
 from archive import NoPageImages, SearchQuery, may_write_collection
 from archive.search import FACETS, parse
 
 bp = Blueprint("ui", __name__)
+bp.register_blueprint(alerts_ui_bp)  # saved searches and alerts: /alerts (web/alerts.py)
 
 PAGE_SIZE = 20
 COLLECTION_PAGE_SIZE = 100

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -84,6 +84,10 @@ class BackendHit:
     score: float
 
 
+# What `match_documents` gives per query: its hits, or why it cannot run.
+MatchOutcome = list[BackendHit] | str
+
+
 @dataclass
 class BackendResults:
     total: int
@@ -140,6 +144,12 @@ class SearchBackend(Protocol):
     def generation(self) -> int | None:
         """A number that changes whenever the index changes (in any process), which keys the
         result cache; None for a backend that cannot tell (its results are not cached)."""
+
+    def match_documents(self, queries: Sequence[SearchQuery], doc_ids: Collection[int]) -> list[MatchOutcome]:
+        """Run each query over the pages of these documents only (saved searches over what was just
+        indexed): per query, its matching pages ordered by document and page number, or the
+        reason it cannot run (a `QueryError` message: one bad query does not stop the others).
+        Raises `SearchError` when the engine fails as a whole."""
 
     def delete_document(self, doc_id: int) -> None: ...
 

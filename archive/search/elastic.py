@@ -25,7 +25,7 @@ import logging
 import re
 import time
 import unicodedata
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -35,7 +35,16 @@ from elasticsearch.helpers import streaming_bulk
 
 from ..analysis import ANALYSIS_VERSION
 from . import SearchUnavailable
-from .base import BackendHit, BackendResults, IndexRecord, SearchError, SearchQuery, day_after, merged_filters
+from .base import (
+    BackendHit,
+    BackendResults,
+    IndexRecord,
+    MatchOutcome,
+    SearchError,
+    SearchQuery,
+    day_after,
+    merged_filters,
+)
 from .query import And, Node, Not, Or, Phrase, QueryError, Term, check_runnable, parse
 
 log = logging.getLogger(__name__)
@@ -819,6 +828,60 @@ class ElasticBackend:
             facets[name] = [(_label(b), int(b["doc_count"])) for b in buckets]
         next_cursor = list(hits_json[-1]["sort"]) if hits_json and more else None
         return BackendResults(total=total, hits=hits, facets=facets, next_cursor=next_cursor)
+
+    def match_documents(self, queries: Sequence[SearchQuery], doc_ids: Collection[int]) -> list[MatchOutcome]:
+        """Each query over the pages of `doc_ids` only, all in one `_msearch` (each search's query
+        filtered by the documents' ids; no percolator needed)."""
+        ids = sorted({int(d) for d in doc_ids})
+        out: list[MatchOutcome | None] = [None] * len(queries)
+        lines: list[dict[str, Any]] = []
+        sent: list[int] = []
+        for i, q in enumerate(queries):
+            try:
+                parsed = parse(q.text)
+                check_runnable(parsed.tree)
+                filters, date_from, date_to = merged_filters(q, parsed.filters)
+                clauses = filter_clauses(filters, date_from, date_to)
+                match = compile_query(parsed.tree) if parsed.tree is not None else None
+            except QueryError as exc:
+                out[i] = str(exc)
+                continue
+            clauses.append({"terms": {"doc_id": ids}})
+            query: dict[str, Any] = {"bool": {"filter": clauses}}
+            if match is not None:
+                query["bool"]["must"] = [match]
+            lines.append({"index": self.alias})
+            lines.append(
+                {
+                    "query": query,
+                    "size": MAX_WINDOW,
+                    "sort": [{"doc_id": "asc"}, {"number": "asc"}],
+                    "_source": ["doc_id", "number"],
+                    "track_total_hits": False,
+                }
+            )
+            sent.append(i)
+        if ids and lines:
+            try:
+                self._refresh_if_dirty()
+                responses = self.es.msearch(searches=lines)["responses"]
+            except NotFoundError:
+                responses = [{"hits": {"hits": []}} for _ in sent]
+            except (ApiError, TransportError) as exc:
+                raise self._fail("match saved searches", exc) from exc
+            for i, resp in zip(sent, responses, strict=True):
+                if "error" in resp:
+                    err = resp["error"] if isinstance(resp["error"], dict) else {"reason": resp["error"]}
+                    if err.get("type") != "index_not_found_exception":  # nothing indexed yet: no hits
+                        out[i] = (
+                            f"Elasticsearch refused the query: {err.get('type', '')}: {err.get('reason', '')}"
+                        )
+                    continue
+                out[i] = [
+                    BackendHit(int(h["_id"]), int(h["_source"]["doc_id"]), int(h["_source"]["number"]), 0.0)
+                    for h in resp["hits"]["hits"]
+                ]
+        return [[] if o is None else o for o in out]
 
 
 _RAW_WORD = re.compile(r"[^\W_]+")

@@ -1,0 +1,101 @@
+"""Saved searches over the documents just indexed (called by the indexer after each batch), and
+backfills on request (`foi alerts run NAME --since DATE`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Sequence
+
+from ..analysis import normalize
+from ..search import SearchBackend
+from ..search.query import Phrase, Term, parse
+from ..search.snippets import highlight_spans, make_snippet
+from .db import AlertDB
+from .model import SavedSearch
+
+log = logging.getLogger(__name__)
+
+MAX_TERMS = 12
+
+
+def match_documents(db: AlertDB, backend: SearchBackend, doc_ids: Collection[int]) -> int:
+    """Run every active saved search over `doc_ids` and record the new hits; returns how many.
+    Only documents indexed since a search was saved count (it starts from then, not from the back
+    catalogue); a hit already recorded for a (search, document) is never recorded again."""
+    if not doc_ids:
+        return 0
+    searches = db.searches(active_only=True)
+    if not searches:
+        return 0
+    return record_matches(db, backend, searches, doc_ids, respect_since=True)
+
+
+def backfill(
+    db: AlertDB, backend: SearchBackend, search: SavedSearch, since: str | None, chunk: int = 500
+) -> int:
+    """Match one saved search against the documents added since `since` (all when None)."""
+    found, after = 0, 0
+    while True:
+        ids = db.documents_created_since(since, after, chunk)
+        if not ids:
+            return found
+        found += record_matches(db, backend, [search], ids, respect_since=False)
+        after = ids[-1]
+
+
+def record_matches(
+    db: AlertDB,
+    backend: SearchBackend,
+    searches: Sequence[SavedSearch],
+    doc_ids: Collection[int],
+    respect_since: bool,
+) -> int:
+    outcomes = backend.match_documents([s.search_query() for s in searches], doc_ids)
+    firsts: dict[tuple[int, int], int] = {}  # (search, document) -> first matching page
+    for search, outcome in zip(searches, outcomes, strict=True):
+        if isinstance(outcome, str):
+            # Marked failing with the reason, never deleted: the owner sees why and can fix it.
+            db.set_failing(search.id, outcome)
+            continue
+        if search.failing:
+            db.set_failing(search.id, None)
+        for hit in outcome:
+            firsts.setdefault((search.id, hit.doc_id), hit.number)
+    if not firsts:
+        return 0
+    known = db.known_hits({s for s, _ in firsts}, {d for _, d in firsts})
+    docs = db.documents_updated({d for _, d in firsts})
+    by_id = {s.id: s for s in searches}
+    added = 0
+    with db.transaction():
+        for (search_id, doc_id), number in firsts.items():
+            doc = docs.get(doc_id)
+            if (search_id, doc_id) in known or doc is None:
+                continue
+            search = by_id[search_id]
+            if respect_since and str(doc["updated"]) < search.since:
+                continue
+            terms, snippet = describe_match(db, search, doc_id, number)
+            title = doc["title"] or doc["filename"]
+            if db.add_hit(search_id, doc_id, number, terms, snippet, title, doc["collection"]) is not None:
+                added += 1
+    return added
+
+
+def describe_match(db: AlertDB, search: SavedSearch, doc_id: int, number: int) -> tuple[list[str], str]:
+    """The words that matched on the page and a snippet of it (escaped HTML, matches in <mark>):
+    from the original text, or from the translation when the match is there."""
+    page = db.store.page(doc_id, number)
+    if page is None:
+        return [], ""
+    positive: list[Term | Phrase] = parse(search.query).positive_terms()
+    for text in (page.get("text") or "", page.get("translation") or ""):
+        spans = highlight_spans(text, positive) if positive else []
+        if spans:
+            norm = normalize(text)
+            words = list(dict.fromkeys(norm[a:b].casefold() for a, b in spans))[:MAX_TERMS]
+            return words, str(make_snippet(text, positive))
+    # Matched by its filters alone (`entity:"Jari"`): those are what matched.
+    filters = {**parse(search.query).filters, **search.filters}
+    said = [f"{k}:{v}" for k, vs in filters.items() for v in vs]
+    return said[:MAX_TERMS], str(make_snippet(page.get("text") or "", []))

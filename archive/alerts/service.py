@@ -1,0 +1,224 @@
+"""`Alerts`: saved searches of one archive, as the CLI, the web app and the indexer use them."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from ..access import Viewer
+from ..search import SearchBackend
+from ..store import Store
+from . import mail
+from .atom import feed_xml
+from .db import AlertDB, new_token
+from .delivery import DeliveryReport, Sender
+from .links import CONFIRM_MAX_AGE, LinkSigner, base_url, feed_link
+from .matching import backfill, match_documents
+from .model import AlertError, Channel, SavedSearch, check_channel, check_name, check_search
+from .owners import LOCAL_OWNER, PUBLIC_OWNER, may_deliver, viewer_for_owner
+
+log = logging.getLogger(__name__)
+
+FEED_ENTRIES = 100
+
+
+class Alerts:
+    """Saved searches, their hits, feeds and delivery, over an archive's store and backend."""
+
+    def __init__(self, store: Store, backend: SearchBackend, config: dict[str, Any] | None = None):
+        self.store = store
+        self.backend = backend
+        self.config = dict(config or {})
+        self.db = AlertDB(store)
+
+    # -- saved searches -----------------------------------------------------------------------
+
+    def add(
+        self,
+        name: str,
+        query: str,
+        *,
+        filters: dict[str, list[str]] | None = None,
+        sort: str = "relevance",
+        cadence: str = "daily",
+        owner: str = LOCAL_OWNER,
+        emails: Collection[str] = (),
+        webhooks: Collection[str] = (),
+        public_feed: bool = False,
+    ) -> SavedSearch:
+        """Save a search (QueryError or AlertError when it cannot run or be kept). It matches
+        documents indexed from now on; `run(..., since=...)` backfills."""
+        name = check_name(name)
+        kept = check_search(query, filters, sort, cadence)
+        checked = [("email", check_channel("email", e)) for e in emails]
+        checked += [("webhook", check_channel("webhook", w)) for w in webhooks]
+        try:
+            with self.db.transaction():
+                search_id = self.db.add_search(owner, name, query.strip(), kept, sort, cadence, public_feed)
+                for kind, target in checked:
+                    self.db.add_channel(search_id, kind, target)
+        except sqlite3.IntegrityError as exc:
+            raise AlertError(f"you already have a saved search named {name!r}") from exc
+        found = self.db.search(search_id)
+        assert found is not None
+        return found
+
+    def update(self, search: SavedSearch, **changes: Any) -> SavedSearch:
+        """Change name, query, filters, sort, cadence, paused or public_feed (checked as on add)."""
+        query = changes.get("query", search.query)
+        filters = changes.get("filters", search.filters)
+        sort = changes.get("sort", search.sort)
+        cadence = changes.get("cadence", search.cadence)
+        fields: dict[str, Any] = {}
+        if {"query", "filters", "sort", "cadence"} & changes.keys():
+            fields["filters"] = check_search(query, filters, sort, cadence)
+            fields.update(query=query.strip(), sort=sort, cadence=cadence, failing=None)
+        if "name" in changes:
+            fields["name"] = check_name(changes["name"])
+        for flag in ("paused", "public_feed"):
+            if flag in changes:
+                fields[flag] = int(bool(changes[flag]))
+        if fields:
+            try:
+                self.db.update_search(search.id, **fields)
+            except sqlite3.IntegrityError as exc:
+                raise AlertError(f"you already have a saved search named {changes.get('name')!r}") from exc
+        found = self.db.search(search.id)
+        assert found is not None
+        return found
+
+    def remove(self, search: SavedSearch) -> None:
+        self.db.delete_search(search.id)
+
+    def saved(self, owner: str | None = None) -> list[SavedSearch]:
+        """The saved searches (of `owner`, or everyone's), by id."""
+        return self.db.searches(owner)
+
+    def get(self, search_id: int) -> SavedSearch | None:
+        return self.db.search(search_id)
+
+    def find(self, name_or_id: str, owner: str | None = None) -> SavedSearch | None:
+        """By name, or by id when it is a number no search has as a name."""
+        found = self.db.search_by_name(name_or_id, owner)
+        if found is None and name_or_id.isdigit():
+            found = self.db.search(int(name_or_id))
+            if found is not None and owner is not None and found.owner != owner:
+                return None
+        return found
+
+    def add_channel(self, search: SavedSearch, kind: str, target: str, confirmed: bool = True) -> Channel:
+        return self.db.add_channel(search.id, kind, check_channel(kind, target), confirmed)
+
+    def remove_channel(self, search: SavedSearch, channel_id: int) -> bool:
+        if any(c.id == channel_id for c in search.channels):
+            self.db.remove_channel(channel_id)
+            return True
+        return False
+
+    def enable_channel(self, search: SavedSearch, channel_id: int) -> bool:
+        """Re-enable a channel disabled after failures (its kept hits go at the next round)."""
+        if any(c.id == channel_id for c in search.channels):
+            self.db.update_channel(channel_id, disabled=None, failures=0)
+            return True
+        return False
+
+    def rotate_feed_token(self, search: SavedSearch) -> SavedSearch:
+        """A new private feed URL; the old one stops working."""
+        self.db.update_search(search.id, feed_token=new_token())
+        found = self.db.search(search.id)
+        assert found is not None
+        return found
+
+    def hits(self, search: SavedSearch, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+        return self.db.hits(search.id, limit, offset)
+
+    def hit_count(self, search: SavedSearch) -> int:
+        return self.db.hit_count(search.id)
+
+    def outbox_counts(self, search: SavedSearch | None = None) -> dict[str, int]:
+        return self.db.outbox_counts(search.id if search else None)
+
+    # -- matching -------------------------------------------------------------------------------
+
+    def match_documents(self, doc_ids: Collection[int]) -> int:
+        """Saved searches over documents just indexed (the indexer calls this after each batch)."""
+        return match_documents(self.db, self.backend, doc_ids)
+
+    def run(self, search: SavedSearch, since: str | None) -> int:
+        """Backfill: match `search` against documents added since `since` (an ISO date; None: all)."""
+        return backfill(self.db, self.backend, search, since)
+
+    # -- delivery -------------------------------------------------------------------------------
+
+    def send_due(self, at: datetime | None = None) -> DeliveryReport:
+        return Sender(self.store, self.config).send_due(at)
+
+    # -- feeds ----------------------------------------------------------------------------------
+
+    def feed_url(self, search: SavedSearch, public: bool = False) -> str:
+        return feed_link(base_url(self.config), search.id, None if public else search.feed_token)
+
+    def feed(self, search: SavedSearch, viewer: Viewer | None = None, self_link: str | None = None) -> bytes:
+        """The Atom feed of `search`'s newest hits that `viewer` (default: its owner) may read."""
+        viewer = viewer or viewer_for_owner(self.store, search.owner)
+        entries = [h for h in self.db.hits(search.id, FEED_ENTRIES) if may_deliver(self.store, viewer, h)]
+        base = base_url(self.config)
+        return feed_xml(
+            search,
+            entries,
+            base,
+            self_link or self.feed_url(search, viewer is not None and viewer.role == "public"),
+        )
+
+    def public_feed(self, search_id: int) -> bytes | None:
+        """The public feed of a search that has one (hits of public collections only), or None."""
+        search = self.db.search(search_id)
+        if search is None or not search.public_feed:
+            return None
+        return self.feed(search, viewer_for_owner(self.store, PUBLIC_OWNER), self.feed_url(search, public=True))
+
+    def private_feed(self, token: str) -> bytes | None:
+        search = self.db.search_by_feed_token(token) if token else None
+        return None if search is None else self.feed(search)
+
+    # -- public e-mail subscriptions (double opt-in) -------------------------------------------------
+
+    def signer(self) -> LinkSigner:
+        return LinkSigner(self.db.secret())
+
+    def subscribe(self, search: SavedSearch, address: str) -> str:
+        """Ask `address` to confirm an e-mail subscription to a public-feed search: sends the signed,
+        expiring confirmation link and returns it. Nothing else is sent until it is followed."""
+        if not search.public_feed:
+            raise AlertError("this saved search is not open to subscriptions")
+        channel = self.db.add_channel(
+            search.id, "email", check_channel("email", address), confirmed=False, audience="public"
+        )
+        link = self.signer().link(base_url(self.config), "confirm", [channel.id])
+        settings = mail.MailSettings.configured(self.config)
+        mail.send(settings, mail.confirmation(settings, address, search.name, search.query, link))
+        return link
+
+    def confirm(self, token: str) -> SavedSearch:
+        """Follow a confirmation link (ValueError when it is forged or expired)."""
+        (channel_id,) = self.signer().check("confirm", token, CONFIRM_MAX_AGE)[:1]
+        search_id = self.db.channel_search_id(channel_id)
+        if search_id is None:
+            raise ValueError("this subscription no longer exists")
+        self.db.update_channel(channel_id, confirmed=1, disabled=None)
+        found = self.db.search(search_id)
+        assert found is not None
+        return found
+
+    def unsubscribe(self, token: str) -> int:
+        """Follow a signed unsubscribe link: its channels stop (kept, marked). How many."""
+        ids = self.signer().check("unsubscribe", token)
+        for cid in ids:
+            self.db.update_channel(cid, disabled="unsubscribed")
+        return len(ids)
+
+
+__all__ = ["Alerts", "PUBLIC_OWNER"]

@@ -1,0 +1,107 @@
+"""Real receivers for alert tests: an SMTP server (aiosmtpd) and an HTTP webhook receiver that
+checks signatures, both on 127.0.0.1 in the test process."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from archive.alerts import webhook
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class SmtpSink:
+    """aiosmtpd on 127.0.0.1: every message it accepts, parsed."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
+        msg = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(msg, EmailMessage)
+        self.messages.append(msg)
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 OK"
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> SmtpSink:
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.controller.stop()
+
+
+class HookReceiver:
+    """An HTTP server that records each POST, checks its signature against `secrets` (by path),
+    and answers the statuses of `plan` in turn (then 200)."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.secrets: dict[str, str] = {}
+        self.plan: list[int] = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                secret = receiver.secrets.get(self.path, "")
+                ok = webhook.verify(
+                    secret,
+                    self.headers.get(webhook.TIMESTAMP_HEADER, ""),
+                    body,
+                    self.headers.get(webhook.SIGNATURE_HEADER, ""),
+                )
+                with receiver.lock:
+                    status = receiver.plan.pop(0) if receiver.plan else 200
+                    receiver.requests.append(
+                        {
+                            "path": self.path,
+                            "verified": ok,
+                            "delivery": self.headers.get(webhook.DELIVERY_HEADER),
+                            "body": body,
+                            "json": json.loads(body),
+                            "status": status,
+                        }
+                    )
+                self.send_response(status if ok else 401)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+    def accepted(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["status"] == 200 and r["verified"]]
+
+    def __enter__(self) -> HookReceiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
