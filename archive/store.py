@@ -130,6 +130,7 @@ CREATE TABLE IF NOT EXISTS uploads (
     user_name TEXT,
     created TEXT NOT NULL,
     updated TEXT NOT NULL
+);
 
 -- Saved searches and alerts (archive/alerts/, issue #17). The queries on these tables live in
 -- archive/alerts/db.py. A hit is recorded once per (saved search, document); each channel that

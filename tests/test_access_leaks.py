@@ -101,6 +101,15 @@ def build(root: Path, config: dict[str, Any]) -> dict[str, Any]:
         a.publish(PUBLIC)
         a.accounts.add("root", "admin", PASSWORD)
         a.accounts.add("rita", "reader", PASSWORD)
+        # Saved searches over the private side, with hits, owned by an admin and by nobody named:
+        # their pages, feeds and API must show nothing to anyone else.
+        watches = [
+            a.alerts.add("marmalisk watch", "quokkasearch", owner="root"),
+            a.alerts.add("harbour watch", "quokkasearch OR lighthouse", owner="root", public_feed=True),
+            a.alerts.add("zanzibarite watch", "quokkasearch OR pangosearch"),
+        ]
+        for watch in watches:
+            assert a.alerts.run(watch, since="2000-01-01") >= 1
         thread_ok = any((d["metadata"].get("mail") or {}).get("thread", {}).get("size") == 2 for d in docs)
         assert thread_ok, "the fixture needs a thread across the collections"
     return {
@@ -108,6 +117,7 @@ def build(root: Path, config: dict[str, Any]) -> dict[str, Any]:
         "private_ids": private_ids,
         "public_ids": public_ids,
         "hidden": hidden,
+        "search_ids": [w.id for w in watches],
         "config": config,
     }
 
@@ -146,6 +156,8 @@ def _values(rule, site: dict[str, Any]) -> list[dict[str, Any]]:
         "name": [PRIVATE],
         "fmt": ["csv", "json"],
         "filename": ["app.css"],
+        "search_id": site["search_ids"],
+        "token": ["a-guessed-token", "x" * 43],
     }
     combos: list[dict[str, Any]] = [{}]
     for arg in sorted(rule.arguments):

@@ -150,6 +150,15 @@ def _viewer() -> Viewer:
     return PUBLIC
 
 
+def _csrf_exempt() -> bool:
+    """A write that needs no CSRF token: one made with an API token (no cookie involved), or a
+    JSON body to the API (a browser sends `application/json` across sites only after a CORS
+    preflight, which this app never grants)."""
+    if g.get("token_request"):
+        return True
+    return request.path.startswith("/api/") and request.is_json
+
+
 def init_app(app: Flask) -> None:
     # Flask's defaults hold these keys already (SameSite None): set unless the config chose.
     for key, value in (
@@ -161,6 +170,9 @@ def init_app(app: Flask) -> None:
         if app.config.get(key) is None:
             app.config[key] = value
     app.session_interface = _SessionInterface()
+    # CSRF is checked in `_gate` below rather than by Flask-WTF's own hook, so that the JSON API
+    # can be written to by API tokens and by JSON bodies (which a cross-site form cannot send).
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -181,6 +193,12 @@ def init_app(app: Flask) -> None:
             if request.path.startswith("/api/"):
                 return jsonify({"error": {"status": 401, "title": "Unauthorized", "message": "Log in"}}), 401
             return redirect(url_for("auth.login", next=request.path))
+        if (
+            current_app.config.get("WTF_CSRF_ENABLED", True)
+            and request.method not in ("GET", "HEAD", "OPTIONS", "TRACE")
+            and not _csrf_exempt()
+        ):
+            csrf.protect()
         return None
 
     @app.context_processor

@@ -178,7 +178,9 @@ class Alerts:
         search = self.db.search(search_id)
         if search is None or not search.public_feed:
             return None
-        return self.feed(search, viewer_for_owner(self.store, PUBLIC_OWNER), self.feed_url(search, public=True))
+        return self.feed(
+            search, viewer_for_owner(self.store, PUBLIC_OWNER), self.feed_url(search, public=True)
+        )
 
     def private_feed(self, token: str) -> bytes | None:
         search = self.db.search_by_feed_token(token) if token else None
