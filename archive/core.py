@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .access import LOCAL, Viewer, may_write_collection
 from .highlights import page_boxes
 from .indexing import Indexer
 from .inputs import InputFile, Skipped
 from .originals import Original, original_file, page_png
 from .pipeline import STAGES, Ingester, IngestReport, build_steps
+from .redactions.check import check_collection
+from .redactions.records import collection_summary, csv_rows, document_redactions
 from .search import SearchBackend, SearchError, SearchQuery, get_backend
 from .search.base import IndexRecord
 from .search.query import parse
@@ -208,6 +211,32 @@ class Archive:
     def original(self, doc: dict[str, Any]) -> Original | None:
         """The stored original of `doc` as a download, or None when the file is missing."""
         return original_file(self.store, doc)
+
+    # -- redactions (archive/redactions) ------------------------------------------------------
+
+    def redactions(
+        self, doc_id: int, viewer: Viewer = LOCAL, show_hidden: bool = False, page: int | None = None
+    ) -> list[dict[str, Any]]:
+        """A document's redaction boxes (of one page when `page` is given). The text left under
+        bad ones (`hidden_text`) only when asked for and the viewer may write to the collection."""
+        doc = self.store.document(doc_id)
+        if doc is None:
+            return []
+        hidden = show_hidden and may_write_collection(viewer, self.store.collection(doc["collection"]))
+        boxes = document_redactions(self.store, doc_id, hidden)
+        return boxes if page is None else [b for b in boxes if b["page"] == page]
+
+    def redaction_summary(self, collection: str) -> dict[str, Any]:
+        """Pages, redactions, share withheld, bad redactions and boxes by exemption of a collection."""
+        return collection_summary(self.store, collection)
+
+    def redaction_rows(self, collection: str) -> Iterator[list[Any]]:
+        """The per-box CSV rows of a collection, header first (text cells as stored)."""
+        return csv_rows(self.store, collection)
+
+    def check_collection(self, collection: str, allow: Iterable[str] = ()) -> list[dict[str, Any]]:
+        """The publication check (archive/redactions/check.py): a list of findings."""
+        return check_collection(self, collection, allow)
 
     def page_image(self, doc: dict[str, Any], number: int) -> bytes | None:
         """Page `number` of `doc` as PNG bytes (rendered once, then cached), or None when there is

@@ -33,21 +33,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
-
 from pdfminer.fontmetrics import FONT_METRICS
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 PAGE_W, PAGE_H = 595.0, 842.0  # A4 in points
 TEXT_DPI = 100.0  # the text layer's pixel space (archive/extractors/pdf.py TEXT_LAYER_DPI)
 LATIN_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 
-EN_WORDS = (
-    "the request for information about the naval base was received by the department and the names of "
-    "officers involved in the review are withheld under section forty because disclosure would breach "
-    "data protection principles the minister met the contractor on several occasions budget figures for "
-    "the harbour survey were approved by the board in march and the report was sent to the council"
-).split()
+EN_WORDS = ["the", "request", "for", "information", "about", "the", "naval", "base", "was", "received", "by", "the", "department", "and", "the", "names", "of", "officers", "involved", "in", "the", "review", "are", "withheld", "under", "section", "forty", "because", "disclosure", "would", "breach", "data", "protection", "principles", "the", "minister", "met", "the", "contractor", "on", "several", "occasions", "budget", "figures", "for", "the", "harbour", "survey", "were", "approved", "by", "the", "board", "in", "march", "and", "the", "report", "was", "sent", "to", "the", "council"]
 ZH_TEXT = (
     "南海海洋研究所在军事基地附近进行海洋调查调查报告由国防部发布关于军事基地扩建的会议纪要已经完成请各部门审阅"
     "根据信息公开条例部分内容不予公开涉及个人隐私的信息已经删除申请人可以在六十日内申请行政复议"
@@ -135,7 +129,9 @@ def write_pdf(path: Path, contents: list[str], annotations: list[list[str]]) -> 
     out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
     for off in offsets:
         out.write(b"%010d 00000 n \n" % off)
-    out.write(b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, catalog, xref))
+    out.write(
+        b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, catalog, xref)
+    )
     path.write_bytes(out.getvalue())
 
 
@@ -158,13 +154,17 @@ def vector_page(rng: random.Random, chinese: bool, negatives: bool) -> tuple[str
     if negatives:
         # A dark heading band with its title printed on it; a light grey table with rules.
         ops.append(f"0.15 0.15 0.2 rg 60 {y - 8:.1f} 475 30 re f")
-        ops.append(f"BT 1 1 1 rg /F1 16 Tf 72 {y:.1f} Td {_pdf_string('Response to request FOI-2024-0193')} Tj ET")
+        ops.append(
+            f"BT 1 1 1 rg /F1 16 Tf 72 {y:.1f} Td {_pdf_string('Response to request FOI-2024-0193')} Tj ET"
+        )
         y -= 60
         for row in range(4):
             top = y - row * 18
             ops.append(f"0.9 0.9 0.9 rg 60 {top - 5:.1f} 475 18 re f")
             ops.append(f"0 0 0 RG 0.6 w 60 {top - 5:.1f} m 535 {top - 5:.1f} l S")
-            ops.append(f"BT 0 0 0 rg /F1 9 Tf 66 {top:.1f} Td {_pdf_string(f'Item {row + 1}   cost 1{row}0 GBP')} Tj ET")
+            ops.append(
+                f"BT 0 0 0 rg /F1 9 Tf 66 {top:.1f} Td {_pdf_string(f'Item {row + 1}   cost 1{row}0 GBP')} Tj ET"
+            )
         y -= 100
     for _ in range(rng.randint(14, 22)):
         words = _line_words(rng, chinese)
@@ -206,12 +206,16 @@ def vector_page(rng: random.Random, chinese: bool, negatives: bool) -> tuple[str
             if how < 0.3:
                 for i in range(redact_at, min(len(words), redact_at + span)):
                     wx = 72.0 + sum(_width(font, w, size) + gap for w in words[:i])
-                    ops.append(f"BT 0 0 0 rg /{font} {size:g} Tf {wx:.2f} {y:.2f} Td {_show(font, words[i])} Tj ET")
+                    ops.append(
+                        f"BT 0 0 0 rg /{font} {size:g} Tf {wx:.2f} {y:.2f} Td {_show(font, words[i])} Tj ET"
+                    )
             else:
                 if bad:  # the words drawn first, then the box over them
                     for i in range(redact_at, min(len(words), redact_at + span)):
                         wx = 72.0 + sum(_width(font, w, size) + gap for w in words[:i])
-                        ops.append(f"BT 0 0 0 rg /{font} {size:g} Tf {wx:.2f} {y:.2f} Td {_show(font, words[i])} Tj ET")
+                        ops.append(
+                            f"BT 0 0 0 rg /{font} {size:g} Tf {wx:.2f} {y:.2f} Td {_show(font, words[i])} Tj ET"
+                        )
                 ops.append(f"{grey} rg {left:.2f} {bottom:.2f} {width + 2:.2f} {height:.2f} re f")
                 if width > 40 and rng.random() < 0.4:
                     ops.append(f"BT 1 1 1 rg /F1 7 Tf {left + 3:.2f} {bottom + 4:.2f} Td (s.40\\(2\\)) Tj ET")
@@ -251,12 +255,25 @@ def scan_page(rng: random.Random, chinese: bool, negatives: bool, dpi: int) -> t
             for r in range(rows):
                 for c in range(cols):
                     if rng.random() < 0.7:
-                        draw.text((x0 + c * cw + 4 * px, y + r * rh + 4 * px), rng.choice(EN_WORDS), fill=0, font=small)
+                        draw.text(
+                            (x0 + c * cw + 4 * px, y + r * rh + 4 * px),
+                            rng.choice(EN_WORDS),
+                            fill=0,
+                            font=small,
+                        )
             y += rows * rh + 30 * px
         elif kind == "photo":
             pw, ph = round(220 * px), round(150 * px)
-            noise = np.random.default_rng(rng.randrange(1 << 30)).integers(0, 255, (ph // 8, pw // 8)).astype(np.uint8)
-            photo = Image.fromarray(noise).resize((pw, ph), Image.Resampling.BICUBIC).filter(ImageFilter.GaussianBlur(3))
+            noise = (
+                np.random.default_rng(rng.randrange(1 << 30))
+                .integers(0, 255, (ph // 8, pw // 8))
+                .astype(np.uint8)
+            )
+            photo = (
+                Image.fromarray(noise)
+                .resize((pw, ph), Image.Resampling.BICUBIC)
+                .filter(ImageFilter.GaussianBlur(3))
+            )
             photo = photo.point(lambda v: max(0, min(255, (v - 128) * 3 + 90)))
             img.paste(photo, (round(60 * px), round(y)))
             y += ph + 30 * px
@@ -264,7 +281,12 @@ def scan_page(rng: random.Random, chinese: bool, negatives: bool, dpi: int) -> t
             r = 30 * px
             cx, cy = 100 * px, y + r
             draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=10)
-            draw.text((cx - 15 * px, cy - 8 * px), "HM", fill=255, font=ImageFont.truetype(LATIN_FONT, round(16 * px)))
+            draw.text(
+                (cx - 15 * px, cy - 8 * px),
+                "HM",
+                fill=255,
+                font=ImageFont.truetype(LATIN_FONT, round(16 * px)),
+            )
             y += 2 * r + 30 * px
     while y < PAGE_H * px - 90 * px:
         words = _line_words(rng, chinese)
@@ -281,9 +303,17 @@ def scan_page(rng: random.Random, chinese: bool, negatives: bool, dpi: int) -> t
                 box = (left, top, width + 4 * px, 15 * px)
                 style = rng.random()
                 if style < 0.15:  # white-out: the words covered in white, a thin frame round them
-                    draw.rectangle([left, top, left + box[2], top + box[3]], fill=255, outline=0, width=max(2, round(0.8 * px)))
+                    draw.rectangle(
+                        [left, top, left + box[2], top + box[3]],
+                        fill=255,
+                        outline=0,
+                        width=max(2, round(0.8 * px)),
+                    )
                 else:
-                    draw.rectangle([left, top, left + box[2], top + box[3]], fill=0 if style < 0.75 else rng.randint(50, 85))
+                    draw.rectangle(
+                        [left, top, left + box[2], top + box[3]],
+                        fill=0 if style < 0.75 else rng.randint(50, 85),
+                    )
                 _label(page, box, False, 1.0)
         y += 24 * px
     return img, page
@@ -328,7 +358,10 @@ def make(out: Path, pages: int, seed: int) -> dict[str, list[dict[str, object]]]
         import pypdfium2 as pdfium
 
         pdf = pdfium.PdfDocument(str(out / name))
-        images = [pdf[i].render(scale=150 / 72, grayscale=True, draw_annots=True).to_pil().convert("L") for i in range(len(pdf))]
+        images = [
+            pdf[i].render(scale=150 / 72, grayscale=True, draw_annots=True).to_pil().convert("L")
+            for i in range(len(pdf))
+        ]
         pdf.close()
         flat = f"flat-{lang}.pdf"
         images[0].save(out / flat, save_all=True, append_images=images[1:], resolution=150.0)

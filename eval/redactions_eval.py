@@ -88,7 +88,17 @@ def evaluate(folder: Path) -> dict[str, dict[str, Any]]:
         for index, page in enumerate(pages):
             kind = page["kind"]
             s = stats.setdefault(
-                kind, {"tp": 0, "fp": 0, "fn": 0, "bad_tp": 0, "bad_fp": 0, "bad_fn": 0, "pages": 0, "seconds": 0.0}
+                kind,
+                {
+                    "tp": 0,
+                    "fp": 0,
+                    "fn": 0,
+                    "bad_tp": 0,
+                    "bad_fp": 0,
+                    "bad_fn": 0,
+                    "pages": 0,
+                    "seconds": 0.0,
+                },
             )
             found, seconds = _boxes_of(folder / name, kind, index, page.get("dpi"))
             s["seconds"] += seconds
@@ -153,10 +163,15 @@ def main() -> None:
         folder = Path(tempfile.mkdtemp(prefix="redactions-"))
         make(folder, args.pages, 18)
     stats = evaluate(folder)
-    print(f"{'kind':8} {'pages':>5} {'boxes':>5} {'precision':>9} {'recall':>6} {'target':>6}  bad P/R      ms/page")
+    print(
+        f"{'kind':8} {'pages':>5} {'boxes':>5} {'precision':>9} {'recall':>6} {'target':>6}  bad P/R      ms/page"
+    )
     for kind, s in stats.items():
         p, r = _ratio(s["tp"], s["tp"] + s["fp"]), _ratio(s["tp"], s["tp"] + s["fn"])
-        bp, br = _ratio(s["bad_tp"], s["bad_tp"] + s["bad_fp"]), _ratio(s["bad_tp"], s["bad_tp"] + s["bad_fn"])
+        bp, br = (
+            _ratio(s["bad_tp"], s["bad_tp"] + s["bad_fp"]),
+            _ratio(s["bad_tp"], s["bad_tp"] + s["bad_fn"]),
+        )
         bad = f"{bp:.3f}/{br:.3f}" if kind == "vector" else "  -  "
         print(
             f"{kind:8} {s['pages']:>5} {s['tp'] + s['fn']:>5} {p:>9.3f} {r:>6.3f} {TARGETS[kind]:>6.2f}  "
@@ -164,7 +179,9 @@ def main() -> None:
         )
     if args.corpus.is_dir():
         pages, boxes, bad, ms = corpus_false_flags(args.corpus)
-        print(f"corpus text PDFs: {pages} pages, {boxes} boxes, {bad} bad-redaction flags (target 0), {ms:.2f} ms/page")
+        print(
+            f"corpus text PDFs: {pages} pages, {boxes} boxes, {bad} bad-redaction flags (target 0), {ms:.2f} ms/page"
+        )
 
 
 if __name__ == "__main__":

@@ -40,7 +40,9 @@ class _Shape:
     kind: str  # vector | annotation
 
 
-def find_pdf_boxes(path: Path | str, page_index: int, password: str | None = None, dpi: float = 100.0) -> list[Box]:
+def find_pdf_boxes(
+    path: Path | str, page_index: int, password: str | None = None, dpi: float = 100.0
+) -> list[Box]:
     """The redaction boxes of one page of a PDF (see the module docstring)."""
     pdf = pdfium.PdfDocument(str(path), password=password)
     try:
@@ -76,7 +78,15 @@ def page_boxes(page: pdfium.PdfPage, dpi: float = 100.0) -> list[Box]:
         x0, x1 = sorted((left, right))
         y0, y1 = sorted((top, bottom))
         boxes.append(
-            Box(shape.kind, round(x0), round(y0), max(1, round(x1 - x0)), max(1, round(y1 - y0)), hidden_text, label_text)
+            Box(
+                shape.kind,
+                round(x0),
+                round(y0),
+                max(1, round(x1 - x0)),
+                max(1, round(y1 - y0)),
+                hidden_text,
+                label_text,
+            )
         )
     return boxes
 
@@ -147,7 +157,9 @@ def _annotation_shapes(page: pdfium.PdfPage) -> list[_Shape]:
     return out
 
 
-def _chars(page: pdfium.PdfPage, text_objects: dict[int, int]) -> list[tuple[int, str, float, float, int | None]]:
+def _chars(
+    page: pdfium.PdfPage, text_objects: dict[int, int]
+) -> list[tuple[int, str, float, float, int | None]]:
     """(index, character, centre x, centre y, drawing position of its text object or None)."""
     textpage = page.get_textpage()
     try:
