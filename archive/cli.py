@@ -15,7 +15,7 @@ import click
 
 from .commands.context import Context, pass_ctx
 from .commands.context import dump as _dump
-from .search import QueryError, SearchError, SearchQuery
+from .search import SORTS, QueryError, SearchError, SearchQuery
 from .store import default_archive_dir
 
 EXIT_DOCUMENT_FAILURES = 1
@@ -122,7 +122,7 @@ def ingest(
 @click.option("--recipient", "recipients", multiple=True, help="Only mail to this address or name.")
 @click.option("--from", "date_from", help="Only documents dated on or after (YYYY-MM-DD).")
 @click.option("--to", "date_to", help="Only documents dated on or before (YYYY-MM-DD).")
-@click.option("--sort", type=click.Choice(["relevance", "date", "-date"]), default="relevance")
+@click.option("--sort", type=click.Choice(SORTS), default="relevance", help="-withheld: most redacted first.")
 @click.option("--raw", is_flag=True, help="Pass the query to the engine unescaped (FTS5 or Lucene syntax).")
 @click.option(
     "--facets", is_flag=True, help="Also count matches by collection, language, kind, entity and exemption."
@@ -163,7 +163,9 @@ def search(
         limit=limit,
         offset=offset,
         sort=sort,
-        facets=("collection", "lang", "kind", "entity", "exemption") if facets else (),
+        facets=("collection", "lang", "kind", "entity", "exemption", "redacted", "bad_redaction")
+        if facets
+        else (),
     )
     if cursor:
         try:

@@ -24,7 +24,49 @@ if TYPE_CHECKING:
     from ..store import Store
 
 GENERIC_MAILBOXES = frozenset(
-    ["foi", "foia", "freedomofinformation", "info", "information", "enquiries", "enquiry", "inquiries", "contact", "contactus", "admin", "office", "help", "support", "press", "media", "news", "noreply", "no-reply", "donotreply", "webmaster", "postmaster", "mail", "post", "correspondence", "dataprotection", "dpo", "privacy", "complaints", "feedback", "publications", "customerservices", "customer.services", "reception", "switchboard", "secretariat", "general", "hello", "team", "requests", "records"]
+    [
+        "foi",
+        "foia",
+        "freedomofinformation",
+        "info",
+        "information",
+        "enquiries",
+        "enquiry",
+        "inquiries",
+        "contact",
+        "contactus",
+        "admin",
+        "office",
+        "help",
+        "support",
+        "press",
+        "media",
+        "news",
+        "noreply",
+        "no-reply",
+        "donotreply",
+        "webmaster",
+        "postmaster",
+        "mail",
+        "post",
+        "correspondence",
+        "dataprotection",
+        "dpo",
+        "privacy",
+        "complaints",
+        "feedback",
+        "publications",
+        "customerservices",
+        "customer.services",
+        "reception",
+        "switchboard",
+        "secretariat",
+        "general",
+        "hello",
+        "team",
+        "requests",
+        "records",
+    ]
 )
 SHARED_PHONE_DOCUMENTS = 3
 _KINDS = {"email": "personal_email", "phone": "personal_phone", "person": "personal_name"}

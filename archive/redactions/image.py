@@ -13,6 +13,7 @@ neighbours) and holds almost nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,7 @@ MIN_WIDTH_MM = 3.0
 OPEN_MM = 1.2  # text strokes (even bold headings at 100 dpi) are thinner than this
 MIN_FILL = 0.8  # of the box's bounding rectangle covered by the opened area
 MIN_INK = 0.88  # of the rectangle dark in the page itself (white labels on boxes are small)
-MAX_SPREAD = 38.0  # standard deviation of the grey levels inside a box (scan noise, JPEG)
+MAX_SPREAD = 20.0  # standard deviation of the grey levels inside a box (scan noise, JPEG)
 MIN_PAPER = 0.55  # of the ring around a box that is light
 BANNER_WIDTH = 0.6  # a box this share of the page wide with light holes in it is a banner
 FRAME_DARK = 170  # a frame's thin line, reduced and turned, is grey more than black
@@ -164,8 +165,10 @@ def _solid_boxes(arr: _Img, scale: float) -> list[tuple[int, int, int, int]]:
             continue
         if bw > BANNER_WIDTH * w and ink < 0.97:
             continue  # a dark band with a title in it
-        core = inside[inside < DARK]
-        if float(core.std()) > MAX_SPREAD:
+        # Evenness inside the edges (a turned box's edges are every grey from black to paper).
+        middle = inside[2:-2, 2:-2] if bw > 6 and bh > 6 else inside
+        core = middle[middle < DARK]
+        if core.size == 0 or float(core.std()) > MAX_SPREAD:
             continue  # texture: a photo's shadow
         if _paper_around(arr, left, top, right, bottom, max(2, round(0.8 * scale))) < MIN_PAPER:
             continue
@@ -192,7 +195,8 @@ def _frame_boxes(arr: _Img, scale: float) -> list[tuple[int, int, int, int]]:
     min_len = max(8, round(MIN_FRAME_MM * scale))
     rows, starts, ends = _runs(dark)
     keep = (ends - starts) >= min_len
-    horizontal = list(zip(rows[keep].tolist(), starts[keep].tolist(), ends[keep].tolist(), strict=True))
+    runs = zip(rows[keep].tolist(), starts[keep].tolist(), ends[keep].tolist(), strict=True)
+    horizontal = _thin_lines(runs, max(3, round(1.0 * scale)))
     if len(horizontal) < 2 or len(horizontal) > 5000:
         return []
     tol = max(2, round(0.6 * scale))
@@ -216,6 +220,32 @@ def _frame_boxes(arr: _Img, scale: float) -> list[tuple[int, int, int, int]]:
             out.append((left, r1, right, r2 + 1))
             break
     return _drop_nested(out)
+
+
+def _thin_lines(runs: Iterable[tuple[int, int, int]], thickest: int) -> list[tuple[int, int, int]]:
+    """Horizontal lines as (first row, start, end) from runs of consecutive rows with (almost) the
+    same extent; lines thicker than `thickest` rows are solid areas, not frame sides."""
+    open_lines: dict[tuple[int, int], tuple[int, int]] = {}  # (start, end) -> (first row, last row)
+    lines: list[tuple[int, int, int, int]] = []  # first row, start, end, rows
+
+    def close(key: tuple[int, int]) -> None:
+        first, last = open_lines.pop(key)
+        lines.append((first, key[0], key[1], last - first + 1))
+
+    for row, start, end in runs:
+        first = row
+        for key in [(start + ds, end + de) for ds in (0, -1, 1) for de in (0, -1, 1)]:
+            found = open_lines.get(key)
+            if found is not None and found[1] == row - 1:
+                first = found[0]
+                del open_lines[key]
+                break
+        if (start, end) in open_lines:
+            close((start, end))
+        open_lines[(start, end)] = (first, row)
+    for key in list(open_lines):
+        close(key)
+    return sorted((first, s, e) for first, s, e, n in lines if n <= thickest)
 
 
 def _side(dark: _Img, x: int, top: int, bottom: int, tol: int) -> bool:
