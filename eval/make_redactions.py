@@ -116,12 +116,18 @@ ZH_TEXT = (
 class Page:
     boxes: list[list[int]] = field(default_factory=list)
     bad: list[bool] = field(default_factory=list)
+    # Drawn when the page is rendered (an unapplied redaction annotation has no appearance: a
+    # viewer shows nothing, and a flattened copy holds no box)
+    rendered: list[bool] = field(default_factory=list)
 
 
-def _label(page: Page, box: tuple[float, float, float, float], bad: bool, scale: float) -> None:
+def _label(
+    page: Page, box: tuple[float, float, float, float], bad: bool, scale: float, rendered: bool = True
+) -> None:
     left, top, width, height = box
     page.boxes.append([round(left * scale), round(top * scale), round(width * scale), round(height * scale)])
     page.bad.append(bad)
+    page.rendered.append(rendered)
 
 
 # -- text PDFs ------------------------------------------------------------------------------
@@ -254,13 +260,14 @@ def vector_page(rng: random.Random, chinese: bool, negatives: bool) -> tuple[str
             left, bottom, height = start - 1, y - 3, size + 4
             grey = rng.choice(["0 0 0", "0 0 0", "0.2 0.2 0.2"])
             how = rng.random()
+            shown = True
             if how < 0.2 and not chinese:
                 # A redaction annotation left unapplied (the text is always still there).
                 annots.append(
                     f"<< /Type /Annot /Subtype /Redact /Rect [{left:.2f} {bottom:.2f} {left + width + 2:.2f} {bottom + height:.2f}] "
                     "/IC [0 0 0] >>"
                 )
-                bad = True
+                bad, shown = True, False
             elif how < 0.3:
                 annots.append(
                     f"<< /Type /Annot /Subtype /Square /Rect [{left:.2f} {bottom:.2f} {left + width + 2:.2f} {bottom + height:.2f}] "
@@ -283,7 +290,7 @@ def vector_page(rng: random.Random, chinese: bool, negatives: bool) -> tuple[str
                 ops.append(f"{grey} rg {left:.2f} {bottom:.2f} {width + 2:.2f} {height:.2f} re f")
                 if width > 40 and rng.random() < 0.4:
                     ops.append(f"BT 1 1 1 rg /F1 7 Tf {left + 3:.2f} {bottom + 4:.2f} Td (s.40\\(2\\)) Tj ET")
-            _label(page, (left, PAGE_H - bottom - height, width + 2, height), bad, scale)
+            _label(page, (left, PAGE_H - bottom - height, width + 2, height), bad, scale, shown)
         y -= 22
         if y < 80:
             break
@@ -434,8 +441,12 @@ def make(out: Path, pages: int, seed: int) -> dict[str, list[dict[str, object]]]
             {
                 "kind": "flat",
                 "dpi": 150,
-                "boxes": [[round(v * factor) for v in b] for b in p.boxes],
-                "bad": [False] * len(p.boxes),
+                "boxes": [
+                    [round(v * factor) for v in b]
+                    for b, shown in zip(p.boxes, p.rendered, strict=True)
+                    if shown
+                ],
+                "bad": [False] * sum(p.rendered),
             }
             for p in page_labels
         ]

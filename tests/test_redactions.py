@@ -334,3 +334,23 @@ def test_scanned_pdf_boxes_come_from_the_image_ocr_rendered(tmp_path, monkeypatc
     left, top, width, height = boxes[0]["bbox"]
     scale = page["width"] / 1654  # the OCR image's pixels (rendered at the PDF's own resolution)
     assert abs(left - 600 * scale) < 6 and abs(top - 550 * scale) < 6 and abs(width - 420 * scale) < 10
+
+
+def test_viewer_draws_boxes_marks_bad_ones_and_hides_text_by_default(redacted_archive):
+    from web import create_app
+
+    client = create_app({"ARCHIVE_DIR": str(redacted_archive), "TESTING": True}).test_client()
+    html = client.get("/documents/1").get_data(as_text=True)
+    assert html.count('class="box redaction bad"') == 3 and html.count('class="box redaction"') == 1
+    assert "bad redaction: text is still in the file under 2 boxes" in html
+    assert "Quaggle" not in html and "show text under boxes" in html
+    assert 'class="box redaction' not in client.get("/documents/1?boxes=0").get_data(as_text=True)
+    shown = client.get("/documents/1?hidden_text=1").get_data(as_text=True)
+    assert '<span class="recovered">Quaggle</span>' in shown
+    page = client.get("/collections/release").get_data(as_text=True)
+    assert "3 pages, 4 redactions," in page and "3 bad redactions" in page and "FOIA s40(2) 4" in page
+    rows = list(
+        csv.reader(io.StringIO(client.get("/collections/release/redactions.csv").get_data(as_text=True)))
+    )
+    assert rows[0][:3] == ["document", "filename", "page"] and len(rows) == 5
+    assert client.get("/collections/nothing/redactions.csv").status_code == 404
