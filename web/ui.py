@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 import csv
+from dataclasses import replace
 from io import BytesIO, StringIO
 from typing import Any
 from urllib.parse import urlencode
