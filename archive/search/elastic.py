@@ -755,8 +755,8 @@ class ElasticBackend:
         elif q.sort == "-date":
             sort = [{"date": {"order": "desc", "missing": "_last"}}, *tail]
         elif q.sort in ("withheld", "-withheld"):
-            order = "desc" if q.sort == "-withheld" else "asc"
-            sort = [{"withheld": {"order": order, "missing": "_last"}}, *tail]
+            direction = "desc" if q.sort == "-withheld" else "asc"
+            sort = [{"withheld": {"order": direction, "missing": "_last"}}, *tail]
         elif match is not None:
             sort = [{"_score": "desc"}, {"page_id": "asc"}]
         else:
