@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as raw
 
@@ -52,13 +53,31 @@ def find_pdf_boxes(
 
 
 def page_boxes(page: pdfium.PdfPage, dpi: float = 100.0) -> list[Box]:
-    shapes, text_objects = _shapes(page)
+    shapes, text_bounds = _shapes(page)
     shapes += _annotation_shapes(page)
     if not shapes:
         return []
-    chars = _chars(page, text_objects)
-    boxes = []
+    # Characters are read (slow: a call per character) only when a shape covers text objects
+    # drawn before it, or a dark shape has text on it; a light fill under its text (a table's
+    # background) is dropped without reading them.
+    bounds = np.array([b[1:] for b in text_bounds], dtype=np.float64).reshape(-1, 4)
+    orders = np.array([b[0] for b in text_bounds], dtype=np.int64)
+    kept = []
     for shape in shapes:
+        near = (
+            (bounds[:, 0] < shape.right)
+            & (bounds[:, 2] > shape.left)
+            & (bounds[:, 1] < shape.top)
+            & (bounds[:, 3] > shape.bottom)
+        )
+        under = bool((near & (orders < shape.order)).any())
+        if shape.dark or under:
+            kept.append((shape, bool(near.any())))
+    if not kept:
+        return []
+    chars = _chars(page) if any(touching for _, touching in kept) else []
+    boxes = []
+    for shape, _ in kept:
         hidden: list[tuple[int, str]] = []
         label: list[tuple[int, str]] = []
         for index, ch, cx, cy, order in chars:
@@ -91,11 +110,13 @@ def page_boxes(page: pdfium.PdfPage, dpi: float = 100.0) -> list[Box]:
     return boxes
 
 
-def _shapes(page: pdfium.PdfPage) -> tuple[list[_Shape], dict[int, int]]:
-    """Filled, opaque, rectangle-like paths of the page content (in drawing order), and the drawing
-    position of each text object (by its handle's address)."""
+def _shapes(
+    page: pdfium.PdfPage,
+) -> tuple[list[_Shape], list[tuple[int, float, float, float, float]]]:
+    """Filled, opaque, rectangle-like paths of the page content (in drawing order) and the text
+    objects' bounds (drawing position, left, bottom, right, top)."""
     shapes: list[_Shape] = []
-    text_objects: dict[int, int] = {}
+    text_bounds: list[tuple[int, float, float, float, float]] = []
     count = raw.FPDFPage_CountObjects(page)
     fill, stroke = ctypes.c_int(), ctypes.c_int()
     r, g, b, a = (ctypes.c_uint() for _ in range(4))
@@ -104,7 +125,8 @@ def _shapes(page: pdfium.PdfPage) -> tuple[list[_Shape], dict[int, int]]:
         obj = raw.FPDFPage_GetObject(page, order)
         kind = raw.FPDFPageObj_GetType(obj)
         if kind == raw.FPDF_PAGEOBJ_TEXT:
-            text_objects[ctypes.cast(obj, ctypes.c_void_p).value or 0] = order
+            if raw.FPDFPageObj_GetBounds(obj, left, bottom, right, top):
+                text_bounds.append((order, left.value, bottom.value, right.value, top.value))
             continue
         if kind != raw.FPDF_PAGEOBJ_PATH:
             continue
@@ -122,7 +144,7 @@ def _shapes(page: pdfium.PdfPage) -> tuple[list[_Shape], dict[int, int]]:
             continue
         dark = max(r.value, g.value, b.value) <= DARK_LEVEL
         shapes.append(_Shape(order, left.value, bottom.value, right.value, top.value, dark, "vector"))
-    return shapes, text_objects
+    return shapes, text_bounds
 
 
 def _annotation_shapes(page: pdfium.PdfPage) -> list[_Shape]:
@@ -158,9 +180,15 @@ def _annotation_shapes(page: pdfium.PdfPage) -> list[_Shape]:
 
 
 def _chars(
-    page: pdfium.PdfPage, text_objects: dict[int, int]
+    page: pdfium.PdfPage,
 ) -> list[tuple[int, str, float, float, int | None]]:
-    """(index, character, centre x, centre y, drawing position of its text object or None)."""
+    """(index, character, centre x, centre y, drawing position of its text object or None: a
+    text object inside a form, whose order against the page's shapes is not known)."""
+    text_objects: dict[int, int] = {}
+    for order in range(raw.FPDFPage_CountObjects(page)):
+        obj = raw.FPDFPage_GetObject(page, order)
+        if raw.FPDFPageObj_GetType(obj) == raw.FPDF_PAGEOBJ_TEXT:
+            text_objects[ctypes.cast(obj, ctypes.c_void_p).value or 0] = order
     textpage = page.get_textpage()
     try:
         out = []
