@@ -40,14 +40,20 @@ class RedactionStep:
     def run(self, work: DocWork) -> None:
         rendered, work.rendered = work.rendered, {}
         boxes: dict[int, list[Box]] = {}
+        unread: list[str] = []
         for page in work.pages:
             image = rendered.get(page.number)
             if image is not None:
-                boxes[page.number] = _image_page_boxes(page, image)
+                try:
+                    boxes[page.number] = _image_page_boxes(page, image)
+                except Exception as exc:  # a page that can't be read: said, the others go on
+                    unread.append(f"page {page.number}: {type(exc).__name__}: {exc}")
         if work.extraction is not None and work.extraction.kind == "pdf":
             text_pages = [p for p in work.pages if not p.ocr and p.number not in boxes]
             if text_pages:
-                boxes.update(_pdf_boxes(work, text_pages))
+                boxes.update(_pdf_boxes(work, text_pages, unread))
+        if unread:
+            work.notes[self.name] = ("not all pages read for redactions: " + "; ".join(unread[:3]))[:300]
         for page in work.pages:
             found = boxes.get(page.number, [])
             for box in found:
@@ -78,7 +84,7 @@ def _image_dpi(value: Any) -> float | None:
     return x if 70 <= x <= 1200 else None
 
 
-def _pdf_boxes(work: DocWork, pages: list[PageResult]) -> dict[int, list[Box]]:
+def _pdf_boxes(work: DocWork, pages: list[PageResult], unread: list[str]) -> dict[int, list[Box]]:
     import pypdfium2 as pdfium
 
     from .vector import page_boxes
@@ -93,12 +99,16 @@ def _pdf_boxes(work: DocWork, pages: list[PageResult]) -> dict[int, list[Box]]:
         except pdfium.PdfiumError:
             continue
     if pdf is None:
+        unread.append("pdfium could not open the file")
         return out
     try:
         for page in pages:
             if page.number - 1 >= len(pdf):
                 continue
-            out[page.number] = page_boxes(pdf[page.number - 1], page.dpi or 100.0)
+            try:
+                out[page.number] = page_boxes(pdf[page.number - 1], page.dpi or 100.0)
+            except Exception as exc:  # a page that can't be read: said, the others go on
+                unread.append(f"page {page.number}: {type(exc).__name__}: {exc}")
     finally:
         pdf.close()
     return out
