@@ -15,7 +15,7 @@ import click
 
 from .commands.context import Context, pass_ctx
 from .commands.context import dump as _dump
-from .search import QueryError, SearchError, SearchQuery
+from .search import SORTS, QueryError, SearchError, SearchQuery
 from .store import default_archive_dir
 
 EXIT_DOCUMENT_FAILURES = 1
@@ -122,7 +122,7 @@ def ingest(
 @click.option("--recipient", "recipients", multiple=True, help="Only mail to this address or name.")
 @click.option("--from", "date_from", help="Only documents dated on or after (YYYY-MM-DD).")
 @click.option("--to", "date_to", help="Only documents dated on or before (YYYY-MM-DD).")
-@click.option("--sort", type=click.Choice(["relevance", "date", "-date"]), default="relevance")
+@click.option("--sort", type=click.Choice(SORTS), default="relevance", help="-withheld: most redacted first.")
 @click.option("--raw", is_flag=True, help="Pass the query to the engine unescaped (FTS5 or Lucene syntax).")
 @click.option(
     "--facets", is_flag=True, help="Also count matches by collection, language, kind, entity and exemption."
@@ -163,7 +163,9 @@ def search(
         limit=limit,
         offset=offset,
         sort=sort,
-        facets=("collection", "lang", "kind", "entity", "exemption") if facets else (),
+        facets=("collection", "lang", "kind", "entity", "exemption", "redacted", "bad_redaction")
+        if facets
+        else (),
     )
     if cursor:
         try:
@@ -199,13 +201,19 @@ def search(
 @click.argument("doc_id", type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print the document as JSON.")
 @click.option("--words", is_flag=True, help="Include OCR word boxes (JSON only).")
+@click.option(
+    "--show-hidden-text",
+    is_flag=True,
+    help="Include the text left under bad redactions (only for those who may write to the collection).",
+)
 @pass_ctx
-def show(ctx: Context, doc_id: int, as_json: bool, words: bool) -> None:
-    """Show one document: metadata, status, errors, pages and children."""
+def show(ctx: Context, doc_id: int, as_json: bool, words: bool, show_hidden_text: bool) -> None:
+    """Show one document: metadata, status, errors, pages, redactions and children."""
     doc = ctx.archive.document(doc_id, with_words=words)
     if doc is None:
         click.echo(f"error: no document {doc_id}", err=True)
         sys.exit(2)
+    doc["redactions"] = ctx.archive.redactions(doc_id, show_hidden=show_hidden_text)
     if as_json:
         _dump(doc)
         return
@@ -224,6 +232,15 @@ def show(ctx: Context, doc_id: int, as_json: bool, words: bool) -> None:
             f"  thread: {thread['id']} (message {thread['position']} of {thread['size']}; foi thread {doc['id']})"
         )
     _echo_tree(doc["children"], 1)
+    summary = doc["metadata"].get("redactions")
+    if summary and summary.get("boxes"):
+        click.echo(
+            f"  redactions: {summary['boxes']} boxes on {summary['pages']} pages, "
+            f"{100 * summary['withheld']:.1f}% withheld, {summary['bad']} bad"
+        )
+        for box in doc["redactions"]:
+            if box.get("hidden_text"):
+                click.echo(f"    p{box['page']} under a box: {box['hidden_text']}")
     if doc["metadata"].get("entities"):
         from .commands.entities import echo_entity_summary
 

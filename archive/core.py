@@ -18,6 +18,8 @@ from .indexing import Indexer
 from .inputs import InputFile, Skipped
 from .originals import Original, original_file, page_png
 from .pipeline import STAGES, Ingester, IngestReport, build_steps
+from .redactions.check import check_collection
+from .redactions.records import collection_summary, csv_rows, document_redactions
 from .search import SearchBackend, SearchError, SearchQuery, get_backend
 from .search.base import IndexRecord
 from .search.base import SearchQuery as _Query
@@ -293,6 +295,39 @@ class Archive:
         """The stored original of `doc` as a download, or None when the file is missing (or
         `viewer` may not read it)."""
         return original_file(self.store, doc) if self.may_read(doc, viewer) else None
+
+    # -- redactions (archive/redactions) ------------------------------------------------------
+
+    def redactions(
+        self, doc_id: int, viewer: Viewer = LOCAL, show_hidden: bool = False, page: int | None = None
+    ) -> list[dict[str, Any]]:
+        """A document's redaction boxes (of one page when `page` is given). The text left under
+        bad ones (`hidden_text`) only when asked for and the viewer may write to the collection."""
+        doc = self.document_record(doc_id, viewer)
+        if doc is None:
+            return []
+        hidden = show_hidden and access.may_write_collection(viewer, self.store.collection(doc["collection"]))
+        boxes = document_redactions(self.store, doc_id, hidden)
+        return boxes if page is None else [b for b in boxes if b["page"] == page]
+
+    def redaction_summary(self, collection: str, viewer: Viewer = LOCAL) -> dict[str, Any] | None:
+        """Pages, redactions, share withheld, bad redactions and boxes by exemption of a collection
+        (None when `viewer` may not read it)."""
+        if self.collection(collection, viewer) is None:
+            return None
+        return collection_summary(self.store, collection)
+
+    def redaction_rows(self, collection: str, viewer: Viewer = LOCAL) -> Iterator[list[Any]]:
+        """The per-box CSV rows of a collection, header first (text cells as stored); nothing but
+        the header when `viewer` may not read it."""
+        rows = csv_rows(self.store, collection)
+        if self.collection(collection, viewer) is None:
+            return iter([next(rows)])
+        return rows
+
+    def check_collection(self, collection: str, allow: Iterable[str] = ()) -> list[dict[str, Any]]:
+        """The publication check (archive/redactions/check.py): a list of findings."""
+        return check_collection(self, collection, allow)
 
     def page_image(self, doc: dict[str, Any], number: int, viewer: Viewer = LOCAL) -> bytes | None:
         """Page `number` of `doc` as PNG bytes (rendered once, then cached), or None when there is

@@ -270,6 +270,9 @@ def _page_records(doc: Any, pages: list[Any], fresh: list[tuple[str, int]]) -> l
     # a page's meta also keeps its gloss words, much larger than anything indexed from it.
     metadata = doc["metadata"] or ""
     doc_keywords = _document_keywords(json.loads(metadata)) if '"mail"' in metadata else {}
+    redactions = json.loads(metadata).get("redactions") or {} if '"redactions"' in metadata else {}
+    doc_keywords.update(_redaction_keywords(redactions))
+    withheld = float(redactions.get("withheld") or 0.0)
     title = doc["title"] or doc["filename"]
     kind = doc["kind"] or "unknown"
     records = []
@@ -296,6 +299,7 @@ def _page_records(doc: Any, pages: list[Any], fresh: list[tuple[str, int]]) -> l
                 gloss=gloss,
                 date=doc["date"],
                 keywords=keywords,
+                withheld=withheld,
             )
         )
     return records
@@ -380,6 +384,14 @@ def _document_keywords(meta: dict[str, Any]) -> dict[str, list[str]]:
                 recips += [v for v in (r.get("address"), r.get("name")) if v]
         out["recipient"] = recips
     return out
+
+
+def _redaction_keywords(summary: dict[str, Any]) -> dict[str, list[str]]:
+    """`redacted` and `bad_redaction` (yes | no) of a document, from its redaction summary."""
+    return {
+        "redacted": ["yes" if summary.get("boxes") else "no"],
+        "bad_redaction": ["yes" if summary.get("bad") else "no"],
+    }
 
 
 def _page_keywords(meta: dict[str, Any]) -> dict[str, list[str]]:

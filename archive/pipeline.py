@@ -31,6 +31,7 @@ from .language import summarize_languages
 from .limits import DEFAULT_DEPTH, TreeBudget, TreeLimits
 from .models import StageError, public_reason
 from .printed_mail import PrintedMailStep
+from .redactions.step import RedactionStep
 from .steps import DocWork, ExtractStep, LanguageStep, OcrStep, Step, StepContext
 from .translate import TranslateStep
 
@@ -664,6 +665,7 @@ def build_steps(ctx: StepContext) -> list[Step]:
     return [
         ExtractStep(),
         OcrStep(ctx),
+        RedactionStep(ctx),  # on the page images OCR rendered, before the text is read further
         LanguageStep(),
         GlossStep(ctx),
         TranslateStep(ctx),
@@ -681,6 +683,7 @@ STAGES: tuple[str, ...] = (
         for step in (
             ExtractStep,
             OcrStep,
+            RedactionStep,
             LanguageStep,
             GlossStep,
             TranslateStep,

@@ -58,6 +58,7 @@ class StartedOcr:
     pages: list[PageResult]
     dpis: list[float | None]
     batch: OcrBatch
+    images: list[bytes | str] = field(default_factory=list)  # as rendered, handed on in `DocWork.rendered`
 
 
 @dataclass
@@ -72,6 +73,9 @@ class DocWork:
     extraction: Extraction | None = None
     pending: dict[str, StartedOcr] = field(default_factory=dict)  # by step: work started, `run` finishes it
     notes: dict[str, str] = field(default_factory=dict)  # a step's note on its `ok` (e.g. a cap hit)
+    # The page images OCR read (encoded bytes, or an image file's path), by page number: the
+    # redaction step reads them instead of rendering again, then drops them.
+    rendered: dict[int, bytes | str] = field(default_factory=dict)
 
     @property
     def pages(self) -> list[PageResult]:
@@ -141,7 +145,7 @@ class OcrStep:
             batch = self.archive.ocr_engine().submit(images, languages=self.archive.ocr_languages)
         except OcrError as exc:
             raise StageError("ocr", str(exc)) from exc
-        work.pending[self.name] = StartedOcr(todo, dpis, batch)
+        work.pending[self.name] = StartedOcr(todo, dpis, batch, images)
 
     def run(self, work: DocWork) -> None:
         from ocr import OcrError
@@ -153,7 +157,9 @@ class OcrStep:
             results = started.batch.results()
         except OcrError as exc:
             raise StageError("ocr", str(exc)) from exc
-        for page, result, dpi in zip(started.pages, results, started.dpis, strict=True):
+        for index, (page, result, dpi) in enumerate(zip(started.pages, results, started.dpis, strict=True)):
+            if index < len(started.images):
+                work.rendered[page.number] = started.images[index]
             page.text = result.text
             page.ocr = True
             page.confidence = round(result.confidence, 2)

@@ -195,6 +195,25 @@ CREATE TABLE IF NOT EXISTS alert_digests (
     channel_key TEXT PRIMARY KEY,             -- what a digest goes to: "email:<address>:<cadence>"
     last_sent TEXT NOT NULL
 );
+-- Redactions (issue #18, archive/redactions; queries in archive/redactions/records.py): one row
+-- per box found on a page, in the pixels of the page's word boxes. `hidden_text` is what a bad
+-- redaction left in the text layer: kept apart from the page text, never indexed.
+CREATE TABLE IF NOT EXISTS redactions (
+    id INTEGER PRIMARY KEY,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    page INTEGER NOT NULL,
+    kind TEXT NOT NULL,                       -- image | vector | annotation
+    bbox_left INTEGER NOT NULL,
+    bbox_top INTEGER NOT NULL,
+    bbox_width INTEGER NOT NULL,
+    bbox_height INTEGER NOT NULL,
+    area INTEGER NOT NULL,
+    bad INTEGER NOT NULL DEFAULT 0,
+    label TEXT NOT NULL DEFAULT '',
+    exemption TEXT,
+    hidden_text TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS redactions_document ON redactions (document_id, page);
 """
 
 # Collection settings added by the accounts issue (ALTER TABLE on archives made before).

@@ -133,7 +133,6 @@ def _app(site: dict[str, Any], **config: Any):
             "ARCHIVE_DIR": str(site["root"]),
             "ARCHIVE_CONFIG": site["config"],
             "TESTING": True,
-            "RATELIMIT_ENABLED": False,
             **config,
         }
     )

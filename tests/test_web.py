@@ -109,6 +109,8 @@ SEARCH_FILTERS = {
     "recipient",
     "entity",
     "exemption",
+    "redacted",
+    "bad_redaction",
     "from",
     "to",
     "sort",

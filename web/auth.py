@@ -41,7 +41,19 @@ from archive import LOCAL, PUBLIC, Viewer
 
 bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")
+
+
+def _app_key() -> str:
+    # One Limiter serves every app of the process (its decorators are module-level): counts are
+    # kept per app, so two archives served by one process (or tests) never share them.
+    return f"app{id(current_app._get_current_object())}:"
+
+
+def _address_key() -> str:
+    return _app_key() + "address:" + (get_remote_address() or "")
+
+
+limiter = Limiter(key_func=_address_key, default_limits=[], storage_uri="memory://")
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = ""
@@ -220,7 +232,7 @@ def _safe_next(target: str | None) -> str:
 
 
 def _account_key() -> str:
-    return "account:" + (request.form.get("name") or "").strip().casefold()[:64]
+    return _app_key() + "account:" + (request.form.get("name") or "").strip().casefold()[:64]
 
 
 @bp.route("/login", methods=["GET", "POST"])

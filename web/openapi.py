@@ -186,6 +186,8 @@ FILTER_DESCRIPTIONS = {
     "recipient": "Mail recipient filter",
     "entity": "Entity filter (name or alias)",
     "exemption": "FOI exemption code filter",
+    "redacted": "yes: documents with redaction boxes; no: without",
+    "bad_redaction": "yes: documents with text left under a redaction box",
 }
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 from dataclasses import replace
-from io import BytesIO
+from io import BytesIO, StringIO
 from typing import Any
 from urllib.parse import urlencode
 
@@ -200,6 +201,7 @@ def document_page(doc_id: int):  # type: ignore[no-untyped-def]
         if m.get("source") == "watchlist"
     }
     types_present = {str(e.get("type")) for e in ents if e.get("type")}
+    redactions = _redaction_view(a, doc)
     return render_template(
         "document.html",
         doc=doc,
@@ -213,7 +215,31 @@ def document_page(doc_id: int):  # type: ignore[no-untyped-def]
         watched=watched,
         legend=entity_legend(types_present),
         css_name=css_name,
+        redactions=redactions,
     )
+
+
+def _redaction_view(a: Any, doc: dict[str, Any]) -> dict[str, Any]:
+    """The redaction boxes of a document's pages in percent of the page, for drawing over its
+    images (`?boxes=0` hides them), and whether the text under bad ones may be shown (only to
+    those who may write to the collection, and only on request: `?hidden_text=1`)."""
+    may_see = may_write_collection(current_viewer(), a.collection(doc["collection"]))
+    show_hidden = may_see and valid.choice(request.args, "hidden_text", ("0", "1"), "0") == "1"
+    sizes = {p["number"]: (p.get("width") or 0, p.get("height") or 0) for p in doc["pages"]}
+    by_page: dict[int, list[dict[str, Any]]] = {}
+    for box in a.redactions(doc["id"], current_viewer(), show_hidden):
+        width, height = sizes.get(box["page"], (0, 0))
+        if width and height:
+            left, top, w, h = box["bbox"]
+            box["pct"] = [100 * left / width, 100 * top / height, 100 * w / width, 100 * h / height]
+        by_page.setdefault(box["page"], []).append(box)
+    return {
+        "pages": by_page,
+        "show_boxes": valid.choice(request.args, "boxes", ("0", "1"), "1") == "1",
+        "may_see_hidden": may_see,
+        "show_hidden": show_hidden,
+        "summary": doc["metadata"].get("redactions") or {},
+    }
 
 
 @bp.get("/documents/<int:doc_id>/pages/<int:number>.png")
@@ -278,6 +304,7 @@ def collection_page(name: str):  # type: ignore[no-untyped-def]
         page=page,
         pages=pages,
         may_write=may_write_collection(viewer, info),
+        redactions=a.redaction_summary(name, viewer),
     )
 
 
@@ -300,3 +327,21 @@ def robots():  # type: ignore[no-untyped-def]
         "User-agent: *\nDisallow: /\n" if current_app.config["FOI_NOINDEX"] else "User-agent: *\nDisallow:\n"
     )
     return Response(body, mimetype="text/plain")
+
+
+@bp.get("/collections/<name>/redactions.csv")
+def collection_redactions_csv(name: str):  # type: ignore[no-untyped-def]
+    """Every redaction box of a collection: document, page, bbox, area, exemption, bad."""
+    from .api import csv_safe  # (web.api imports this module)
+
+    a = archive()
+    viewer = current_viewer()
+    if a.collection(name, viewer) is None:
+        abort(404, "No such collection")
+    buf = StringIO()
+    writer = csv.writer(buf)
+    for row in a.redaction_rows(name, viewer):
+        writer.writerow([csv_safe(v) for v in row])
+    resp = Response(buf.getvalue(), mimetype="text/csv")
+    resp.headers["Content-Disposition"] = "attachment; filename=redactions.csv"
+    return resp

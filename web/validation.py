@@ -19,6 +19,7 @@ from flask import abort
 from werkzeug.routing import IntegerConverter as _WerkzeugIntegerConverter
 
 from archive.search import FACETS
+from archive.search import SORTS as SEARCH_SORTS
 
 # Ids and page numbers are SQLite INTEGERs (signed 64-bit); a larger one in a URL names nothing.
 MAX_ID = 2**63 - 1
@@ -43,9 +44,20 @@ MAX_CURSOR_STRING = 500
 # checks against the search's sort itself.
 CURSOR_ITEMS = {"sqlite": (1, 1), "elasticsearch": (2, 4)}
 
-SORTS = ("relevance", "date", "-date")
+SORTS = SEARCH_SORTS
 MODES = ("raw",)  # the API's mode=raw: engine syntax passed through (as raw=1)
-FILTERS = ("collection", "lang", "kind", "year", "sender", "recipient", "entity", "exemption")
+FILTERS = (
+    "collection",
+    "lang",
+    "kind",
+    "year",
+    "sender",
+    "recipient",
+    "entity",
+    "exemption",
+    "redacted",
+    "bad_redaction",
+)
 FACET_CHOICES = (*FACETS, "recipient")
 EXPORT_FORMATS = ("csv", "json")
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from .base import (
     FACETS,
+    SORTS,
     BackendHit,
     BackendResults,
     IndexRecord,
@@ -29,6 +30,7 @@ class SearchUnavailable(SearchError):
 
 __all__ = [
     "FACETS",
+    "SORTS",
     "MAX_DEPTH",
     "BackendHit",
     "BackendResults",

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from .query import check_date
 
 # Facets every backend computes; counts are of matching pages.
-FACETS = ("collection", "lang", "kind", "year", "sender", "entity", "exemption")
+FACETS = ("collection", "lang", "kind", "year", "sender", "entity", "exemption", "redacted", "bad_redaction")
 # Filters every backend applies, and the facet (field) each one restricts.
 FILTERS = {
     "collection": "collection",
@@ -20,7 +20,12 @@ FILTERS = {
     "recipient": "recipient",
     "entity": "entity",
     "exemption": "exemption",
+    "redacted": "redacted",  # yes | no, of the page's document (archive/redactions)
+    "bad_redaction": "bad_redaction",
 }
+# Orders every backend gives hits in: by score, by date, by the share of the document's text
+# area withheld by redactions (`withheld` ascending, `-withheld` most withheld first).
+SORTS = ("relevance", "date", "-date", "withheld", "-withheld")
 
 
 class SearchError(RuntimeError):
@@ -43,6 +48,7 @@ class IndexRecord:
     gloss: str = ""
     date: str | None = None  # ISO 8601
     keywords: dict[str, list[str]] = field(default_factory=dict)  # sender, recipient, entity, exemption ...
+    withheld: float = 0.0  # share of the document's text area under redaction boxes
 
     @property
     def year(self) -> str | None:
@@ -58,7 +64,7 @@ class SearchQuery:
     date_to: str | None = None
     limit: int = 20
     offset: int = 0
-    sort: str = "relevance"  # relevance | date | -date
+    sort: str = "relevance"  # one of SORTS
     facets: tuple[str, ...] = ()
     facet_size: int = 10
     search_after: list[Any] | None = None  # deep pagination cursor from a previous result

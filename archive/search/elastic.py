@@ -60,9 +60,18 @@ _LABEL_CANDIDATES = 20  # page ids fetched per request when looking for a docume
 
 # Bumped whenever MAPPING or the analysed token stream changes: an index made by another version
 # is refused with a message to run `foi reindex` (which builds a new version and swaps it in).
-MAPPING_VERSION = 2
+MAPPING_VERSION = 3  # 3: redaction keywords and `withheld` (issue #18)
 # The keyword lists every page may carry (`IndexRecord.keywords`), each declared below.
-KEYWORD_FIELDS = ("sender", "recipient", "entity", "entity_alias", "exemption", "exemption_alias")
+KEYWORD_FIELDS = (
+    "sender",
+    "recipient",
+    "entity",
+    "entity_alias",
+    "exemption",
+    "exemption_alias",
+    "redacted",
+    "bad_redaction",
+)
 # Filters match case-insensitively (SQLite: COLLATE NOCASE); `.raw` keeps the spelling for facet labels.
 _KEYWORD: dict[str, Any] = {
     "type": "keyword",
@@ -93,6 +102,8 @@ MAPPING: dict[str, Any] = {
         "body": {"type": "text", "analyzer": TEXT_ANALYZER},
         "translation": {"type": "text", "analyzer": TEXT_ANALYZER},
         "gloss": {"type": "text", "analyzer": TEXT_ANALYZER},
+        # Share of the document's text area withheld by redactions (sort `withheld`).
+        "withheld": {"type": "float"},
         KEYWORDS: {
             "type": "object",
             "dynamic": True,
@@ -237,6 +248,7 @@ def _source(r: IndexRecord) -> dict[str, Any]:
         "body": r.body,
         "translation": r.translation,
         "gloss": r.gloss,
+        "withheld": r.withheld,
         KEYWORDS: keywords,
     }
 
@@ -755,6 +767,9 @@ class ElasticBackend:
             sort = [{"date": {"order": "asc", "missing": "_last"}}, *tail]
         elif q.sort == "-date":
             sort = [{"date": {"order": "desc", "missing": "_last"}}, *tail]
+        elif q.sort in ("withheld", "-withheld"):
+            direction = "desc" if q.sort == "-withheld" else "asc"
+            sort = [{"withheld": {"order": direction, "missing": "_last"}}, *tail]
         elif match is not None:
             sort = [{"_score": "desc"}, {"page_id": "asc"}]
         else:

@@ -80,12 +80,15 @@ FILTER_FIELDS = {
     "entity",
     "year",
     "exemption",
+    "redacted",  # yes | no: the document has redaction boxes (archive/redactions)
+    "bad_redaction",  # yes | no: ... with text left under one; also spelled bad-redaction
 }
+YES_NO_FILTERS = ("redacted", "bad_redaction")
 
 _TOKEN = re.compile(
     r"""\s*(?:
         (?P<lp>\()|(?P<rp>\))|
-        (?P<field>[A-Za-z_]+):(?:"(?P<fq>[^"]*)(?P<fqclose>")?|(?P<fv>[^\s()]+))|
+        (?P<field>[A-Za-z_][A-Za-z_-]*):(?:"(?P<fq>[^"]*)(?P<fqclose>")?|(?P<fv>[^\s()]+))|
         "(?P<phrase>[^"]*)(?P<close>")?|
         (?P<word>[^\s()"]+)
     )""",
@@ -175,6 +178,8 @@ def _check_filter(name: str, value: str) -> None:
         check_date(value, name)
     elif name == "year" and not re.fullmatch(r"\d{4}", value.strip()):
         raise QueryError(f"year:{value} is not a year: write four digits (year:2019)")
+    elif name in YES_NO_FILTERS and value.strip().lower() not in {"yes", "no"}:
+        raise QueryError(f"{name.replace('_', '-')}:{value}: write yes or no")
 
 
 def parse(query: str) -> ParsedQuery:
@@ -187,7 +192,7 @@ def parse(query: str) -> ParsedQuery:
         elif m.group("rp"):
             tokens.append((")", ")"))
         elif m.group("field"):
-            name = m.group("field").lower()
+            name = m.group("field").lower().replace("-", "_")
             if m.group("fq") is not None and m.group("fqclose") is None:
                 raise QueryError(f'a quote is not closed: add " after {name}:"{m.group("fq")}')
             value = m.group("fq") if m.group("fq") is not None else m.group("fv")

@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS search_page (
     lang TEXT,
     title TEXT,
     date TEXT,
-    year TEXT
+    year TEXT,
+    withheld REAL NOT NULL DEFAULT 0          -- share of the document withheld by redactions
 );
 CREATE INDEX IF NOT EXISTS search_page_doc ON search_page (doc_id);
 CREATE TABLE IF NOT EXISTS search_keyword (
@@ -176,6 +177,9 @@ class SqliteBackend:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
+        if "withheld" not in {row[1] for row in self.db.execute("PRAGMA table_info(search_page)")}:
+            # An index made before redactions were measured (`foi reindex` fills the column).
+            self.db.execute("ALTER TABLE search_page ADD COLUMN withheld REAL NOT NULL DEFAULT 0")
         self.heavy_df = HEAVY_DF
         self._upgrade()
         self._analysis = self._analysis_version()
@@ -308,9 +312,20 @@ class SqliteBackend:
                     (r.page_id, r.body, r.translation, r.gloss),
                 )
                 db.execute(
-                    "INSERT INTO search_page(page_id, doc_id, number, collection, kind, lang, title, date, year) "
-                    "VALUES (?,?,?,?,?,?,?,?,?)",
-                    (r.page_id, r.doc_id, r.number, r.collection, r.kind, r.lang, r.title, r.date, r.year),
+                    "INSERT INTO search_page(page_id, doc_id, number, collection, kind, lang, title, date, year, withheld) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        r.page_id,
+                        r.doc_id,
+                        r.number,
+                        r.collection,
+                        r.kind,
+                        r.lang,
+                        r.title,
+                        r.date,
+                        r.year,
+                        r.withheld,
+                    ),
                 )
                 kws = [(name, v) for name, values in r.keywords.items() for v in set(values) if v]
                 db.executemany(
@@ -818,6 +833,8 @@ class SqliteBackend:
             "relevance": "score, page_id" if match else "doc_id, number",
             "date": "date IS NULL, date, doc_id, number",
             "-date": "date IS NULL, date DESC, doc_id, number",
+            "withheld": "withheld, doc_id, number",
+            "-withheld": "withheld DESC, doc_id, number",
         }.get(q.sort, "score, page_id")
         offset = int(q.search_after[0]) if q.search_after else q.offset
         column_facets = [n for n in q.facets if n in _COLUMN_FACETS]
@@ -844,7 +861,7 @@ class SqliteBackend:
             part_params += keyword_facets
         sql = (
             "WITH m AS MATERIALIZED (SELECT p.page_id, p.doc_id, p.number, p.date, p.collection, p.lang, p.kind, "
-            f"p.year, {score} AS score {base}) " + " UNION ALL ".join(parts)
+            f"p.year, p.withheld, {score} AS score {base}) " + " UNION ALL ".join(parts)
         )
         rows: list[tuple[Any, ...]] = []
         total = 0
