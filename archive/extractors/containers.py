@@ -162,8 +162,9 @@ class ContainerReading:
         if why:
             self.warnings.append(why)
 
-    def copy(self, member: Member, stream: IO[bytes], decrypted: bool = False) -> None:
-        """Stream one admitted member to disk; a member over a limit stops the reading."""
+    def copy(self, member: Member, stream: IO[bytes], decrypted: bool = False, strict: bool = False) -> None:
+        """Stream one admitted member to disk; a member over a limit stops the reading, and so
+        does a damaged one when `strict` (the only member of a compressed file)."""
         sink = self.sink(member)
         try:
             for chunk in iter(lambda: stream.read(CHUNK), b""):
@@ -175,6 +176,9 @@ class ContainerReading:
             self.drop(sink)
             raise
         except Exception as exc:  # a corrupt member: the others are still read
+            if strict:
+                self.drop(sink)
+                raise
             self.drop(sink, f"{sink.name}: unreadable ({type(exc).__name__})")
             return
         self.keep(member, sink, decrypted)
@@ -255,8 +259,8 @@ class TarExtractor:
         if reading.admit(member):
             try:
                 with opener(source.path, "rb") as stream:  # type: ignore[operator]
-                    reading.copy(member, stream)
-            except (OSError, EOFError, lzma.LZMAError) as exc:
+                    reading.copy(member, stream, strict=True)
+            except (OSError, EOFError, lzma.LZMAError, zlib_error()) as exc:
                 raise StageError("extract", f"damaged {label} file ({type(exc).__name__})") from exc
         return reading.result()
 
