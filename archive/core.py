@@ -60,6 +60,16 @@ class Archive:
         if self._ocr is None:
             from ocr import TesseractEngine
 
+            from .cluster import cluster_address
+
+            address = cluster_address(self.config)
+            if address is not None:  # OCR (rendering included) on a Dask cluster: archive/cluster.py
+                from .cluster import ClusterOcrEngine, connect
+
+                self._ocr = ClusterOcrEngine(
+                    connect(address), cache_dir=self.root / "cache" / "ocr", tmp_dir=self.root / "tmp" / "ocr"
+                )
+                return self._ocr
             workers = (
                 self.config.get("ocr_workers") or int(os.environ.get("FOI_OCR_WORKERS", "0") or 0) or None
             )
