@@ -5,7 +5,7 @@ With `FOI_CLUSTER=tcp://HOST:PORT` (or `foi ingest --cluster`), `Archive.ocr_eng
 `ClusterOcrEngine`: the same `TesseractEngine` (page strategy, cache, batches) whose pool is the
 cluster. It runs exactly the functions the local process pool runs, so both give the same
 results. What changes is where a scanned PDF page is rendered: the document's original is
-scattered to the cluster once (Dask copies it once to each worker that needs it), each page is
+scattered to the cluster once (the coordinator sends it once, Dask copies it to each worker), each page is
 rendered on a worker and stays there for its OCR, and the coordinator receives only the page's
 hash (to look up the OCR cache, so identical pages are read once across all workers) and then
 the typed `OcrResult`. Nothing on a worker writes to the archive.
@@ -140,8 +140,18 @@ class RemotePage:
     """A page image that lives on the cluster: rendered there (a PDF page) or scattered (an image
     file). `digest` and `dpi` wait for the render; a page that cannot be rendered raises OcrError."""
 
-    def __init__(self, future: Future, number: int, digest_future: Future | None = None, digest: str = ""):
+    def __init__(
+        self,
+        future: Future,
+        number: int,
+        digest_future: Future | None = None,
+        digest: str = "",
+        original: Future | None = None,
+    ):
         self.future = future
+        # Held while the page is: a worker lost with the rendered image has it rendered again
+        # from this (a scattered input the scheduler has forgotten cannot be made again).
+        self.original = original
         self.number = number
         self._digest_future = digest_future
         self._digest = digest
@@ -156,7 +166,7 @@ class RemotePage:
         try:
             self._digest, self._dpi = future.result()
         except Exception as exc:
-            if future.status == "cancelled" or future.client.status != "running":
+            if future.client.status != "running":
                 raise ClusterLost(
                     f"the Dask scheduler was lost while page {self.number} was rendered"
                 ) from exc
@@ -201,8 +211,10 @@ def _settle(done: Future, out: cf.Future[Any]) -> None:
     try:
         if done.status == "finished":
             out.set_result(done.result())
-        elif done.status == "cancelled" or done.client.status != "running":
+        elif done.client.status != "running":  # the client cancels everything when it loses the scheduler
             out.set_exception(ClusterLost("the Dask scheduler was lost mid-ingest"))
+        elif done.status == "cancelled":  # an input lost with every worker that held it
+            out.set_exception(RuntimeError("the page's task was cancelled by the cluster"))
         else:
             out.set_exception(done.exception())
     except BaseException as exc:  # fetching the result failed: the connection went meanwhile
@@ -246,7 +258,9 @@ class ClusterOcrEngine(TesseractEngine):
         if self.client.status != "running":
             raise ClusterLost(f"the Dask scheduler is not connected ({self.client.status})")
         try:
-            return self.client.scatter(data, broadcast=False, hash=False)
+            # To every worker (Dask copies it worker to worker, the coordinator sends it once): a
+            # copy on one worker only would be lost with it, and the pages with it.
+            return self.client.scatter(data, broadcast=True, hash=False)
         except (OSError, TimeoutError) as exc:
             raise ClusterLost(f"the Dask scheduler was lost: {exc}") from exc
 
@@ -261,7 +275,7 @@ class ClusterOcrEngine(TesseractEngine):
             render_page, original, index, password, pure=False, priority=RENDER_PRIORITY
         )
         digest = self.client.submit(page_digest, rendered, pure=False, priority=RENDER_PRIORITY)
-        return RemotePage(rendered, number, digest)
+        return RemotePage(rendered, number, digest, original=original)
 
     def image_remotely(self, image: bytes | str, number: int) -> RemotePage:
         """An image file (or frame) the coordinator holds, sent to the cluster once."""
@@ -274,6 +288,5 @@ class ClusterOcrEngine(TesseractEngine):
             img if isinstance(img, RemotePage) else self.image_remotely(img, n + 1)
             for n, img in enumerate(images)
         ]
-        # The originals stay referenced by the rendered pages' tasks as long as Dask needs them.
-        self._originals.clear()
+        self._originals.clear()  # each page holds its own
         return OcrBatch(self, list(remote), tuple(languages) if languages else None)

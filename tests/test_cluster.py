@@ -143,7 +143,7 @@ def test_a_worker_killed_mid_page_has_its_pages_read_elsewhere(tmp_path: Path) -
         _wait_for_ocr_on(cluster.address, "w1")
         Cluster.kill(cluster.workers[0])  # SIGKILL, mid-page
         out, err = proc.communicate(timeout=300)
-    assert proc.returncode == 0, err
+    assert proc.returncode == 0, out + err
     assert json.loads(out)["ingested"] == 1
     pages = _rows(archive / "foi.sqlite3", "SELECT number, text FROM pages ORDER BY number")
     assert [n for n, _ in pages] == [1, 2, 3, 4]
