@@ -5,7 +5,7 @@ With `FOI_CLUSTER=tcp://HOST:PORT` (or `foi ingest --cluster`), `Archive.ocr_eng
 `ClusterOcrEngine`: the same `TesseractEngine` (page strategy, cache, batches) whose pool is the
 cluster. It runs exactly the functions the local process pool runs, so both give the same
 results. What changes is where a scanned PDF page is rendered: the document's original is
-scattered to the cluster once (the coordinator sends it once, Dask copies it to each worker), each page is
+sent to the cluster once (by the coordinator, then copied by Dask to each worker that needs it), each page is
 rendered on a worker and stays there for its OCR, and the coordinator receives only the page's
 hash (to look up the OCR cache, so identical pages are read once across all workers) and then
 the typed `OcrResult`. Nothing on a worker writes to the archive.
@@ -59,8 +59,13 @@ def cluster_address(config: dict[str, Any]) -> str | None:
     return str(address).strip() or None
 
 
-def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> Client:
+def connect(address: str, timeout: float | None = None) -> Client:
+    """A client of the scheduler at `address`; waits FOI_CLUSTER_TIMEOUT seconds (20) for it, and
+    as long again for a lost connection to come back before the ingest stops."""
     from distributed import Client
+
+    if timeout is None:
+        timeout = float(os.environ.get("FOI_CLUSTER_TIMEOUT", "") or CONNECT_TIMEOUT)
 
     try:
         return Client(address, timeout=timeout, set_as_default=False)
@@ -103,6 +108,11 @@ class _suppress_os_error:  # noqa: N801 (a tiny context manager)
         return kind is not None and issubclass(kind, OSError)
 
 
+def given_bytes(data: bytes) -> bytes:
+    """An input the coordinator sends (see ClusterOcrEngine._send)."""
+    return data
+
+
 def render_page(original: bytes, index: int, password: str | None) -> RenderedPage:
     """Render page `index` of a PDF exactly as the local pipeline does (ocr.render_pdf_page)."""
     from ocr import OCR_FORMAT, render_pdf_page
@@ -137,7 +147,7 @@ def dask_setup(worker: Any) -> None:
 
 
 class RemotePage:
-    """A page image that lives on the cluster: rendered there (a PDF page) or scattered (an image
+    """A page image that lives on the cluster: rendered there (a PDF page) or sent (an image
     file). `digest` and `dpi` wait for the render; a page that cannot be rendered raises OcrError."""
 
     def __init__(
@@ -150,7 +160,7 @@ class RemotePage:
     ):
         self.future = future
         # Held while the page is: a worker lost with the rendered image has it rendered again
-        # from this (a scattered input the scheduler has forgotten cannot be made again).
+        # from this (see `_send`).
         self.original = original
         self.number = number
         self._digest_future = digest_future
@@ -236,7 +246,7 @@ class ClusterOcrEngine(TesseractEngine):
         self.client = client
         self.address = str(client.scheduler.address)
         self._cluster = ClusterExecutor(client)
-        self._originals: dict[str, Future] = {}  # path -> the scattered bytes, while its pages render
+        self._originals: dict[str, Future] = {}  # path -> the bytes sent, while its pages render
 
     def close(self) -> None:
         self._originals.clear()
@@ -254,15 +264,15 @@ class ClusterOcrEngine(TesseractEngine):
             return f"{image.digest}-{'+'.join(languages) if languages else 'auto'}"
         return TesseractEngine._job_key(image, languages)
 
-    def _scatter(self, data: bytes) -> Future:
+    def _send(self, data: bytes) -> Future:
+        """An input (an original, an image file) on the cluster: sent by the coordinator once,
+        copied by Dask to each worker that needs it. A task that returns it, rather than scattered
+        data: the scheduler keeps the bytes, so a worker killed with the only copy costs a copy,
+        not the document (scattered data lost with its last holder is gone, and Dask's memory
+        manager keeps one copy of what is not needed elsewhere)."""
         if self.client.status != "running":
             raise ClusterLost(f"the Dask scheduler is not connected ({self.client.status})")
-        try:
-            # To every worker (Dask copies it worker to worker, the coordinator sends it once): a
-            # copy on one worker only would be lost with it, and the pages with it.
-            return self.client.scatter(data, broadcast=True, hash=False)
-        except (OSError, TimeoutError) as exc:
-            raise ClusterLost(f"the Dask scheduler was lost: {exc}") from exc
+        return self.client.submit(given_bytes, data, pure=False, priority=RENDER_PRIORITY)
 
     def render_remotely(self, path: Path, index: int, password: str | None, number: int) -> RemotePage:
         """Start rendering page `index` of the PDF at `path` on the cluster (the file is sent once
@@ -270,7 +280,7 @@ class ClusterOcrEngine(TesseractEngine):
         key = f"{path}\0{password}"
         original = self._originals.get(key)
         if original is None:
-            original = self._originals[key] = self._scatter(Path(path).read_bytes())
+            original = self._originals[key] = self._send(Path(path).read_bytes())
         rendered = self.client.submit(
             render_page, original, index, password, pure=False, priority=RENDER_PRIORITY
         )
@@ -280,7 +290,7 @@ class ClusterOcrEngine(TesseractEngine):
     def image_remotely(self, image: bytes | str, number: int) -> RemotePage:
         """An image file (or frame) the coordinator holds, sent to the cluster once."""
         data = image if isinstance(image, bytes) else Path(image).read_bytes()
-        return RemotePage(self._scatter(data), number, digest=hashlib.sha256(data).hexdigest())
+        return RemotePage(self._send(data), number, digest=hashlib.sha256(data).hexdigest())
 
     def submit(self, images: Sequence[Any], languages: Sequence[str] | None = None) -> OcrBatch:
         self._check_languages(list(languages) if languages else ["eng", "chi_sim", "osd"])

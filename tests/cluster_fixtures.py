@@ -36,7 +36,9 @@ class Cluster:
     def _spawn(self, args: list[str], log: str) -> subprocess.Popen[bytes]:
         out = open(self.folder / log, "ab")  # noqa: SIM115 (the child keeps it)
         try:
-            return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=_env(), start_new_session=True)
+            return subprocess.Popen(
+                args, stdout=out, stderr=subprocess.STDOUT, env=_env(), start_new_session=True
+            )
         finally:
             out.close()
 
@@ -58,12 +60,21 @@ class Cluster:
                 return
             except (OSError, ValueError, KeyError):
                 time.sleep(0.1)
-        raise RuntimeError(f"the scheduler did not start: {(self.folder / 'scheduler.log').read_text()[-2000:]}")
+        raise RuntimeError(
+            f"the scheduler did not start: {(self.folder / 'scheduler.log').read_text()[-2000:]}"
+        )
 
     def add_worker(self) -> subprocess.Popen[bytes]:
         n = len(self.workers) + 1
         args = [sys.executable, "-m", "archive.cli", "worker", "--scheduler-file", str(self.scheduler_file)]
-        args += ["--nthreads", str(self.nthreads), "--name", f"w{n}", "--local-directory", str(self.folder / f"w{n}")]
+        args += [
+            "--nthreads",
+            str(self.nthreads),
+            "--name",
+            f"w{n}",
+            "--local-directory",
+            str(self.folder / f"w{n}"),
+        ]
         worker = self._spawn(args, f"worker-{n}.log")
         self.workers.append(worker)
         return worker
@@ -94,3 +105,20 @@ class Cluster:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def make_scan(path: Path, pages: int, tag: str = "") -> list[str]:
+    """A small scanned PDF (image-only pages, 200 dpi) with one distinct line on each page; quick
+    to read, so fault tests can spread several pages over the workers. Returns the lines."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 40)
+    lines, images = [], []
+    for n in range(1, pages + 1):
+        line = f"Cluster ledger {tag}page {n} invoice {4400 + n}"
+        image = Image.new("L", (1100, 160), 255)
+        ImageDraw.Draw(image).text((40, 50), line, fill=0, font=font)
+        lines.append(line)
+        images.append(image)
+    images[0].save(path, save_all=True, append_images=images[1:], resolution=200.0)
+    return lines

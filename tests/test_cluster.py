@@ -19,15 +19,16 @@ from typing import Any
 
 import pytest
 
-from cluster_fixtures import Cluster
+from cluster_fixtures import Cluster, make_scan
 from conftest import corpus_file
 
 pytestmark = [pytest.mark.tesseract, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
+# Corpus files for the comparison with the local pool (bench/bench_cluster.py compares all the
+# corpus scans); the fault tests use small generated scans (cluster_fixtures.make_scan).
 SCANS = {
     "non_searchable.pdf": "pdf-scanned/kreuzberg_non_searchable.pdf",  # 1 page
-    "cardinal.pdf": "pdf-scanned/ocrmypdf_cardinal.pdf",  # 4 pages turned 0/90/180/270 degrees
     "mail.eml": "email-eml/alaveteli_quoted-subject-iso8859-1.eml",  # an image attachment
 }
 
@@ -71,7 +72,21 @@ def _stored(archive_dir: Path) -> dict[str, list[dict[str, Any]]]:
             name = (doc["path_in_parent"] or "") + "@" + doc["filename"]
             assert doc["status"] == "done", (name, doc["error_stage"], doc["error_reason"])
             out[name] = [
-                {k: p[k] for k in ("number", "text", "words", "lang", "ocr", "confidence", "width", "height", "dpi", "meta")}
+                {
+                    k: p[k]
+                    for k in (
+                        "number",
+                        "text",
+                        "words",
+                        "lang",
+                        "ocr",
+                        "confidence",
+                        "width",
+                        "height",
+                        "dpi",
+                        "meta",
+                    )
+                }
                 for p in archive.store.pages(doc["id"], with_words=True)
             ]
     return out
@@ -88,25 +103,25 @@ def test_cluster_equals_local_pool_and_shares_the_ocr_cache(cluster: Cluster, tm
         engine = remote.ocr_engine()
         assert type(engine).__name__ == "ClusterOcrEngine"
         report = remote.ingest([release])
-        assert report.failed == {} and report.ingested >= 3
+        assert report.failed == {} and report.ingested >= 2
         runs = engine.runs
-        assert runs >= 5  # the pages really went to the cluster (no cache shared with `local`)
-        # The same pages in another file (a byte appended after %%EOF): read from the cache the
-        # coordinator keeps, whichever worker read them first.
+        assert runs >= 2  # the pages really went to the cluster (no cache shared with `local`)
+        # The same page in another file (a byte appended after %%EOF): read from the cache the
+        # coordinator keeps, whichever worker read it first.
         copy = tmp_path / "again" / "copy.pdf"
         copy.parent.mkdir()
-        copy.write_bytes(corpus_file(SCANS["cardinal.pdf"]).read_bytes() + b"\n")
+        copy.write_bytes(corpus_file(SCANS["non_searchable.pdf"]).read_bytes() + b"\n")
         assert remote.ingest([copy]).ingested == 1
         assert engine.runs == runs
     here, there = _stored(local_dir), _stored(remote_dir)
     again = there.pop("@copy.pdf")
     assert here == there  # byte for byte: texts, word boxes, languages, rotations, dpi
-    assert again == there["@cardinal.pdf"]
-    cardinal = there["@cardinal.pdf"]
-    assert [p["meta"]["ocr"]["rotation"] for p in cardinal] != [0, 0, 0, 0]  # the page strategy ran
-    assert all("LinnSequencer" in p["text"] for p in cardinal)
-    assert "Non-text-searchable PDF" in there["@non_searchable.pdf"][0]["text"]
-    assert any(name.startswith("image001.png@") for name in there)  # the mail's attachment, OCR'd
+    assert again == there["@non_searchable.pdf"]
+    page = there["@non_searchable.pdf"][0]
+    assert "Non-text-searchable PDF" in page["text"] and page["ocr"] and page["words"]
+    assert page["dpi"] and page["meta"]["ocr"]["languages"]
+    attachment = [pages for name, pages in there.items() if name.startswith("image001.png@")]
+    assert attachment and attachment[0][0]["ocr"]  # the mail's image attachment, read on the cluster
 
 
 def _ingest_process(archive: Path, release: Path, *extra: str) -> subprocess.Popen[str]:
@@ -131,66 +146,38 @@ def _wait_for_ocr_on(address: str, worker_name: str | None = None, timeout: floa
             for addr, keys in client.processing().items():
                 if any("run_on_image" in str(k) for k in keys) and worker_name in (None, names.get(addr)):
                     return
-            time.sleep(0.05)
+            time.sleep(0.02)
     raise AssertionError("no OCR task ever ran on the cluster")
 
 
-def test_a_worker_killed_mid_page_has_its_pages_read_elsewhere(tmp_path: Path) -> None:
-    release = _release(tmp_path / "release", {"cardinal.pdf": SCANS["cardinal.pdf"]})
+def _texts(db: Path) -> dict[tuple[str, int], str]:
+    sql = "SELECT d.filename, p.number, p.text FROM pages p JOIN documents d ON d.id = p.document_id"
+    return {(name, number): text.strip() for name, number, text in _rows(db, sql)}
+
+
+def test_a_worker_killed_mid_page_has_its_pages_read_elsewhere(cluster: Cluster, tmp_path: Path) -> None:
+    release = tmp_path / "release"
+    release.mkdir()
+    lines = make_scan(release / "ledger.pdf", 6)
     archive = tmp_path / "archive"
-    with Cluster(tmp_path / "cluster", workers=2) as cluster:
-        proc = _ingest_process(archive, release, "--cluster", cluster.address)
-        _wait_for_ocr_on(cluster.address, "w1")
-        Cluster.kill(cluster.workers[0])  # SIGKILL, mid-page
-        out, err = proc.communicate(timeout=300)
+    extra = cluster.add_worker()  # this test's own, killed below
+    cluster.wait_for_workers(3)
+    proc = _ingest_process(archive, release, "--cluster", cluster.address)
+    _wait_for_ocr_on(cluster.address, f"w{len(cluster.workers)}")
+    Cluster.kill(extra)  # SIGKILL, mid-page: the worker and its nanny
+    out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, out + err
     assert json.loads(out)["ingested"] == 1
-    pages = _rows(archive / "foi.sqlite3", "SELECT number, text FROM pages ORDER BY number")
-    assert [n for n, _ in pages] == [1, 2, 3, 4]
-    assert all("LinnSequencer" in text for _, text in pages)
-
-
-def test_a_lost_scheduler_stops_the_ingest_and_the_next_one_resumes(tmp_path: Path) -> None:
-    files = {"a_jbig2.pdf": "pdf-scanned/ingest-file_jbig2.pdf", "b_cardinal.pdf": SCANS["cardinal.pdf"]}
-    release = _release(tmp_path / "release", files)
-    archive = tmp_path / "archive"
-    db = archive / "foi.sqlite3"
-    with Cluster(tmp_path / "cluster", workers=2) as cluster:
-        proc = _ingest_process(archive, release, "--cluster", cluster.address)
-        _wait_for_ocr_on(cluster.address)
-        Cluster.kill(cluster.scheduler)
-        out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 5, err
-        assert "error: cluster: the Dask scheduler was lost" in err
-        assert "run the same `foi ingest` again to resume" in err
-        left = dict(_rows(db, "SELECT filename, status FROM documents"))
-        assert "processing" in left.values()
-        # Later, on a new scheduler (the workers went with the old one): the ingest resumes.
-        cluster.stop()
-        cluster.workers.clear()
-        cluster.start()
-        again = subprocess.run(
-            _foi(archive, "ingest", str(release), "--json", "--cluster", cluster.address),
-            capture_output=True,
-            text=True,
-            env=_env(),
-            timeout=300,
-        )
-    assert again.returncode == 0, again.stderr
-    report = json.loads(again.stdout)
-    assert report["resumed"] == sum(1 for s in left.values() if s == "processing")
-    docs = _rows(db, "SELECT filename, status, page_count FROM documents ORDER BY filename")
-    assert docs == [("a_jbig2.pdf", "done", 5), ("b_cardinal.pdf", "done", 4)]
-    assert _rows(db, "SELECT count(*), count(DISTINCT document_id || '-' || number) FROM pages") == [(9, 9)]
-    texts = dict(_rows(db, "SELECT d.filename || p.number, p.text FROM pages p JOIN documents d ON d.id = p.document_id"))
-    assert "support for JBIG2 compression" in texts["a_jbig2.pdf1"]
+    assert _texts(archive / "foi.sqlite3") == {("ledger.pdf", n): line for n, line in enumerate(lines, 1)}
 
 
 def test_the_coordinator_killed_mid_ingest_resumes_with_nothing_lost_or_doubled(
     cluster: Cluster, tmp_path: Path
 ) -> None:
-    files = {"a_skew.pdf": "pdf-scanned/ocrmypdf_skew.pdf", "b_cardinal.pdf": SCANS["cardinal.pdf"]}
-    release = _release(tmp_path / "release", files)
+    release = tmp_path / "release"
+    release.mkdir()
+    make_scan(release / "a.pdf", 3, "A ")
+    make_scan(release / "b.pdf", 3, "B ")
     killed, clean = tmp_path / "killed", tmp_path / "clean"
     proc = _ingest_process(killed, release, "--cluster", cluster.address)
     _wait_for_ocr_on(cluster.address)
@@ -198,7 +185,7 @@ def test_the_coordinator_killed_mid_ingest_resumes_with_nothing_lost_or_doubled(
     proc.wait(timeout=30)
     left = dict(_rows(killed / "foi.sqlite3", "SELECT filename, status FROM documents"))
     assert "processing" in left.values()
-    # The rerun and a clean run side by side (each coordinator on the same cluster).
+    # The rerun and a clean run side by side, both coordinators on the same cluster.
     runs: dict[Path, subprocess.CompletedProcess[str]] = {}
 
     def run(archive: Path) -> None:
@@ -215,12 +202,50 @@ def test_the_coordinator_killed_mid_ingest_resumes_with_nothing_lost_or_doubled(
         t.start()
     for t in threads:
         t.join()
-    assert runs[killed].returncode == 0 and runs[clean].returncode == 0, runs[killed].stderr + runs[clean].stderr
+    assert runs[killed].returncode == 0, runs[killed].stderr
+    assert runs[clean].returncode == 0, runs[clean].stderr
     assert json.loads(runs[killed].stdout)["resumed"] >= 1
-    sql = "SELECT d.filename, p.number, p.text, p.words FROM pages p JOIN documents d ON d.id = p.document_id ORDER BY 1, 2"
-    assert _rows(killed / "foi.sqlite3", sql) == _rows(clean / "foi.sqlite3", sql)
-    assert _rows(killed / "foi.sqlite3", "SELECT count(*) FROM pages") == [(5,)]
-    assert _rows(killed / "foi.sqlite3", "SELECT count(*) FROM search_page") == [(5,)]
+    texts = _texts(killed / "foi.sqlite3")
+    assert texts == _texts(clean / "foi.sqlite3")
+    assert len(texts) == 6 and texts["b.pdf", 3] == "Cluster ledger B page 3 invoice 4403"
+    sql = "SELECT filename, status, page_count FROM documents ORDER BY filename"
+    assert _rows(killed / "foi.sqlite3", sql) == [("a.pdf", "done", 3), ("b.pdf", "done", 3)]
+    assert _rows(killed / "foi.sqlite3", "SELECT count(*) FROM search_page") == [(6,)]
+
+
+def test_a_lost_scheduler_stops_the_ingest_and_the_next_one_resumes(tmp_path: Path) -> None:
+    release = tmp_path / "release"
+    release.mkdir()
+    make_scan(release / "a.pdf", 3, "A ")
+    make_scan(release / "b.pdf", 3, "B ")
+    archive = tmp_path / "archive"
+    db = archive / "foi.sqlite3"
+    with Cluster(tmp_path / "cluster", workers=1) as lost:
+        proc = _ingest_process(archive, release, "--cluster", lost.address)
+        _wait_for_ocr_on(lost.address)
+        Cluster.kill(lost.scheduler)
+        out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 5, out + err
+    assert "error: cluster: the Dask scheduler was lost" in err
+    assert "run the same `foi ingest` again to resume" in err
+    assert "Traceback" not in err
+    left = dict(_rows(db, "SELECT filename, status FROM documents"))
+    assert "processing" in left.values()
+    # Resumed later, here by the local pool (a new cluster would do the same).
+    again = subprocess.run(
+        _foi(archive, "ingest", str(release), "--json"),
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=300,
+    )
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["resumed"] == sum(1 for s in left.values() if s == "processing")
+    docs = _rows(db, "SELECT filename, status, page_count FROM documents ORDER BY filename")
+    assert docs == [("a.pdf", "done", 3), ("b.pdf", "done", 3)]
+    texts = _texts(db)
+    assert len(texts) == 6 and texts["a.pdf", 2] == "Cluster ledger A page 2 invoice 4402"
+    assert _rows(db, "SELECT count(*) FROM search_page") == [(6,)]
 
 
 def test_an_unreachable_scheduler_is_said_at_once(tmp_path: Path) -> None:
@@ -229,8 +254,11 @@ def test_an_unreachable_scheduler_is_said_at_once(tmp_path: Path) -> None:
         _foi(tmp_path / "archive", "ingest", str(release), "--cluster", "tcp://127.0.0.1:9"),
         capture_output=True,
         text=True,
-        env=dict(_env(), DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT="2s"),
+        env=dict(_env(), FOI_CLUSTER_TIMEOUT="1"),
         timeout=120,
     )
     assert done.returncode == 5
     assert "error: cluster: cannot reach the Dask scheduler at tcp://127.0.0.1:9" in done.stderr
+    assert not (tmp_path / "archive" / "foi.sqlite3").exists() or not _rows(
+        tmp_path / "archive" / "foi.sqlite3", "SELECT id FROM documents"
+    )
