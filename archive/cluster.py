@@ -53,6 +53,18 @@ class ClusterLost(BaseException):  # noqa: N818 (like KeyboardInterrupt: the run
     `processing`, and the next `foi ingest` resumes them."""
 
 
+def _lost(message: str) -> ClusterLost:
+    """The error that stops the ingest. Dask's own tracebacks of its attempts to reconnect would
+    follow it on the terminal and add nothing: they are silenced from here on."""
+    _quiet_dask()
+    return ClusterLost(message)
+
+
+def _quiet_dask() -> None:
+    for name in ("distributed", "distributed.client", "distributed.comm", "distributed.core"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
 def cluster_address(config: dict[str, Any]) -> str | None:
     """The scheduler to use: the archive's `cluster` setting, else FOI_CLUSTER; None: local pool."""
     address = config.get("cluster") or os.environ.get("FOI_CLUSTER", "")
@@ -177,7 +189,7 @@ class RemotePage:
             self._digest, self._dpi = future.result()
         except Exception as exc:
             if future.client.status != "running":
-                raise ClusterLost(
+                raise _lost(
                     f"the Dask scheduler was lost while page {self.number} was rendered"
                 ) from exc
             raise OcrError(f"page {self.number} could not be rendered: {type(exc).__name__}: {exc}") from exc
@@ -203,7 +215,7 @@ class ClusterExecutor(cf.Executor):
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future[Any]:
         out: cf.Future[Any] = cf.Future()
         if self.client.status != "running":
-            out.set_exception(ClusterLost(f"the Dask scheduler is not connected ({self.client.status})"))
+            out.set_exception(_lost(f"the Dask scheduler is not connected ({self.client.status})"))
             return out
         if args and isinstance(args[0], RemotePage):
             future = self.client.submit(run_on_image, fn, args[0].future, *args[1:], pure=False, **kwargs)
@@ -217,20 +229,21 @@ class ClusterExecutor(cf.Executor):
 
 
 def _settle(done: Future, out: cf.Future[Any]) -> None:
-    """Pass a Dask future's outcome on; a cancelled one means the scheduler is gone."""
+    """Pass a Dask future's outcome on (a task's error is the page's: its document fails with it)."""
     try:
         if done.status == "finished":
             out.set_result(done.result())
         elif done.client.status != "running":  # the client cancels everything when it loses the scheduler
-            out.set_exception(ClusterLost("the Dask scheduler was lost mid-ingest"))
+            out.set_exception(_lost("the Dask scheduler was lost mid-ingest"))
         elif done.status == "cancelled":  # an input lost with every worker that held it
             out.set_exception(RuntimeError("the page's task was cancelled by the cluster"))
         else:
             out.set_exception(done.exception())
     except BaseException as exc:  # fetching the result failed: the connection went meanwhile
-        if not out.done():
-            lost = ClusterLost(f"the Dask scheduler was lost mid-ingest: {type(exc).__name__}: {exc}")
-            out.set_exception(lost if done.client.status != "running" else exc)
+        if not out.done() and done.client.status != "running":
+            out.set_exception(_lost(f"the Dask scheduler was lost mid-ingest: {type(exc).__name__}: {exc}"))
+        elif not out.done():
+            out.set_exception(exc)
 
 
 class ClusterOcrEngine(TesseractEngine):
@@ -251,8 +264,7 @@ class ClusterOcrEngine(TesseractEngine):
     def close(self) -> None:
         self._originals.clear()
         if self.client.status != "running":
-            # Lost: the ingest has said so; Dask's own tracebacks of its reconnection attempts add nothing.
-            logging.getLogger("distributed").setLevel(logging.CRITICAL)
+            _quiet_dask()  # see `_lost`
         if self.client.status not in {"closed", "closing"}:
             self.client.close(timeout=5)
 
@@ -271,7 +283,7 @@ class ClusterOcrEngine(TesseractEngine):
         not the document (scattered data lost with its last holder is gone, and Dask's memory
         manager keeps one copy of what is not needed elsewhere)."""
         if self.client.status != "running":
-            raise ClusterLost(f"the Dask scheduler is not connected ({self.client.status})")
+            raise _lost(f"the Dask scheduler is not connected ({self.client.status})")
         return self.client.submit(given_bytes, data, pure=False, priority=RENDER_PRIORITY)
 
     def render_remotely(self, path: Path, index: int, password: str | None, number: int) -> RemotePage:
