@@ -1,7 +1,8 @@
 """The `foi` command.
 
 Every command that prints data takes `--json` for a stable, documented shape (see README).
-Exit codes: 0 ok, 1 some documents failed (ingest), 2 usage error, 3 query error, 4 search engine error.
+Exit codes: 0 ok, 1 some documents failed (ingest), 2 usage error, 3 query error, 4 search engine error,
+5 cluster error (the Dask scheduler cannot be reached or was lost).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .store import default_archive_dir
 EXIT_DOCUMENT_FAILURES = 1
 EXIT_QUERY = 3
 EXIT_SEARCH_ENGINE = 4
+EXIT_CLUSTER = 5
 
 
 @click.group()
@@ -55,6 +57,11 @@ def cli(ctx: click.Context, archive_dir: Path | None) -> None:
     help="Follow symbolic links inside the folders given (only to targets inside the given paths).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option(
+    "--cluster",
+    metavar="tcp://HOST:PORT",
+    help="Read pages on this Dask scheduler's workers (`foi worker`); default $FOI_CLUSTER, else locally.",
+)
 @pass_ctx
 def ingest(
     ctx: Context,
@@ -63,15 +70,43 @@ def ingest(
     passwords: tuple[str, ...],
     follow_symlinks: bool,
     as_json: bool,
+    cluster: str | None,
 ) -> None:
     """Ingest files and folders (recursively) into a collection.
 
     Only regular files are read: symbolic links inside the folders are skipped unless
     --follow-symlinks is given, FIFOs, devices and sockets always (listed as skipped)."""
+    from .cluster import ClusterLost, ClusterUnavailable
+
+    try:
+        _ingest(ctx, paths, collection, passwords, follow_symlinks, as_json, cluster)
+    except (ClusterLost, ClusterUnavailable) as exc:
+        click.echo(f"error: cluster: {exc}", err=True)
+        if isinstance(exc, ClusterLost):
+            click.echo(
+                "the documents being read are kept; run the same `foi ingest` again to resume", err=True
+            )
+        sys.exit(EXIT_CLUSTER)
+
+
+def _ingest(
+    ctx: Context,
+    paths: tuple[Path, ...],
+    collection: str,
+    passwords: tuple[str, ...],
+    follow_symlinks: bool,
+    as_json: bool,
+    cluster: str | None,
+) -> None:
+    from .cluster import cluster_address
     from .inputs import InputFile, select_files
 
     entries = list(select_files(paths, follow_symlinks))
     archive = ctx.archive
+    if cluster:
+        archive.config["cluster"] = cluster
+    if cluster_address(archive.config):
+        archive.ocr_engine()  # connected now: an unreachable scheduler is said before any file is read
     show_bar = not as_json and sys.stderr.isatty()
     with click.progressbar(
         length=sum(isinstance(e, InputFile) for e in entries),

@@ -70,8 +70,17 @@ class Archive:
 
     def ocr_engine(self) -> Any:
         if self._ocr is None:
+            from .cluster import cluster_address
             from ocr import TesseractEngine
 
+            address = cluster_address(self.config)
+            if address is not None:  # OCR (rendering included) on a Dask cluster: archive/cluster.py
+                from .cluster import ClusterOcrEngine, connect
+
+                self._ocr = ClusterOcrEngine(
+                    connect(address), cache_dir=self.root / "cache" / "ocr", tmp_dir=self.root / "tmp" / "ocr"
+                )
+                return self._ocr
             workers = (
                 self.config.get("ocr_workers") or int(os.environ.get("FOI_OCR_WORKERS", "0") or 0) or None
             )

@@ -124,13 +124,19 @@ class OcrStep:
         from ocr import OCR_FORMAT, OcrError, render_pdf_page
 
         todo = [p for p in work.pages if p.needs_ocr]
-        images: list[bytes | str] = []
+        images: list[Any] = []
         dpis: list[float | None] = []
+        engine = self.archive.ocr_engine()
+        # A cluster engine (archive/cluster.py) renders PDF pages on its workers, where they are read.
+        render_remotely = getattr(engine, "render_remotely", None)
         for page in todo:
             req = page.needs_ocr
             assert req is not None
             try:
-                if req.kind == "pdf":
+                if req.kind == "pdf" and render_remotely is not None:
+                    images.append(render_remotely(req.path, req.index, req.password, page.number))
+                    dpis.append(None)  # known once rendered: taken from the page below
+                elif req.kind == "pdf":
                     rendered = render_pdf_page(
                         str(req.path), req.index, password=req.password, image_format=OCR_FORMAT
                     )
@@ -142,9 +148,10 @@ class OcrStep:
             except Exception as exc:  # a page that cannot be rendered fails this document only
                 raise StageError("ocr", f"page {page.number} could not be rendered: {exc}") from exc
         try:
-            batch = self.archive.ocr_engine().submit(images, languages=self.archive.ocr_languages)
+            batch = engine.submit(images, languages=self.archive.ocr_languages)
         except OcrError as exc:
             raise StageError("ocr", str(exc)) from exc
+        dpis = [getattr(image, "dpi", dpi) for image, dpi in zip(images, dpis, strict=True)]
         work.pending[self.name] = StartedOcr(todo, dpis, batch, images)
 
     def run(self, work: DocWork) -> None:

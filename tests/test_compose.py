@@ -36,7 +36,7 @@ def _default(value: str) -> str:
 
 
 def test_services_and_named_volumes(compose):
-    assert set(compose["services"]) == {"elasticsearch", "app"}
+    assert set(compose["services"]) == {"elasticsearch", "app", "scheduler", "worker"}
     declared = set(compose.get("volumes") or {})
     for name, service in compose["services"].items():
         for mount in service.get("volumes") or []:
@@ -80,6 +80,21 @@ def test_the_app_waits_for_a_healthy_node_and_uses_it(compose):
     assert ports[0].rsplit(":", 1)[1] == "5000"
     assert "--host" in app["command"] and "0.0.0.0" in app["command"]  # reachable via the mapping
     assert "--workers" in app["command"]  # gunicorn, not the development server
+
+
+def test_cluster_services_scheduler_and_scalable_workers(compose):
+    services = compose["services"]
+    scheduler, worker, app = services["scheduler"], services["worker"], services["app"]
+    assert scheduler["command"][:2] == ["dask", "scheduler"] and "8786" in scheduler["command"]
+    assert worker["command"][:3] == ["foi", "worker", "tcp://scheduler:8786"]
+    assert "--nthreads" in worker["command"]
+    assert "scheduler" in worker["depends_on"]
+    # Workers only compute: no archive volume, no fixed name or port (`--scale worker=N`).
+    assert not worker.get("volumes") and not worker.get("ports") and "container_name" not in worker
+    assert not scheduler.get("ports")  # inside the compose network only, unless published on purpose
+    assert _default(_env(app)["FOI_CLUSTER"].replace("${FOI_CLUSTER-", "${FOI_CLUSTER:-")) == "tcp://scheduler:8786"
+    for service in (scheduler, worker):
+        assert service["image"] == app["image"]  # the same image: foi's tasks importable on the workers
 
 
 def test_dockerfile_has_debian_slim_and_the_ocr_languages():

@@ -45,7 +45,7 @@ class RedactionStep:
             image = rendered.get(page.number)
             if image is not None:
                 try:
-                    boxes[page.number] = _image_page_boxes(page, image)
+                    boxes[page.number] = _image_page_boxes(page, image, self.archive.ocr_engine())
                 except Exception as exc:  # a page that can't be read: said, the others go on
                     unread.append(f"page {page.number}: {type(exc).__name__}: {exc}")
         if work.extraction is not None and work.extraction.kind == "pdf":
@@ -65,15 +65,24 @@ class RedactionStep:
             work.extraction.metadata["redactions"] = document_summary(work.pages, boxes)
 
 
-def _image_page_boxes(page: PageResult, image: bytes | str) -> list[Box]:
+def _image_page_boxes(page: PageResult, image: Any, engine: Any = None) -> list[Box]:
+    skew = float((page.meta.get("ocr") or {}).get("skew") or 0.0)
+    run_on_page = getattr(engine, "run_on_page", None)
+    if run_on_page is not None and not isinstance(image, bytes | str):
+        # A page image that lives on a cluster worker (archive/cluster.py): read there.
+        return list(run_on_page(image_boxes, image, page.dpi, skew))
+    return image_boxes(image, page.dpi, skew)
+
+
+def image_boxes(image: bytes | str, dpi: float | None, skew: float) -> list[Box]:
+    """The boxes on a page image (encoded bytes or a file path); a top-level function, so that a
+    cluster worker holding the image can run it."""
     from PIL import Image
 
     from .image import find_image_boxes
 
-    skew = float((page.meta.get("ocr") or {}).get("skew") or 0.0)
     with Image.open(io.BytesIO(image) if isinstance(image, bytes) else image) as im:
-        dpi = page.dpi or _image_dpi(im.info.get("dpi"))
-        return find_image_boxes(im, dpi, skew)
+        return find_image_boxes(im, dpi or _image_dpi(im.info.get("dpi")), skew)
 
 
 def _image_dpi(value: Any) -> float | None:

@@ -1,0 +1,116 @@
+"""Ingest on a Dask cluster against the local pool, on this machine, in one run.
+
+    .venv/bin/python bench/bench_cluster.py [--corpus DIR] [--files N]
+
+The corpus's scanned PDFs are ingested four times, each into a fresh archive (empty OCR cache):
+1. the local process pool, 2 processes;
+2. a real cluster (`dask scheduler` + `foi worker` processes on 127.0.0.1) of one worker, 1 thread;
+3. the same with two workers of 1 thread each;
+4. the local pool with 1 process (the baseline of the cluster of one).
+Each coordinator is this process, warmed first (spaCy, jieba, CC-CEDICT loaded by a text
+document), so that its CPU time (`time.process_time`) over the run, divided by the pages, is what
+one coordinator spends per page whatever the cluster: rendering is on the workers, the coordinator
+checks the OCR cache, runs the steps that stay with it (language, glosses, entities), stores and
+indexes. One worker core reads a page in `1 / (pages/s of the one-thread worker)` seconds, so one
+coordinator can feed that many seconds divided by its own CPU per page, in worker cores.
+The four runs' stored pages (texts, word boxes, languages, OCR details) are compared: they must be equal.
+Targets: two one-thread workers >= 1.8 x one; the cluster >= 0.95 x the local pool on the same
+cores; the coordinator under 20 ms of CPU a page (>= 50 worker cores fed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from archive.core import Archive  # noqa: E402
+from cluster_fixtures import Cluster  # noqa: E402
+
+WARM_UP = "other/ingest-file_non_utf.txt"  # a text file: loads the models the steps use
+
+
+def pages_of(archive: Archive) -> dict[str, list[dict[str, Any]]]:
+    keys = ("number", "text", "words", "lang", "ocr", "confidence", "width", "height", "dpi", "meta")
+    return {
+        doc["filename"]: [{k: p[k] for k in keys} for p in archive.store.pages(doc["id"], with_words=True)]
+        for doc in archive.store.documents()
+        if doc["kind"] == "pdf"
+    }
+
+
+def run(name: str, folder: Path, files: list[Path], corpus: Path, config: dict[str, Any]) -> dict[str, Any]:
+    with Archive(folder, config) as archive:
+        archive.ingest([corpus / WARM_UP], collection="warm-up")
+        archive.ocr_engine()  # the pool or the client started before the clock
+        cpu, wall = time.process_time(), time.perf_counter()
+        report = archive.ingest(files)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        pages = pages_of(archive)
+    ocr_pages = sum(1 for doc in pages.values() for p in doc if p["ocr"])
+    if report.failed:
+        print(f"  {name}: failures {report.failures}", file=sys.stderr)
+    print(
+        f"{name:<34} {ocr_pages:4d} pages  {wall:7.1f} s  {ocr_pages / wall:5.2f} pages/s  "
+        f"coordinator CPU {1000 * cpu / ocr_pages:6.1f} ms/page",
+        flush=True,
+    )
+    return {"pps": ocr_pages / wall, "cpu_page": cpu / ocr_pages, "pages": pages, "n": ocr_pages}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--corpus", type=Path, default=Path(os.environ.get("FOI_CORPUS", ROOT.parent / "shared" / "corpus"))
+    )
+    parser.add_argument("--files", type=int, default=0, help="only the first N scanned PDFs (0: all)")
+    args = parser.parse_args()
+    files = sorted((args.corpus / "pdf-scanned").glob("*.pdf"))
+    files = files[: args.files] if args.files else files
+    print(f"{len(files)} scanned PDFs of {args.corpus}; {os.cpu_count()} cores on this machine (shared)")
+    with tempfile.TemporaryDirectory(prefix="foi-bench-cluster-") as tmp:
+        base = Path(tmp)
+        results = {
+            "local2": run("local pool, 2 processes", base / "l2", files, args.corpus, {"ocr_workers": 2})
+        }
+        with Cluster(base / "c1", workers=1, nthreads=1) as one:
+            results["one"] = run(
+                "cluster, 1 worker x 1 thread", base / "a1", files, args.corpus, {"cluster": one.address}
+            )
+        with Cluster(base / "c2", workers=2, nthreads=1) as two:
+            results["two"] = run(
+                "cluster, 2 workers x 1 thread", base / "a2", files, args.corpus, {"cluster": two.address}
+            )
+        results["local1"] = run("local pool, 1 process", base / "l1", files, args.corpus, {"ocr_workers": 1})
+    same = all(r["pages"] == results["local2"]["pages"] for r in results.values())
+    one, two, local2, local1 = (results[k] for k in ("one", "two", "local2", "local1"))
+    cpu_page = max(one["cpu_page"], two["cpu_page"])
+    worker_page = 1 / one["pps"]  # seconds of one worker core per page
+    print()
+    print(f"stored pages identical in all four runs: {'yes' if same else 'NO'}")
+    print(
+        f"2 workers / 1 worker: {two['pps'] / one['pps']:.2f}x (target >= 1.8; scaling efficiency {two['pps'] / one['pps'] / 2:.0%})"
+    )
+    print(f"cluster of 2 / local pool of 2: {two['pps'] / local2['pps']:.2f} (target >= 0.95)")
+    print(f"cluster of 1 / local pool of 1: {one['pps'] / local1['pps']:.2f}")
+    print(f"coordinator CPU per page on the cluster: {1000 * cpu_page:.1f} ms (target < 20 ms)")
+    print(
+        f"one worker core reads a page in {worker_page:.2f} s: one coordinator feeds "
+        f"{worker_page:.2f} / {cpu_page:.4f} = {worker_page / cpu_page:.0f} worker cores (target >= 50)"
+    )
+    if not same:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,264 @@
+"""Ingest on a real Dask cluster: a `dask scheduler` and two `foi worker` processes on 127.0.0.1.
+
+The cluster gives exactly what the local pool gives; workers and the scheduler can be killed;
+the coordinator can be killed and the next `foi ingest` resumes with nothing lost or doubled."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cluster_fixtures import Cluster, make_scan
+from conftest import corpus_file
+
+pytestmark = [pytest.mark.tesseract, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[1]
+# Corpus files for the comparison with the local pool (bench/bench_cluster.py compares all the
+# corpus scans); the fault tests use small generated scans (cluster_fixtures.make_scan).
+SCANS = {
+    "non_searchable.pdf": "pdf-scanned/kreuzberg_non_searchable.pdf",  # 1 page
+    "mail.eml": "email-eml/alaveteli_quoted-subject-iso8859-1.eml",  # an image attachment
+}
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory):
+    with Cluster(tmp_path_factory.mktemp("cluster"), workers=2) as running:
+        yield running
+
+
+def _release(folder: Path, files: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, rel in files.items():
+        shutil.copy(corpus_file(rel), folder / name)
+    return folder
+
+
+def _foi(archive: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "archive.cli", "--archive", str(archive), *args]
+
+
+def _env() -> dict[str, str]:
+    return dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+
+
+def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    con = sqlite3.connect(db, timeout=30)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _stored(archive_dir: Path) -> dict[str, list[dict[str, Any]]]:
+    """Every document's pages as stored (text, word boxes, language, OCR details), by path."""
+    from archive.core import Archive
+
+    out: dict[str, list[dict[str, Any]]] = {}
+    with Archive(archive_dir) as archive:
+        for doc in archive.store.documents():
+            name = (doc["path_in_parent"] or "") + "@" + doc["filename"]
+            assert doc["status"] == "done", (name, doc["error_stage"], doc["error_reason"])
+            out[name] = [
+                {
+                    k: p[k]
+                    for k in (
+                        "number",
+                        "text",
+                        "words",
+                        "lang",
+                        "ocr",
+                        "confidence",
+                        "width",
+                        "height",
+                        "dpi",
+                        "meta",
+                    )
+                }
+                for p in archive.store.pages(doc["id"], with_words=True)
+            ]
+    return out
+
+
+def test_cluster_equals_local_pool_and_shares_the_ocr_cache(cluster: Cluster, tmp_path: Path) -> None:
+    from archive.core import Archive
+
+    release = _release(tmp_path / "release", SCANS)
+    local_dir, remote_dir = tmp_path / "local", tmp_path / "remote"
+    with Archive(local_dir, {"ocr_workers": 2}) as local:
+        assert local.ingest([release]).failed == {}
+    with Archive(remote_dir, {"cluster": cluster.address}) as remote:
+        engine = remote.ocr_engine()
+        assert type(engine).__name__ == "ClusterOcrEngine"
+        report = remote.ingest([release])
+        assert report.failed == {} and report.ingested >= 2
+        runs = engine.runs
+        assert runs >= 2  # the pages really went to the cluster (no cache shared with `local`)
+        # The same page in another file (a byte appended after %%EOF): read from the cache the
+        # coordinator keeps, whichever worker read it first.
+        copy = tmp_path / "again" / "copy.pdf"
+        copy.parent.mkdir()
+        copy.write_bytes(corpus_file(SCANS["non_searchable.pdf"]).read_bytes() + b"\n")
+        assert remote.ingest([copy]).ingested == 1
+        assert engine.runs == runs
+    here, there = _stored(local_dir), _stored(remote_dir)
+    again = there.pop("@copy.pdf")
+    assert here == there  # byte for byte: texts, word boxes, languages, rotations, dpi
+    assert again == there["@non_searchable.pdf"]
+    page = there["@non_searchable.pdf"][0]
+    assert "Non-text-searchable PDF" in page["text"] and page["ocr"] and page["words"]
+    assert page["dpi"] and page["meta"]["ocr"]["languages"]
+    attachment = [pages for name, pages in there.items() if name.startswith("image001.png@")]
+    assert attachment and attachment[0][0]["ocr"]  # the mail's image attachment, read on the cluster
+
+
+def _ingest_process(archive: Path, release: Path, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        _foi(archive, "ingest", str(release), "--json", *extra),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+        start_new_session=True,
+    )
+
+
+def _wait_for_ocr_on(address: str, worker_name: str | None = None, timeout: float = 120) -> None:
+    """Until a page task runs on the cluster (on the named worker, when one is named)."""
+    from distributed import Client
+
+    deadline = time.monotonic() + timeout
+    with Client(address, timeout=30, set_as_default=False) as client:
+        names = {a: w["name"] for a, w in client.scheduler_info(n_workers=-1)["workers"].items()}
+        while time.monotonic() < deadline:
+            for addr, keys in client.processing().items():
+                if any("run_on_image" in str(k) for k in keys) and worker_name in (None, names.get(addr)):
+                    return
+            time.sleep(0.02)
+    raise AssertionError("no OCR task ever ran on the cluster")
+
+
+def _texts(db: Path) -> dict[tuple[str, int], str]:
+    sql = "SELECT d.filename, p.number, p.text FROM pages p JOIN documents d ON d.id = p.document_id"
+    return {(name, number): text.strip() for name, number, text in _rows(db, sql)}
+
+
+def test_a_worker_killed_mid_page_has_its_pages_read_elsewhere(cluster: Cluster, tmp_path: Path) -> None:
+    release = tmp_path / "release"
+    release.mkdir()
+    lines = make_scan(release / "ledger.pdf", 6)
+    archive = tmp_path / "archive"
+    extra = cluster.add_worker()  # this test's own, killed below
+    cluster.wait_for_workers(3)
+    proc = _ingest_process(archive, release, "--cluster", cluster.address)
+    _wait_for_ocr_on(cluster.address, f"w{len(cluster.workers)}")
+    Cluster.kill(extra)  # SIGKILL, mid-page: the worker and its nanny
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out + err
+    assert json.loads(out)["ingested"] == 1
+    assert _texts(archive / "foi.sqlite3") == {("ledger.pdf", n): line for n, line in enumerate(lines, 1)}
+
+
+def test_the_coordinator_killed_mid_ingest_resumes_with_nothing_lost_or_doubled(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    release = tmp_path / "release"
+    release.mkdir()
+    make_scan(release / "a.pdf", 3, "A ")
+    make_scan(release / "b.pdf", 3, "B ")
+    killed, clean = tmp_path / "killed", tmp_path / "clean"
+    proc = _ingest_process(killed, release, "--cluster", cluster.address)
+    _wait_for_ocr_on(cluster.address)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    left = dict(_rows(killed / "foi.sqlite3", "SELECT filename, status FROM documents"))
+    assert "processing" in left.values()
+    # The rerun and a clean run side by side, both coordinators on the same cluster.
+    runs: dict[Path, subprocess.CompletedProcess[str]] = {}
+
+    def run(archive: Path) -> None:
+        runs[archive] = subprocess.run(
+            _foi(archive, "ingest", str(release), "--json", "--cluster", cluster.address),
+            capture_output=True,
+            text=True,
+            env=_env(),
+            timeout=300,
+        )
+
+    threads = [threading.Thread(target=run, args=(a,)) for a in (killed, clean)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert runs[killed].returncode == 0, runs[killed].stderr
+    assert runs[clean].returncode == 0, runs[clean].stderr
+    assert json.loads(runs[killed].stdout)["resumed"] >= 1
+    texts = _texts(killed / "foi.sqlite3")
+    assert texts == _texts(clean / "foi.sqlite3")
+    assert len(texts) == 6 and texts["b.pdf", 3] == "Cluster ledger B page 3 invoice 4403"
+    sql = "SELECT filename, status, page_count FROM documents ORDER BY filename"
+    assert _rows(killed / "foi.sqlite3", sql) == [("a.pdf", "done", 3), ("b.pdf", "done", 3)]
+    assert _rows(killed / "foi.sqlite3", "SELECT count(*) FROM search_page") == [(6,)]
+
+
+def test_a_lost_scheduler_stops_the_ingest_and_the_next_one_resumes(tmp_path: Path) -> None:
+    release = tmp_path / "release"
+    release.mkdir()
+    make_scan(release / "a.pdf", 3, "A ")
+    make_scan(release / "b.pdf", 3, "B ")
+    archive = tmp_path / "archive"
+    db = archive / "foi.sqlite3"
+    with Cluster(tmp_path / "cluster", workers=1) as lost:
+        proc = _ingest_process(archive, release, "--cluster", lost.address)
+        _wait_for_ocr_on(lost.address)
+        Cluster.kill(lost.scheduler)
+        out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 5, out + err
+    assert "error: cluster: the Dask scheduler was lost" in err
+    assert "run the same `foi ingest` again to resume" in err
+    assert "Traceback" not in err
+    left = dict(_rows(db, "SELECT filename, status FROM documents"))
+    assert "processing" in left.values()
+    # Resumed later, here by the local pool (a new cluster would do the same).
+    again = subprocess.run(
+        _foi(archive, "ingest", str(release), "--json"),
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=300,
+    )
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["resumed"] == sum(1 for s in left.values() if s == "processing")
+    docs = _rows(db, "SELECT filename, status, page_count FROM documents ORDER BY filename")
+    assert docs == [("a.pdf", "done", 3), ("b.pdf", "done", 3)]
+    texts = _texts(db)
+    assert len(texts) == 6 and texts["a.pdf", 2] == "Cluster ledger A page 2 invoice 4402"
+    assert _rows(db, "SELECT count(*) FROM search_page") == [(6,)]
+
+
+def test_an_unreachable_scheduler_is_said_at_once(tmp_path: Path) -> None:
+    release = _release(tmp_path / "release", {"non_searchable.pdf": SCANS["non_searchable.pdf"]})
+    done = subprocess.run(
+        _foi(tmp_path / "archive", "ingest", str(release), "--cluster", "tcp://127.0.0.1:9"),
+        capture_output=True,
+        text=True,
+        env=dict(_env(), FOI_CLUSTER_TIMEOUT="1"),
+        timeout=120,
+    )
+    assert done.returncode == 5
+    assert "error: cluster: cannot reach the Dask scheduler at tcp://127.0.0.1:9" in done.stderr
+    assert not (tmp_path / "archive" / "foi.sqlite3").exists() or not _rows(
+        tmp_path / "archive" / "foi.sqlite3", "SELECT id FROM documents"
+    )
