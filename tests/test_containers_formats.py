@@ -131,3 +131,13 @@ def test_tracked_changes_and_comments_are_read_from_a_docx(tmp_path):
         "Deleted text: four million" in text
         and "Tracked changes: 1 insertions, 1 deletions by Dan Editor" in text
     )
+
+
+def test_file_dates_are_stored_as_utc():
+    from archive.extractors.dates import utc_from_iso
+
+    assert utc_from_iso("2018-05-10T16:58:10.713936969") == "2018-05-10T16:58:10Z"  # OpenDocument
+    assert utc_from_iso("2024-03-05T14:00:00+01:00") == "2024-03-05T13:00:00Z"
+    assert utc_from_iso("2016-08-02") == "2016-08-02T00:00:00Z"
+    assert utc_from_iso("1601-01-01T00:00:00") is None  # OLE's "never"
+    assert utc_from_iso("last Tuesday") is None

@@ -117,6 +117,8 @@ def test_office_metadata_stored_shown_and_searchable(mixed):
     assert office["author"] == "Alice Harbourmaster"
     assert office["last_modified_by"] == "Bob Reviewer"
     assert office["revision"] == "7"
+    assert docx["date"] == "2013-12-23T23:15:00Z"  # its creation date (python-docx's template), in UTC
+    assert _top(archive, "meeting.ics")["date"] == "2024-03-05T14:00:00Z"
     comment = _top(archive, "tika_testComment.docx")["metadata"]["office"]
     assert comment["comments"] == [{"author": "Michael McCandless", "text": "Here is a comment"}]
     xls = _top(archive, "tika_testEXCEL_labels-govdocs-515858.xls")["metadata"]["office"]

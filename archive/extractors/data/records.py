@@ -7,6 +7,7 @@ from typing import Any
 
 from ...models import Extraction, Source, StageError
 from .. import ExtractContext
+from ..dates import utc_from_iso
 from ..text import _read, decode_bytes
 from .common import text_extraction
 
@@ -104,8 +105,8 @@ class CalendarExtractor:
                 blocks.append("\n".join(lines))
                 events.append(event)
         metadata: dict[str, Any] = {"events": events[:1000]}
-        starts = sorted(e["dtstart"][0] for e in events if e.get("dtstart"))
-        if starts and len(starts[0]) >= 10:
+        starts = sorted(filter(None, (utc_from_iso(e["dtstart"][0]) for e in events if e.get("dtstart"))))
+        if starts:
             metadata["date"] = starts[0]
         return text_extraction("calendar", source, "\n\n".join(blocks), metadata)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from ..dates import utc_from_iso
 from .detect import DOC, ODG, ODP, ODS, ODT, PPT, RTF, XLS
 
 MAX_PART = 50 * 1024 * 1024
@@ -358,7 +359,7 @@ def properties_text(props: dict[str, Any]) -> str:
 def document_date(props: dict[str, Any]) -> str | None:
     """The date a reader files the document under: its creation date, else its last change."""
     for key in ("created", "modified"):
-        value = str(props.get(key) or "")
-        if re.match(r"\d{4}-\d{2}-\d{2}", value) and not value.startswith(("1601", "0000")):
+        value = utc_from_iso(str(props.get(key) or ""))
+        if value is not None:
             return value
     return None
