@@ -163,6 +163,7 @@ class OcrStep:
                 "languages": result.languages,
                 "rotation": result.rotation,
                 "skew": round(result.skew, 2),
+                "engine": result.engine,
             }
             page.needs_ocr = None
 
