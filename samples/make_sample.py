@@ -77,9 +77,7 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
     raise SystemExit("a CJK font is needed (Debian: apt-get install fonts-wqy-microhei)")
 
 
-def render_page(
-    lines: list[str], noisy: bool = False, seed: int = 0, redact: list[int] | None = None
-) -> Image.Image:
+def render_page(lines: list[str], noisy: bool = False, seed: int = 0, redact: list[int] | None = None) -> Image.Image:
     """A 150 dpi A4 'scan' of text lines; `redact` blacks out those line numbers' second half."""
     width, height = 1240, 1754
     img = Image.new("L", (width, height), 255)
@@ -98,9 +96,7 @@ def render_page(
         for _ in range(6000):
             x, yy = rng.randrange(width), rng.randrange(height)
             px[x, yy] = rng.choice((0, 90, 200))
-        img = img.rotate(0.8, resample=Image.Resampling.BICUBIC, fillcolor=255).filter(
-            ImageFilter.GaussianBlur(0.6)
-        )
+        img = img.rotate(0.8, resample=Image.Resampling.BICUBIC, fillcolor=255).filter(ImageFilter.GaussianBlur(0.6))
     return img
 
 
@@ -119,8 +115,7 @@ def make_sample(out: Path) -> list[Path]:
     files.append(letter)
     note = out / "meeting-note.txt"
     note.write_text(
-        "会议记录\n双方讨论了海洋数据共享和军事基地附近的测试安排。\n下一次会议将在南京举行。\n",
-        encoding="utf-8",
+        "会议记录\n双方讨论了海洋数据共享和军事基地附近的测试安排。\n下一次会议将在南京举行。\n", encoding="utf-8"
     )
     files.append(note)
     msg = EmailMessage()
