@@ -54,6 +54,13 @@ def cli(ctx: click.Context, archive_dir: Path | None) -> None:
     is_flag=True,
     help="Follow symbolic links inside the folders given (only to targets inside the given paths).",
 )
+@click.option(
+    "--ocr-chinese-engine",
+    type=click.Choice(["tesseract", "auto", "rapidocr"]),
+    default=None,
+    help="OCR engine for Chinese pages: Tesseract, RapidOCR where Tesseract reads poorly (auto), "
+    "or RapidOCR (default: $FOI_OCR_CHINESE or auto).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @pass_ctx
 def ingest(
@@ -62,6 +69,7 @@ def ingest(
     collection: str,
     passwords: tuple[str, ...],
     follow_symlinks: bool,
+    ocr_chinese_engine: str | None,
     as_json: bool,
 ) -> None:
     """Ingest files and folders (recursively) into a collection.
@@ -72,6 +80,8 @@ def ingest(
 
     entries = list(select_files(paths, follow_symlinks))
     archive = ctx.archive
+    if ocr_chinese_engine:
+        archive.config["ocr_chinese_engine"] = ocr_chinese_engine
     show_bar = not as_json and sys.stderr.isatty()
     with click.progressbar(
         length=sum(isinstance(e, InputFile) for e in entries),

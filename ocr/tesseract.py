@@ -380,18 +380,23 @@ def _tesseract_reading(page: _Page, fixed: str | None, hint: Sequence[str] | Non
                 if _score(upright) >= 0.9 * _score(first):
                     first = upright
         return _maybe_traditional(page, first, decide)
-    # It reads poorly: OSD, then passes not tried yet until one reads well. What OSD says (when
-    # OSD gave no script, as on a small crop, the other script; when it turns the page, the same
-    # languages); the plain reading, upright in the hinted languages (OSD may have chosen the
-    # first pass and got it wrong); last, the turned pass: the page half round from the first.
+    # It reads poorly: OSD, then passes not tried yet until one reads well. What OSD says (its
+    # script, and its turn if it differs); the plain reading, upright in the hinted languages (OSD
+    # may have chosen the first pass and got it wrong); the turned pass, the page half round from
+    # the first (whatever the ink profile or OSD said); last, when OSD said nothing, the other
+    # script (as on a small crop).
     turn, script = page.osd()
     if fixed:
         osd_langs = fixed
     elif script:
         osd_langs = "+".join(_script_languages(script))
     else:
-        osd_langs = langs if turn != rotation else ("chi_sim" if langs == "eng" else "eng")
-    candidates = [(turn, osd_langs), (0, hinted), ((rotation + 180) % 360, langs)]
+        osd_langs = langs
+    candidates = [(0, hinted), ((rotation + 180) % 360, langs)]
+    if script or turn != rotation:
+        candidates.insert(0, (turn, osd_langs))
+    elif not fixed:
+        candidates.append((rotation, "chi_sim" if langs == "eng" else "eng"))
     tried = {(rotation, langs)}
     readings = [first]
     for again in candidates:
