@@ -55,6 +55,9 @@ POOR_DICTIONARY_SHARE, DICTIONARY_UNITS = 0.45, 30
 # A Chinese reading is checked by the second engine below this confidence or dictionary share.
 CHINESE_GOOD_CONFIDENCE, CHINESE_GOOD_SHARE = 70.0, 0.55
 CHINESE_ENGINES = ("tesseract", "auto", "rapidocr")  # see _second_engine
+# OSD's script confidence from which its script is believed (it names a script at 0.0 on scene
+# text and textures; the corpus's Greek scan scores 1.6).
+OSD_SURE_SCRIPT = 1.0
 # Above this ink-profile score a page is turned by 90 degrees (see geometry.sideways_score).
 SIDEWAYS_SCORE = 4.0
 # Characters that only Traditional Chinese writes (frequent ones); many of them mean chi_tra.
@@ -168,8 +171,7 @@ def _join_words(words: list[str]) -> str:
 
 
 def _han_text(text: str) -> bool:
-    han = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
-    return han >= max(3, 0.3 * len("".join(text.split())))
+    return _han_count(text) >= max(3, 0.3 * len("".join(text.split())))
 
 
 class _Page:
@@ -183,6 +185,7 @@ class _Page:
         self._osd: tuple[int, str] | None = None
         self._prepared_images: dict[tuple[int, float | None], tuple[str, float, Image.Image]] = {}
         self.first_turn = 0  # the turn of the first pass, chosen from the ink and OSD before reading
+        self.osd_script_conf = 0.0  # how sure OSD was of its script
         try:
             with Image.open(path) as im:
                 self.size = im.size
@@ -269,6 +272,7 @@ class _Page:
             if float(info.get("orientation_conf", 0)) < 6.0:
                 rotation = 0
             self._osd = (rotation, str(info.get("script", "")))
+            self.osd_script_conf = float(info.get("script_conf", 0) or 0)
         return self._osd
 
     def _prepared(self, rotation: int, skew: float | None) -> tuple[str, float, tuple[int, int]]:
@@ -420,8 +424,11 @@ def _maybe_chinese(page: _Page, result: OcrResult, fixed: str | None, hint: Sequ
         return "chi_" in fixed
     if "chi_" in result.languages or (hint and any(h.startswith("chi_") for h in hint)):
         return True
-    if page._osd is not None and _script_languages(page._osd[1]) == ["chi_sim"]:
-        return True
+    if page._osd is not None and page._osd[1]:
+        if _script_languages(page._osd[1]) == ["chi_sim"]:
+            return True
+        if page.osd_script_conf >= OSD_SURE_SCRIPT:
+            return False  # OSD is sure of another script (a Greek or Latin page read poorly)
     return hint is None and not _reads_well(result) and page.profile().lines > 0
 
 
@@ -457,7 +464,15 @@ def _second_engine(
         return result
     if chinese_engine == "rapidocr" or not _han_text(result.text):
         return alt
+    if result.languages == "chi_tra":
+        # The dictionary is Simplified; RapidOCR writes Traditional print partly in Simplified
+        # and drops characters it is unsure of: it must read more of the page to win.
+        return alt if _han_count(alt.text) > 1.05 * _han_count(result.text) else result
     return alt if dictionary_words(alt.text).in_words > dictionary_words(result.text).in_words else result
+
+
+def _han_count(text: str) -> int:
+    return sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
 
 
 def _rapid_reading(page: _Page, result: OcrResult) -> OcrResult:
