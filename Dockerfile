@@ -11,7 +11,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesseract-ocr-osd \
-      poppler-utils fonts-wqy-microhei curl \
+      poppler-utils fonts-wqy-microhei wbritish curl \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

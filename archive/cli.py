@@ -56,6 +56,13 @@ def cli(ctx: click.Context, archive_dir: Path | None) -> None:
     is_flag=True,
     help="Follow symbolic links inside the folders given (only to targets inside the given paths).",
 )
+@click.option(
+    "--ocr-chinese-engine",
+    type=click.Choice(["tesseract", "auto", "rapidocr"]),
+    default=None,
+    help="OCR engine for Chinese pages: Tesseract, RapidOCR where Tesseract reads poorly (auto), "
+    "or RapidOCR (default: $FOI_OCR_CHINESE or auto).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option(
     "--cluster",
@@ -69,6 +76,7 @@ def ingest(
     collection: str,
     passwords: tuple[str, ...],
     follow_symlinks: bool,
+    ocr_chinese_engine: str | None,
     as_json: bool,
     cluster: str | None,
 ) -> None:
@@ -79,7 +87,7 @@ def ingest(
     from .cluster import ClusterLost, ClusterUnavailable
 
     try:
-        _ingest(ctx, paths, collection, passwords, follow_symlinks, as_json, cluster)
+        _ingest(ctx, paths, collection, passwords, follow_symlinks, as_json, cluster, ocr_chinese_engine)
     except (ClusterLost, ClusterUnavailable) as exc:
         click.echo(f"error: cluster: {exc}", err=True)
         if isinstance(exc, ClusterLost):
@@ -97,12 +105,15 @@ def _ingest(
     follow_symlinks: bool,
     as_json: bool,
     cluster: str | None,
+    ocr_chinese_engine: str | None,
 ) -> None:
     from .cluster import cluster_address
     from .inputs import InputFile, select_files
 
     entries = list(select_files(paths, follow_symlinks))
     archive = ctx.archive
+    if ocr_chinese_engine:
+        archive.config["ocr_chinese_engine"] = ocr_chinese_engine
     if cluster:
         archive.config["cluster"] = cluster
     if cluster_address(archive.config):

@@ -85,9 +85,18 @@ class Archive:
                 self.config.get("ocr_workers") or int(os.environ.get("FOI_OCR_WORKERS", "0") or 0) or None
             )
             self._ocr = TesseractEngine(
-                cache_dir=self.root / "cache" / "ocr", workers=workers, tmp_dir=self.root / "tmp" / "ocr"
+                cache_dir=self.root / "cache" / "ocr",
+                workers=workers,
+                tmp_dir=self.root / "tmp" / "ocr",
+                chinese_engine=self.ocr_chinese_engine,
             )
         return self._ocr
+
+    @property
+    def ocr_chinese_engine(self) -> str:
+        """Which OCR engine reads Chinese pages: `tesseract`, `auto` (RapidOCR where Tesseract
+        reads poorly) or `rapidocr`; the `ocr_chinese_engine` setting, else $FOI_OCR_CHINESE."""
+        return str(self.config.get("ocr_chinese_engine") or os.environ.get("FOI_OCR_CHINESE") or "auto")
 
     @property
     def context(self) -> StepContext:

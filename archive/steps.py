@@ -176,6 +176,7 @@ class OcrStep:
                 "languages": result.languages,
                 "rotation": result.rotation,
                 "skew": round(result.skew, 2),
+                "engine": result.engine,
             }
             page.needs_ocr = None
 

@@ -3,6 +3,8 @@
 Every Tesseract run is one process limited to one thread (OMP_THREAD_LIMIT=1): on this class of
 machine N single-threaded processes give far more throughput than one multi-threaded one.
 Images are handed to Tesseract as files, never as PIL objects (re-encoding costs as much as OCR).
+The same pool's workers run the second engine for Chinese pages (`ocr.rapid`), chosen per page
+here by `chinese_engine`.
 """
 
 from __future__ import annotations
@@ -38,10 +40,24 @@ from .geometry import (
     unrotate_box,
 )
 from .images import OCR_FORMAT, encode_image, usable_dpi
+from .rapid import RapidOcrUnavailable
+from .words import dictionary_words
 
-CACHE_VERSION = "2"  # 2: turns, scripts and chi_tra decided from ink profiles and bands
+# 2: turns, scripts and chi_tra decided from ink profiles and bands; 3: poor pages always get a
+# turned pass, the second engine for Chinese
+CACHE_VERSION = "3"
 # Below this mean word confidence a first pass is suspect: check orientation and script.
 GOOD_CONFIDENCE = 60.0
+# Below this share of letters and characters in dictionary words (ocr.words) a reading is poor,
+# once it holds at least DICTIONARY_UNITS of them. Upright pages measured here: English 0.8-0.97,
+# Chinese book pages 0.65-0.76; pages read upside down or over a texture 0.1-0.4.
+POOR_DICTIONARY_SHARE, DICTIONARY_UNITS = 0.45, 30
+# A Chinese reading is checked by the second engine below this confidence or dictionary share.
+CHINESE_GOOD_CONFIDENCE, CHINESE_GOOD_SHARE = 70.0, 0.55
+CHINESE_ENGINES = ("tesseract", "auto", "rapidocr")  # see _second_engine
+# OSD's script confidence from which its script is believed (it names a script at 0.0 on scene
+# text and textures; the corpus's Greek scan scores 1.6).
+OSD_SURE_SCRIPT = 1.0
 # Above this ink-profile score a page is turned by 90 degrees (see geometry.sideways_score).
 SIDEWAYS_SCORE = 4.0
 # Characters that only Traditional Chinese writes (frequent ones); many of them mean chi_tra.
@@ -78,6 +94,7 @@ class OcrResult:
     skew: float = 0.0  # degrees corrected after that
     width: int = 0
     height: int = 0
+    engine: str = "tesseract"  # or "rapidocr": which engine's reading this is
 
 
 def _script_languages(script: str) -> list[str]:
@@ -103,8 +120,6 @@ def _parse_data(
     current_key: tuple[int, int, int] | None = None
     current: list[str] = []
     last_block: int | None = None
-    orig_w, orig_h = size
-    up_w, up_h = upright_size
     for i, raw in enumerate(data["text"]):
         text = (raw or "").strip()
         conf = float(data["conf"][i])
@@ -118,18 +133,27 @@ def _parse_data(
                 lines.append("")
             current, current_key, last_block = [], key, key[0]
         current.append(text)
-        left, top, width, height = (int(data[k][i]) for k in ("left", "top", "width", "height"))
-        if skew:
-            cx, cy = map_point_back(left + width / 2, top + height / 2, skew, up_w, up_h)
-            left, top = int(round(cx - width / 2)), int(round(cy - height / 2))
-        left, top, width, height = unrotate_box(left, top, width, height, rotation, orig_w, orig_h)
-        left, top = max(0, min(left, orig_w - 1)), max(0, min(top, orig_h - 1))
-        width, height = min(width, orig_w - left), min(height, orig_h - top)
-        words.append(OcrWord(text, left, top, width, height, round(conf, 2)))
+        box = tuple(int(data[k][i]) for k in ("left", "top", "width", "height"))
+        words.append(OcrWord(text, *_box_back(box, rotation, skew, size, upright_size), round(conf, 2)))
     if current:
         lines.append(_join_words(current))
     mean = sum(w.conf for w in words) / len(words) if words else 0.0
     return "\n".join(lines).strip(), words, round(mean, 2)
+
+
+def _box_back(
+    box: tuple[int, ...], rotation: int, skew: float, size: tuple[int, int], upright_size: tuple[int, int]
+) -> tuple[int, int, int, int]:
+    """A (left, top, width, height) box found on the page turned `rotation` degrees and deskewed
+    by `skew` (`upright_size`), in pixels of the page as given (`size`), kept inside it."""
+    left, top, width, height = box
+    orig_w, orig_h = size
+    if skew:
+        cx, cy = map_point_back(left + width / 2, top + height / 2, skew, *upright_size)
+        left, top = int(round(cx - width / 2)), int(round(cy - height / 2))
+    left, top, width, height = unrotate_box(left, top, width, height, rotation, orig_w, orig_h)
+    left, top = max(0, min(left, orig_w - 1)), max(0, min(top, orig_h - 1))
+    return left, top, min(width, orig_w - left), min(height, orig_h - top)
 
 
 def _is_cjk(ch: str) -> bool:
@@ -147,8 +171,7 @@ def _join_words(words: list[str]) -> str:
 
 
 def _han_text(text: str) -> bool:
-    han = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
-    return han >= max(3, 0.3 * len("".join(text.split())))
+    return _han_count(text) >= max(3, 0.3 * len("".join(text.split())))
 
 
 class _Page:
@@ -161,6 +184,8 @@ class _Page:
         self._profiles: dict[int, LineProfile] = {}
         self._osd: tuple[int, str] | None = None
         self._prepared_images: dict[tuple[int, float | None], tuple[str, float, Image.Image]] = {}
+        self.first_turn = 0  # the turn of the first pass, chosen from the ink and OSD before reading
+        self.osd_script_conf = 0.0  # how sure OSD was of its script
         try:
             with Image.open(path) as im:
                 self.size = im.size
@@ -247,6 +272,7 @@ class _Page:
             if float(info.get("orientation_conf", 0)) < 6.0:
                 rotation = 0
             self._osd = (rotation, str(info.get("script", "")))
+            self.osd_script_conf = float(info.get("script_conf", 0) or 0)
         return self._osd
 
     def _prepared(self, rotation: int, skew: float | None) -> tuple[str, float, tuple[int, int]]:
@@ -286,7 +312,12 @@ class _Page:
             fh.write(encode_image(image, OCR_FORMAT, self.dpi))
 
 
-def _recognize_file(path: str, languages: Sequence[str] | None, hint: Sequence[str] | None) -> OcrResult:
+def _recognize_file(
+    path: str,
+    languages: Sequence[str] | None,
+    hint: Sequence[str] | None,
+    chinese_engine: str = "auto",
+) -> OcrResult:
     """Worker: OCR one image file, with `languages` fixed or chosen here.
 
     Before any OCR the ink profiles say whether the page is turned (sideways, or Latin print
@@ -295,68 +326,173 @@ def _recognize_file(path: str, languages: Sequence[str] | None, hint: Sequence[s
     pages chose (`hint`), is read at once, and so is a document's first page whose lines are
     filled like Chinese (with chi_sim); a page that may be upside down, or a document's first
     page that looks neither Latin nor Chinese, asks OSD first (orientation and script, a third of
-    an OCR pass) and is read once, turned and in the script OSD saw. Only a page that still reads
-    poorly pays for OSD, if not asked yet, and a second pass.
+    an OCR pass) and is read once, turned and in the script OSD saw. With `languages` fixed the
+    turns are chosen the same way, the languages never change.
+
+    A page that still reads poorly (low confidence, or few dictionary words) always gets OSD and
+    more passes, whatever the ink profile (or the PDF's /Rotate, already applied to the image)
+    said: OSD's turn and script, the plain reading, and in the end the page turned half round
+    from the first pass; the best reading by confidence and dictionary words is kept. A Chinese
+    page is then read by the second engine as `chinese_engine` says (see `_second_engine`).
     """
+    if chinese_engine not in CHINESE_ENGINES:
+        raise OcrError(f"unknown Chinese OCR engine {chinese_engine!r} (one of {', '.join(CHINESE_ENGINES)})")
     workdir = tempfile.mkdtemp(prefix="foi-ocr-")
     try:
         page = _Page(path, workdir)
-        if languages:
-            return page.ocr("+".join(languages), 0, None)
-        hinted = "+".join(hint) if hint else "eng"
-        decide = hint is None  # the page that chooses the document's languages
-        rotation, langs = 0, hinted
-        han_guess = False  # read as Chinese on the ink's word alone
-        if page.looks_sideways():
-            # Turned by 90 degrees: which way, from the profiles of both candidates, else OSD.
-            turn = page.sideways_turn()
-            if turn is None:
-                turn, _script = page.osd()
-            rotation = turn if turn in (90, 270) else 0
-        else:
-            profile = page.profile()
-            if profile.plainly_upside_down_latin():
-                rotation = 180  # plainly upside down: no need to ask OSD (a poor reading still will)
-            elif decide and profile.han_like():
-                # Read as Chinese at once. Capitals fill their lines too (a telex, a cable), so a
-                # reading that comes out not Chinese, like one that reads poorly, asks OSD.
-                langs, han_guess = "chi_sim", True
-            elif profile.upside_down_latin() or (
-                decide and profile.lines >= 3 and not profile.upright_latin()
-            ):
-                rotation, script = page.osd()
-                if script:
-                    langs = "+".join(_script_languages(script))
-        first = page.ocr(langs, rotation, None)
-        wrong_guess = han_guess and not _han_text(first.text)
-        if _reads_well(first) and not wrong_guess:
-            if rotation == 0 and _looks_sideways(first):
-                # Tesseract reads a page turned by 90 degrees line by line, but its layout and
-                # reading order suffer; turn it upright as OSD says and keep the better reading.
-                turn, _script = page.osd()
-                if turn in (90, 270):
-                    upright = page.ocr(langs, turn, None)
-                    if _score(upright) >= 0.9 * _score(first):
-                        first = upright
-            return _maybe_traditional(page, first, decide)
-        # It reads poorly: one more pass, the first of these not tried yet. What OSD says (when
-        # OSD gave no script, as on a small crop, the other script; when it turns the page, the
-        # same languages); else, if OSD chose the first reading and got it wrong, the plain one:
-        # upright, in the hinted languages.
-        turn, script = page.osd()
-        swapped = "chi_sim" if langs == "eng" else "eng"
-        osd_langs = (
-            "+".join(_script_languages(script)) if script else (langs if turn != rotation else swapped)
-        )
-        tried = (rotation, langs)
-        again = next((c for c in ((turn, osd_langs), (0, hinted)) if c != tried), None)
-        if again is None:
-            return _maybe_traditional(page, first, decide)
-        second = page.ocr(again[1], again[0], None)
-        better = _score(second) > _score(first) or (wrong_guess and _reads_well(second))
-        return _maybe_traditional(page, second if better else first, decide)
+        fixed = "+".join(languages) if languages else None
+        result = _tesseract_reading(page, fixed, hint)
+        return _second_engine(page, result, fixed, hint, chinese_engine)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _tesseract_reading(page: _Page, fixed: str | None, hint: Sequence[str] | None) -> OcrResult:
+    """The best Tesseract reading of the page (see `_recognize_file`)."""
+    hinted = fixed or ("+".join(hint) if hint else "eng")
+    decide = hint is None and fixed is None  # the page that chooses the document's languages
+    rotation, langs = 0, hinted
+    han_guess = False  # read as Chinese on the ink's word alone
+    if page.looks_sideways():
+        # Turned by 90 degrees: which way, from the profiles of both candidates, else OSD.
+        turn = page.sideways_turn()
+        if turn is None:
+            turn, _script = page.osd()
+        rotation = turn if turn in (90, 270) else 0
+    else:
+        profile = page.profile()
+        if profile.plainly_upside_down_latin():
+            rotation = 180  # plainly upside down: no need to ask OSD (a poor reading still will)
+        elif decide and profile.han_like():
+            # Read as Chinese at once. Capitals fill their lines too (a telex, a cable), so a
+            # reading that comes out not Chinese, like one that reads poorly, asks OSD.
+            langs, han_guess = "chi_sim", True
+        elif profile.upside_down_latin() or (decide and profile.lines >= 3 and not profile.upright_latin()):
+            rotation, script = page.osd()
+            if script and fixed is None:
+                langs = "+".join(_script_languages(script))
+    page.first_turn = rotation
+    first = page.ocr(langs, rotation, None)
+    wrong_guess = han_guess and not _han_text(first.text)
+    if _reads_well(first) and not wrong_guess:
+        if rotation == 0 and _looks_sideways(first):
+            # Tesseract reads a page turned by 90 degrees line by line, but its layout and
+            # reading order suffer; turn it upright as OSD says and keep the better reading.
+            turn, _script = page.osd()
+            if turn in (90, 270):
+                upright = page.ocr(langs, turn, None)
+                if _score(upright) >= 0.9 * _score(first):
+                    first = upright
+        return _maybe_traditional(page, first, decide)
+    # It reads poorly: OSD, then passes not tried yet until one reads well. What OSD says (its
+    # script, and its turn if it differs); the plain reading, upright in the hinted languages (OSD
+    # may have chosen the first pass and got it wrong); the turned pass, the page half round from
+    # the first (whatever the ink profile or OSD said); last, when OSD said nothing, the other
+    # script (as on a small crop).
+    turn, script = page.osd()
+    if fixed:
+        osd_langs = fixed
+    elif script:
+        osd_langs = "+".join(_script_languages(script))
+    else:
+        osd_langs = langs
+    candidates = [(0, hinted), ((rotation + 180) % 360, langs)]
+    if script or turn != rotation:
+        candidates.insert(0, (turn, osd_langs))
+    elif not fixed:
+        candidates.append((rotation, "chi_sim" if langs == "eng" else "eng"))
+    tried = {(rotation, langs)}
+    readings = [first]
+    for again in candidates:
+        if again in tried:
+            continue
+        tried.add(again)
+        readings.append(page.ocr(again[1], again[0], None))
+        if _reads_well(readings[-1]):
+            break
+    if wrong_guess and len(readings) > 1:
+        readings = readings[1:]  # the ink's guess of Chinese was wrong: any other reading beats it
+    best = max(readings, key=_score)  # the first of equals: the earlier pass
+    return _maybe_traditional(page, best, decide)
+
+
+def _maybe_chinese(page: _Page, result: OcrResult, fixed: str | None, hint: Sequence[str] | None) -> bool:
+    """Whether the page may be Chinese: its reading, its languages (fixed or hinted) or OSD say
+    so, or it is a document's first page that Tesseract could not read (a Chinese page over a
+    texture often reads as a few Latin scraps) and has lines of ink."""
+    if fixed is not None:
+        return "chi_" in fixed
+    if "chi_" in result.languages or (hint and any(h.startswith("chi_") for h in hint)):
+        return True
+    if page._osd is not None and page._osd[1]:
+        if _script_languages(page._osd[1]) == ["chi_sim"]:
+            return True
+        if page.osd_script_conf >= OSD_SURE_SCRIPT:
+            return False  # OSD is sure of another script (a Greek or Latin page read poorly)
+    return hint is None and not _reads_well(result) and page.profile().lines > 0
+
+
+def _chinese_reads_poorly(result: OcrResult) -> bool:
+    if not _reads_well(result) or not _han_text(result.text):
+        return True
+    if result.confidence < CHINESE_GOOD_CONFIDENCE:
+        return True
+    # The dictionary is Simplified: it says little of a Traditional reading.
+    counted = dictionary_words(result.text)
+    return result.languages == "chi_sim" and counted.units >= 10 and counted.share < CHINESE_GOOD_SHARE
+
+
+def _second_engine(
+    page: _Page, result: OcrResult, fixed: str | None, hint: Sequence[str] | None, chinese_engine: str
+) -> OcrResult:
+    """The reading kept for a page that may be Chinese.
+
+    `tesseract`: Tesseract's. `rapidocr`: RapidOCR's whenever it reads Chinese there. `auto`:
+    RapidOCR reads the page only when Tesseract's reading is poor (low confidence, few dictionary
+    words, or no Chinese at all), and its reading is kept when more of it is dictionary words.
+    RapidOCR reads the page turned and deskewed as Tesseract's reading was.
+    """
+    if chinese_engine == "tesseract" or not _maybe_chinese(page, result, fixed, hint):
+        return result
+    if chinese_engine == "auto" and not _chinese_reads_poorly(result):
+        return result
+    try:
+        alt = _rapid_reading(page, result)
+    except RapidOcrUnavailable as exc:
+        raise OcrError(str(exc)) from exc
+    if not _han_text(alt.text):
+        return result
+    if chinese_engine == "rapidocr" or not _han_text(result.text):
+        return alt
+    if result.languages == "chi_tra":
+        # The dictionary is Simplified; RapidOCR writes Traditional print partly in Simplified
+        # and drops characters it is unsure of: it must read more of the page to win.
+        return alt if _han_count(alt.text) > 1.05 * _han_count(result.text) else result
+    return alt if dictionary_words(alt.text).in_words > dictionary_words(result.text).in_words else result
+
+
+def _han_count(text: str) -> int:
+    return sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+
+
+def _rapid_reading(page: _Page, result: OcrResult) -> OcrResult:
+    """RapidOCR's reading of the page, with its word boxes in pixels of the page as given (as
+    Tesseract's are). The page is turned and deskewed as `result` was when that reading is
+    sound; else (scraps read in every turn) as the ink and OSD said before any reading."""
+    from .rapid import read_lines
+
+    rotation = result.rotation if _reads_well(result) else page.first_turn
+    _path, skew, image = page._prepared_image(rotation, result.skew if rotation == result.rotation else None)
+    words: list[OcrWord] = []
+    lines: list[str] = []
+    for line in read_lines(image):
+        lines.append(_join_words([w.text for w in line]))
+        for w in line:
+            box = _box_back((w.left, w.top, w.width, w.height), rotation, skew, page.size, image.size)
+            words.append(OcrWord(w.text, *box, w.conf))
+    mean = round(sum(w.conf for w in words) / len(words), 2) if words else 0.0
+    languages = result.languages if result.languages.startswith("chi_") else "chi_sim"
+    return OcrResult("\n".join(lines), mean, words, languages, rotation, skew, *page.size, engine="rapidocr")
 
 
 def _looks_sideways(result: OcrResult) -> bool:
@@ -369,12 +505,18 @@ def _looks_sideways(result: OcrResult) -> bool:
 
 
 def _reads_well(result: OcrResult) -> bool:
-    return result.confidence >= GOOD_CONFIDENCE and len(result.words) >= 3
+    if result.confidence < GOOD_CONFIDENCE or len(result.words) < 3:
+        return False
+    counted = dictionary_words(result.text)
+    return counted.units < DICTIONARY_UNITS or counted.share >= POOR_DICTIONARY_SHARE
 
 
 def _score(result: OcrResult) -> float:
-    # Confidence weighted by how much was read, so an empty page doesn't win with one lucky word.
-    return result.confidence * min(len(result.words), 50)
+    # Confidence and dictionary words, weighted by how much was read, so an empty page doesn't
+    # win with one lucky word nor a confident reading of scraps over a texture.
+    counted = dictionary_words(result.text)
+    share = counted.share if counted.units >= 10 else 0.5
+    return result.confidence * (0.5 + share) * min(len(result.words), 50)
 
 
 def _maybe_traditional(page: _Page, result: OcrResult, decide: bool = False) -> OcrResult:
@@ -438,17 +580,24 @@ def _init_worker(tmp_dir: str | None = None) -> None:
         tempfile.tempdir = tmp_dir
 
 
-def _run_job(image: ImageInput, languages: tuple[str, ...] | None, hint: tuple[str, ...] | None) -> OcrResult:
+def _run_job(
+    image: ImageInput,
+    languages: tuple[str, ...] | None,
+    hint: tuple[str, ...] | None,
+    chinese_engine: str = "auto",
+) -> OcrResult:
+    """One page: the image (bytes or a file) and the settings in, its reading out. A pure
+    function of its arguments, picklable both ways, so any pool of workers can run it."""
     if isinstance(image, bytes):
         suffix = ".tif" if image[:4] in (b"II*\x00", b"MM\x00*") else ".png"
         fd, tmp = tempfile.mkstemp(suffix=suffix, prefix="foi-ocr-in-")
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(image)
-            return _recognize_file(tmp, languages, hint)
+            return _recognize_file(tmp, languages, hint, chinese_engine)
         finally:
             os.unlink(tmp)
-    return _recognize_file(os.fspath(image), languages, hint)
+    return _recognize_file(os.fspath(image), languages, hint, chinese_engine)
 
 
 class TesseractEngine:
@@ -460,9 +609,17 @@ class TesseractEngine:
         workers: int | None = None,
         default_languages: Sequence[str] = ("eng", "chi_sim"),
         tmp_dir: str | os.PathLike[str] | None = None,
+        chinese_engine: str = "auto",
     ):
         if shutil.which(pytesseract.pytesseract.tesseract_cmd) is None:
             raise OcrError("tesseract is not installed (Debian: apt-get install tesseract-ocr)")
+        if chinese_engine not in CHINESE_ENGINES:
+            raise OcrError(
+                f"unknown Chinese OCR engine {chinese_engine!r} (one of {', '.join(CHINESE_ENGINES)})"
+            )
+        # Which engine reads Chinese pages: Tesseract only, RapidOCR when Tesseract reads poorly
+        # (auto), or RapidOCR (see `_second_engine`).
+        self.chinese_engine = chinese_engine
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.tmp_dir = os.fspath(tmp_dir) if tmp_dir else None  # workers' scratch files
         self.workers = max(1, workers or os.cpu_count() or 1)
@@ -509,6 +666,11 @@ class TesseractEngine:
         langs = "+".join(languages) if languages else "auto"
         return f"{hashlib.sha256(data).hexdigest()}-{langs}"
 
+    def _key(self, image: ImageInput, languages: Sequence[str] | None) -> str:
+        """The job key with this engine's setting for Chinese pages (it changes their reading)."""
+        key = self._job_key(image, languages)
+        return key if self.chinese_engine == "auto" else f"{key}-{self.chinese_engine}"
+
     def _cache_path(self, key: str) -> Path | None:
         if self.cache_dir is None:
             return None
@@ -529,14 +691,14 @@ class TesseractEngine:
                 ready.set_result(done)
                 return ready
             try:
-                future = self._executor().submit(_run_job, image, languages, hint)
+                future = self._executor().submit(_run_job, image, languages, hint, self.chinese_engine)
             except BrokenProcessPool:
                 # A worker died (killed for memory, say): the runs it held have failed with this
                 # error; later pages get a fresh pool, so one bad page doesn't fail the batch.
                 broken, self._pool = self._pool, None
                 if broken is not None:
                     broken.shutdown(wait=False, cancel_futures=True)
-                future = self._executor().submit(_run_job, image, languages, hint)
+                future = self._executor().submit(_run_job, image, languages, hint, self.chinese_engine)
             self.runs += 1
             self._inflight[key] = future
         future.add_done_callback(functools.partial(self._job_done, key))
@@ -633,7 +795,7 @@ class OcrBatch:
         self.engine = engine
         self.images = images
         self.languages = languages
-        self.keys = [engine._job_key(img, languages) for img in images]
+        self.keys = [engine._key(img, languages) for img in images]
         self.cached: dict[int, OcrResult] = {}
         self.futures: dict[int, Future[OcrResult]] = {}
         self._lock = threading.Lock()

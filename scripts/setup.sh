@@ -8,6 +8,8 @@ APT_PACKAGES=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-oc
   poppler-utils fonts-wqy-microhei chromium ocrmypdf curl unzip zip openjdk-17-jre-headless
   libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui pst-utils p7zip-full unar
   libarchive-tools djvulibre-bin mdbtools)
+# The English word list OCR counts dictionary words with (ocr/words.py).
+APT_PACKAGES+=(wbritish)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
