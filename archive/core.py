@@ -11,7 +11,7 @@ from typing import Any
 from .highlights import page_boxes
 from .indexing import Indexer
 from .inputs import InputFile, Skipped
-from .originals import Original, original_file, page_png
+from .originals import Original, original_file, page_png, page_thumbnail
 from .pipeline import STAGES, Ingester, IngestReport, build_steps
 from .search import SearchBackend, SearchError, SearchQuery, get_backend
 from .search.base import IndexRecord
@@ -213,3 +213,33 @@ class Archive:
         """Page `number` of `doc` as PNG bytes (rendered once, then cached), or None when there is
         no such page. Raises NoPageImages for a kind without page images (text, e-mail)."""
         return page_png(self.store, doc, number)
+
+    # -- the reading room (issue #20) ---------------------------------------------------------
+
+    def page_thumbnail(self, doc: dict[str, Any], number: int) -> bytes | None:
+        """A small PNG of page `number` for the viewer's page strip (cached); None and
+        NoPageImages as `page_image`."""
+        return page_thumbnail(self.store, doc, number)
+
+    def failed_documents(self, limit: int = 200) -> list[dict[str, Any]]:
+        """Failed documents, newest first: id, filename, title, collection, kind, error stage and
+        reason, and the parent's filename for a member."""
+        return self.store.failed_documents(limit)
+
+    def latest_documents(self, limit: int = 10) -> list[dict[str, Any]]:
+        """The newest top-level documents (by document date, then by id)."""
+        return self.store.latest_documents(limit)
+
+    def retry(self, doc_id: int) -> IngestReport | None:
+        """Read a failed document again from its stored original (its children too); None when
+        the document is not failed."""
+        if not self.store.mark_for_retry(doc_id):
+            return None
+        return Ingester(self.context, self.steps()).recover()
+
+    def translation_model(self) -> str | None:
+        """The id of the installed zh->en translation model, or None when there is none."""
+        from .translate import ArgosTranslator
+
+        translator = ArgosTranslator(self.root)
+        return translator.model_id if translator.available() else None

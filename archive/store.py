@@ -628,6 +628,39 @@ class Store:
             },
         }
 
+    # -- the reading room (issue #20): failures to act on, latest documents ---------------------
+
+    def failed_documents(self, limit: int = 200) -> list[dict[str, Any]]:
+        """Failed documents, newest first, with their stage, reason and the top-level document
+        they were found in (for a member of an archive or e-mail)."""
+        rows = self.db.execute(
+            "SELECT d.id, d.filename, d.title, d.collection, d.kind, d.parent_id, d.error_stage, "
+            "d.error_reason, d.updated, p.filename AS parent_filename FROM documents d "
+            "LEFT JOIN documents p ON p.id = d.parent_id "
+            "WHERE d.status='failed' ORDER BY d.updated DESC, d.id DESC LIMIT ?",
+            (limit,),
+        )
+        return [dict(r) for r in rows]
+
+    def latest_documents(self, limit: int = 10) -> list[dict[str, Any]]:
+        """The newest top-level documents stored (by document date, then by when they were
+        stored), without metadata."""
+        rows = self.db.execute(
+            "SELECT id, filename, title, collection, kind, lang, page_count, date, created FROM documents "
+            "WHERE parent_id IS NULL AND status='done' ORDER BY ifnull(date, '') DESC, id DESC LIMIT ?",
+            (limit,),
+        )
+        return [dict(r) for r in rows]
+
+    def mark_for_retry(self, doc_id: int) -> bool:
+        """Put a failed document back to `pending` with no run, so the next recovery (or ingest)
+        reads it again from its stored original; False when it is not failed."""
+        cur = self.db.execute(
+            "UPDATE documents SET status='pending', run=NULL, updated=? WHERE id=? AND status='failed'",
+            (now(), doc_id),
+        )
+        return cur.rowcount == 1
+
 
 _PAGE_COLUMNS_IN_META = {"translation", "translation_status", "segments", "gloss"}
 
