@@ -18,7 +18,6 @@ from typing import Any
 
 from .store import Store
 
-
 # The resolution of every PDF page image shown to readers (hit boxes are in percent of the page,
 # so they sit the same at any resolution).
 DISPLAY_DPI = 150

@@ -244,8 +244,11 @@ def fold_printed_messages(hits: list[Any]) -> dict[tuple[int, int], list[dict[st
         parent_hit = None
         if doc and doc["parent_id"] and isinstance(pages, list) and len(pages) == 2:
             parent_hit = next(
-                (where[(doc["parent_id"], n)] for n in range(int(pages[0]), int(pages[1]) + 1)
-                 if (doc["parent_id"], n) in where),
+                (
+                    where[(doc["parent_id"], n)]
+                    for n in range(int(pages[0]), int(pages[1]) + 1)
+                    if (doc["parent_id"], n) in where
+                ),
                 None,
             )
         if parent_hit is None:
@@ -411,7 +414,11 @@ def document_page(doc_id: int):  # type: ignore[no-untyped-def]
     types_present = {str(e.get("type")) for e in ents if e.get("type")}
     has_images = doc["kind"] in ("pdf", "image")
     hit_counts = {
-        n: (len(highlights[n]["hits"]) if has_images and highlights[n] and highlights[n]["hits"] else view["marks"])
+        n: (
+            len(highlights[n]["hits"])
+            if has_images and highlights[n] and highlights[n]["hits"]
+            else view["marks"]
+        )
         for n, view in views.items()
     }
     printed_in = printed_location(doc, parent)
