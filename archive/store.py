@@ -652,6 +652,19 @@ class Store:
         )
         return [dict(r) for r in rows]
 
+    def set_page_translation_errors(self, page_id: int, errors: list[dict[str, str]]) -> None:
+        """Name on a page (meta["translation_errors"]) the sentences the model failed on; an
+        empty list clears them."""
+        if errors:
+            self.db.execute(
+                "UPDATE pages SET meta=json_set(meta, '$.translation_errors', json(?)) WHERE id=?",
+                (json.dumps(errors, ensure_ascii=False), page_id),
+            )
+        else:
+            self.db.execute(
+                "UPDATE pages SET meta=json_remove(meta, '$.translation_errors') WHERE id=?", (page_id,)
+            )
+
     def mark_for_retry(self, doc_id: int) -> bool:
         """Put a failed document back to `pending` with no run, so the next recovery (or ingest)
         reads it again from its stored original; False when it is not failed."""
