@@ -80,6 +80,7 @@ def make_files(root: Path) -> dict[str, list[Path]]:
     reply = root / "m2.eml"
     reply.write_text(
         "From: Bob Example <bob@example.org>\nTo: Alice Example <alice@example.org>\n"
+        'Cc: "Harbour Board" <>\n'
         "Subject: Re: Harbour tender\nDate: Wed, 04 Mar 2015 09:00:00 +0000\nMessage-ID: <m2@example.org>\n"
         "In-Reply-To: <m1@example.org>\nReferences: <m1@example.org>\n\n"
         "Thanks, I will send the pelican figures today.\n\n"

@@ -306,6 +306,9 @@ def test_thread_view_with_quoted_text_folded(site, desk):
     base, ids = site
     page = desk.new_page()
     page.goto(f"{base}/documents/{ids['m2.eml']}")
+    # A participant without an address is shown by name alone (it was "Harbour Board <>").
+    cc = page.locator("table.mail tr", has_text="Cc").inner_text()
+    assert "Harbour Board" in cc and "<" not in cc
     rows = page.locator("table.thread-list tbody tr")
     assert rows.count() == 2
     assert "Alice Example <alice@example.org>" in rows.nth(0).inner_text()
@@ -348,6 +351,11 @@ def test_error_pages_keep_the_query_and_every_page_has_a_title_and_h1(site, desk
         assert page.locator("h1").count() == 1, path
         titles.add(page.title())
     assert len(titles) == 6
+    # Counts in words, languages by name.
+    page.goto(f"{base}/collections")
+    assert re.search(r"reports\s+4 documents", page.inner_text("main"))
+    page.goto(f"{base}/documents/{ids['note.txt']}")
+    assert "Chinese" in page.inner_text("main .meta") and "1 page ·" in page.inner_text("main .meta")
     assert page.request.get(f"{base}/favicon.ico").status == 200
     page.close()
 
@@ -372,6 +380,7 @@ def test_axe_finds_no_serious_violations(site, browser):  # noqa: F811
     ):
         page.goto(base + path)
         results = axe.run(page)
+        assert results.response["testEngine"]["name"] == "axe-core" and results.response["passes"]
         bad = [
             (v["id"], v["impact"], len(v["nodes"]))
             for v in results.response["violations"]

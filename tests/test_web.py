@@ -190,6 +190,12 @@ def test_exports_stream_every_hit_not_one_page(site, tmp_path):
     other = _client_of_memos(tmp_path, 230, "harbour inspection report number {i}", "bulk")
     rows = list(csv.DictReader(io.StringIO(other.get("/api/export.csv?q=harbour").get_data(as_text=True))))
     assert len(rows) == 230 and rows[0]["collection"] == "bulk"
+    # Plain text snippets (no <mark>, no entities) and a link to the page of each hit.
+    assert all(r["snippet"].startswith("harbour inspection report number") for r in rows)
+    assert not any("<" in r["snippet"] or "&" in r["snippet"] for r in rows)
+    assert rows[0]["url"].startswith("http://localhost/documents/") and rows[0]["url"].endswith(
+        "?q=harbour#page-1"
+    )
     items = json.loads(other.get("/api/export.json?q=harbour&collection=bulk").get_data(as_text=True))
     assert len(items) == 230
     assert other.get("/api/export.csv").status_code == 400
