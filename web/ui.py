@@ -413,12 +413,9 @@ def document_page(doc_id: int):  # type: ignore[no-untyped-def]
     }
     types_present = {str(e.get("type")) for e in ents if e.get("type")}
     has_images = doc["kind"] in ("pdf", "image")
+    # A page's hits: its boxes on the page image when it has some, else the marks in its text.
     hit_counts = {
-        n: (
-            len(highlights[n]["hits"])
-            if has_images and highlights[n] and highlights[n]["hits"]
-            else view["marks"]
-        )
+        n: len(boxes) if has_images and (boxes := (highlights[n] or {}).get("hits")) else view["marks"]
         for n, view in views.items()
     }
     printed_in = printed_location(doc, parent)
