@@ -329,6 +329,12 @@ def test_status_lists_failed_documents_and_retry_cures_one(site, desk):
     assert "No translation model is installed" in page.inner_text("main")
     assert "foi models install" in page.inner_text("main")
     row = page.locator("table.failures tbody tr", has_text="retry-me.txt")
+    # The failed document's own page names it and says where it failed (it said "None · None").
+    page.click('table.failures a:text("retry-me.txt")')
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "retry-me.txt" and "None" not in page.inner_text("main")
+    assert "Failed at extract: disk full (simulated)" in page.inner_text(".failure")
+    page.go_back()
     assert "extract" in row.inner_text() and "disk full (simulated)" in row.inner_text()
     row.locator("button").click()
     page.wait_for_load_state()

@@ -333,6 +333,9 @@ def test_entity_types_have_distinct_colours():
     assert len({c for c, _ in colours.values()}) == len(TYPES)
     assert len({b for _, b in colours.values()}) == len(TYPES)
     assert "var(--c" in re.search(r"\.box\.ent\{[^}]*\}", css).group()
+    # An exemption is a citation, not a redaction: a pale fill, never a black box.
+    pale = colours["exemption"][1]
+    assert all(int(pale[i : i + 2], 16) > 0xD0 for i in (1, 3, 5))
 
 
 def test_markup_is_built_safely():
