@@ -230,6 +230,10 @@ class Archive:
         """The newest top-level documents (by document date, then by id)."""
         return self.store.latest_documents(limit)
 
+    def attachments(self, doc_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+        """The attachments (direct children: id, filename, kind) of each document, by id."""
+        return self.store.children_by_parent(doc_ids)
+
     def retry(self, doc_id: int) -> IngestReport | None:
         """Read a failed document again from its stored original (its children too); None when
         the document is not failed."""

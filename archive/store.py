@@ -665,6 +665,23 @@ class Store:
                 "UPDATE pages SET meta=json_remove(meta, '$.translation_errors') WHERE id=?", (page_id,)
             )
 
+    def children_by_parent(self, parent_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+        """The direct children (id, filename, kind) of each of `parent_ids`, by id."""
+        wanted = tuple(set(parent_ids))
+        out: dict[int, list[dict[str, Any]]] = {}
+        if not wanted:
+            return out
+        rows = self.db.execute(
+            f"SELECT parent_id, id, filename, kind FROM documents WHERE parent_id IN ({','.join('?' * len(wanted))}) "
+            "ORDER BY id",
+            wanted,
+        )
+        for row in rows:
+            out.setdefault(int(row["parent_id"]), []).append(
+                {"id": row["id"], "filename": row["filename"], "kind": row["kind"]}
+            )
+        return out
+
     def mark_for_retry(self, doc_id: int) -> bool:
         """Put a failed document back to `pending` with no run, so the next recovery (or ingest)
         reads it again from its stored original; False when it is not failed."""

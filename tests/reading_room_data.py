@@ -73,8 +73,11 @@ def make_files(root: Path) -> dict[str, list[Path]]:
     first = root / "m1.eml"
     first.write_text(
         "From: Alice Example <alice@example.org>\nTo: Bob Example <bob@example.org>\n"
-        "Subject: Harbour tender\nDate: Tue, 03 Mar 2015 10:00:00 +0000\nMessage-ID: <m1@example.org>\n\n"
-        "Bob, the harbour tender closes on Friday.\n",
+        "Subject: Harbour tender\nDate: Tue, 03 Mar 2015 10:00:00 +0000\nMessage-ID: <m1@example.org>\n"
+        'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="b1"\n\n'
+        "--b1\nContent-Type: text/plain\n\nBob, the harbour tender closes on Friday.\n"
+        '--b1\nContent-Type: text/plain\nContent-Disposition: attachment; filename="tender-terms.txt"\n\n'
+        "Terms of the harbour tender.\n--b1--\n",
         "utf-8",
     )
     reply = root / "m2.eml"

@@ -313,6 +313,7 @@ def test_thread_view_with_quoted_text_folded(site, desk):
     assert rows.count() == 2
     assert "Alice Example <alice@example.org>" in rows.nth(0).inner_text()
     assert "2015-03-03 10:00" in rows.nth(0).inner_text() and "Harbour tender" in rows.nth(0).inner_text()
+    assert rows.nth(0).locator("a", has_text="tender-terms.txt").count() == 1
     assert "(this message)" in rows.nth(1).inner_text()
     quoted = page.locator("details.quoted")
     assert quoted.count() == 1 and not quoted.locator("pre").is_visible()

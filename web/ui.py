@@ -430,6 +430,7 @@ def document_page(doc_id: int):  # type: ignore[no-untyped-def]
         printed_in=printed_in,
         mail=mail,
         thread=thread,
+        thread_attachments=a.attachments([m["id"] for m in thread]) if len(thread) > 1 else {},
         entities=ents,
         watched=watched,
         legend=entity_legend(types_present),
