@@ -135,6 +135,15 @@ def test_filter_chips_show_every_filter_survive_new_queries_and_come_off(site, d
     page.click("a.clear")
     page.wait_for_load_state()
     assert page.locator(".chip").count() == 0 and "entity=" not in page.url and "q=kestrel" in page.url
+    # A filter written in the query is a chip too; removing it edits the query.
+    page.goto(f"{base}/?q=ledger+from:2005-01-01")
+    chip = page.locator(".chip")
+    assert re.sub(r"\s+", " ", chip.inner_text()).strip() == "from (in the query): 2005-01-01 ×"
+    assert "of 5 matching pages" in page.inner_text(".count")
+    chip.locator("a").click()
+    page.wait_for_load_state()
+    assert page.locator("header input[name=q]").input_value() == "ledger"
+    assert f"of {LEDGERS} matching pages" in page.inner_text(".count")
     page.close()
 
 

@@ -189,11 +189,31 @@ def filter_chips(query: SearchQuery, args: Any) -> list[tuple[str, str, str]]:
         for value in chosen:
             shown = language_name(value) if name == "lang" else value
             chips.append((FILTER_LABELS.get(name, name), shown, url_with(args, toggle=(name, value))))
+    if query.text and not query.raw:
+        # Filters written in the query (lang:zh, from:2015-01-01): removing one edits the query.
+        for name, chosen in parse(query.text).filters.items():
+            for value in chosen:
+                shown = language_name(value) if name == "lang" else value
+                label = FILTER_LABELS.get(name, name) + " (in the query)"
+                chips.append((label, shown, url_with(args, q=without_filter(query.text, name, value))))
     if query.date_from:
         chips.append(("from", query.date_from[:10], url_with(args, **{"from": None})))
     if query.date_to:
         chips.append(("to", query.date_to[:10], url_with(args, **{"to": None})))
     return chips
+
+
+_QUERY_FILTER = re.compile(r'(?<!\S)(\w+):(?:"([^"]*)"|(\S+))')
+
+
+def without_filter(text: str, name: str, value: str) -> str:
+    """The query text less the `name:value` filters written in it."""
+
+    def drop(m: re.Match[str]) -> str:
+        given = m.group(2) if m.group(2) is not None else m.group(3)
+        return "" if m.group(1).lower() == name and given.strip() == value.strip() else m.group(0)
+
+    return " ".join(_QUERY_FILTER.sub(drop, text).split())
 
 
 def kept_parameters(args: Any) -> list[tuple[str, str]]:
