@@ -434,9 +434,17 @@ def test_thread_navigation_and_collection_pages(site, tmp_path):
 def test_page_image_cache_is_written_atomically(site):
     client, ids = site
     doc_id = ids["pdfminer_issue_566_test_2.pdf"]
-    assert client.get(f"/documents/{doc_id}/pages/1.png").status_code == 200
+    first = client.get(f"/documents/{doc_id}/pages/1.png")
+    assert first.status_code == 200
     cache = Path(client.application.config["ARCHIVE_DIR"]) / "cache" / "pages"
     assert list(cache.glob("*.png")) and not list(cache.glob(".tmp-*"))
+    # A browser revalidating its copy gets a 304, and thumbnails are cached beside the pages.
+    again = client.get(f"/documents/{doc_id}/pages/1.png", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and not again.data
+    thumb = client.get(f"/documents/{doc_id}/pages/1/thumbnail.png")
+    assert (
+        thumb.status_code == 200 and thumb.data.startswith(b"\x89PNG") and list(cache.glob("*-thumb160.png"))
+    )
 
 
 def test_thread_navigation_lists_only_the_thread(tmp_path):

@@ -483,7 +483,14 @@ def page_image(doc_id: int, number: int):  # type: ignore[no-untyped-def]
         abort(404, str(exc))
     if png is None:
         abort(404, "No such page")
-    return send_file(BytesIO(png), mimetype="image/png", max_age=3600)
+    # The image follows from the original's digest and the page: a revalidation is a 304.
+    return send_file(
+        BytesIO(png),
+        mimetype="image/png",
+        max_age=3600,
+        etag=f"{doc['sha256'][:32]}-{number}",
+        conditional=True,
+    )
 
 
 @bp.get("/documents/<int:doc_id>/pages/<int:number>/thumbnail.png")
@@ -498,7 +505,13 @@ def page_thumbnail(doc_id: int, number: int):  # type: ignore[no-untyped-def]
         abort(404, str(exc))
     if png is None:
         abort(404, "No such page")
-    return send_file(BytesIO(png), mimetype="image/png", max_age=86400)
+    return send_file(
+        BytesIO(png),
+        mimetype="image/png",
+        max_age=86400,
+        etag=f"{doc['sha256'][:32]}-{number}-t",
+        conditional=True,
+    )
 
 
 def current_viewer() -> Viewer:
