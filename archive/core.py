@@ -16,7 +16,7 @@ from .alerts import Alerts
 from .highlights import page_boxes
 from .indexing import Indexer
 from .inputs import InputFile, Skipped
-from .originals import Original, original_file, page_png
+from .originals import Original, original_file, page_png, page_thumbnail
 from .pipeline import STAGES, Ingester, IngestReport, build_steps
 from .redactions.check import check_collection
 from .redactions.records import collection_summary, csv_rows, document_redactions
@@ -408,3 +408,49 @@ class Archive:
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_hex(32))
         return path.read_text().strip()
+
+    # -- the reading room (issue #20) ---------------------------------------------------------
+
+    def page_thumbnail(self, doc: dict[str, Any], number: int, viewer: Viewer = LOCAL) -> bytes | None:
+        """A small PNG of page `number` for the viewer's page strip (cached); None and
+        NoPageImages as `page_image`."""
+        return page_thumbnail(self.store, doc, number) if self.may_read(doc, viewer) else None
+
+    def failed_documents(self, limit: int = 200, viewer: Viewer = LOCAL) -> list[dict[str, Any]]:
+        """Failed documents `viewer` may read, newest first: id, filename, title, collection,
+        kind, error stage and reason, and the parent's filename for a member."""
+        docs = self.store.failed_documents(limit if viewer.is_admin else limit * 5)
+        return docs if viewer.is_admin else [d for d in docs if self.may_read(d, viewer)][:limit]
+
+    def latest_documents(self, limit: int = 10, viewer: Viewer = LOCAL) -> list[dict[str, Any]]:
+        """The newest top-level documents `viewer` may read (by document date, then by id)."""
+        docs = self.store.latest_documents(limit if viewer.is_admin else limit * 10)
+        return docs if viewer.is_admin else [d for d in docs if self.may_read(d, viewer)][:limit]
+
+    def attachments(self, doc_ids: list[int], viewer: Viewer = LOCAL) -> dict[int, list[dict[str, Any]]]:
+        """The attachments (direct children: id, filename, kind) of each document, by id: those
+        `viewer` may read."""
+        found = self.store.children_by_parent(doc_ids)
+        if viewer.is_admin:
+            return found
+        return {
+            parent: [c for c in children if self.document_record(int(c["id"]), viewer) is not None]
+            for parent, children in found.items()
+        }
+
+    def retry(self, doc_id: int, viewer: Viewer = LOCAL) -> IngestReport | None:
+        """Read a failed document again from its stored original (its children too); None when
+        the document is not failed (or `viewer` may not write to its collection)."""
+        doc = self.store.document(doc_id)
+        if doc is None or not access.may_write_collection(viewer, self.store.collection(doc["collection"])):
+            return None
+        if not self.store.mark_for_retry(doc_id):
+            return None
+        return Ingester(self.context, self.steps()).recover()
+
+    def translation_model(self) -> str | None:
+        """The id of the installed zh->en translation model, or None when there is none."""
+        from .translate import ArgosTranslator
+
+        translator = ArgosTranslator(self.root)
+        return translator.model_id if translator.available() else None

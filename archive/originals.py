@@ -1,7 +1,10 @@
 """The stored originals as files to hand out, and the page images rendered from them.
 
 Page images are rendered once (PDF pages through `ocr.render_pdf_page`, image frames with Pillow)
-and kept in `cache/pages/<sha256>-<page>-<dpi>.png` of the archive folder.
+and kept in `cache/pages/<sha256>-<page>-<dpi>.png` of the archive folder. Every PDF page is shown
+at one resolution (`DISPLAY_DPI`), whatever resolution it was read or OCR'd at, so the pages of a
+document line up; thumbnails (`THUMB_WIDTH` wide) are made from those images and cached beside
+them.
 """
 
 from __future__ import annotations
@@ -14,6 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from .store import Store
+
+# The resolution of every PDF page image shown to readers (hit boxes are in percent of the page,
+# so they sit the same at any resolution).
+DISPLAY_DPI = 150
+THUMB_WIDTH = 160
 
 
 class NoPageImages(LookupError):
@@ -49,7 +57,7 @@ def page_png(store: Store, doc: dict[str, Any], number: int) -> bytes | None:
     page = store.page(doc["id"], number)
     if page is None:
         return None
-    dpi = page["dpi"] or 100
+    dpi = DISPLAY_DPI
     cache = store.root / "cache" / "pages" / f"{doc['sha256']}-{number}-{int(dpi)}.png"
     try:
         return cache.read_bytes()
@@ -78,6 +86,33 @@ def page_png(store: Store, doc: dict[str, Any], number: int) -> bytes | None:
             data = buf.getvalue()
     else:
         raise NoPageImages("This document has no page images")
+    _write_atomically(cache, data)
+    return data
+
+
+def page_thumbnail(store: Store, doc: dict[str, Any], number: int) -> bytes | None:
+    """A small PNG of page `number` (THUMB_WIDTH wide), made from its page image and cached; None
+    and NoPageImages as `page_png`."""
+    cache = store.root / "cache" / "pages" / f"{doc['sha256']}-{number}-thumb{THUMB_WIDTH}.png"
+    try:
+        return cache.read_bytes()
+    except FileNotFoundError:
+        pass
+    full = page_png(store, doc, number)
+    if full is None:
+        return None
+    from PIL import Image
+
+    with Image.open(BytesIO(full)) as im:
+        im.thumbnail((THUMB_WIDTH, THUMB_WIDTH * 4))
+        buf = BytesIO()
+        im.save(buf, format="PNG", optimize=True)
+    data = buf.getvalue()
+    _write_atomically(cache, data)
+    return data
+
+
+def _write_atomically(cache: Path, data: bytes) -> None:
     # Written to a temporary file and renamed: a concurrent reader never sees half an image.
     cache.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=".tmp-", suffix=".png")
@@ -88,4 +123,3 @@ def page_png(store: Store, doc: dict[str, Any], number: int) -> bytes | None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return data

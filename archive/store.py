@@ -829,6 +829,69 @@ class Store:
             },
         }
 
+    # -- the reading room (issue #20): failures to act on, latest documents ---------------------
+
+    def failed_documents(self, limit: int = 200) -> list[dict[str, Any]]:
+        """Failed documents, newest first, with their stage, reason and the top-level document
+        they were found in (for a member of an archive or e-mail)."""
+        rows = self.db.execute(
+            "SELECT d.id, d.filename, d.title, d.collection, d.kind, d.parent_id, d.error_stage, "
+            "d.error_reason, d.updated, p.filename AS parent_filename FROM documents d "
+            "LEFT JOIN documents p ON p.id = d.parent_id "
+            "WHERE d.status='failed' ORDER BY d.updated DESC, d.id DESC LIMIT ?",
+            (limit,),
+        )
+        return [dict(r) for r in rows]
+
+    def latest_documents(self, limit: int = 10) -> list[dict[str, Any]]:
+        """The newest top-level documents stored (by document date, then by when they were
+        stored), without metadata."""
+        rows = self.db.execute(
+            "SELECT id, filename, title, collection, kind, lang, page_count, date, created FROM documents "
+            "WHERE parent_id IS NULL AND status='done' ORDER BY ifnull(date, '') DESC, id DESC LIMIT ?",
+            (limit,),
+        )
+        return [dict(r) for r in rows]
+
+    def set_page_translation_errors(self, page_id: int, errors: list[dict[str, str]]) -> None:
+        """Name on a page (meta["translation_errors"]) the sentences the model failed on; an
+        empty list clears them."""
+        if errors:
+            self.db.execute(
+                "UPDATE pages SET meta=json_set(meta, '$.translation_errors', json(?)) WHERE id=?",
+                (json.dumps(errors, ensure_ascii=False), page_id),
+            )
+        else:
+            self.db.execute(
+                "UPDATE pages SET meta=json_remove(meta, '$.translation_errors') WHERE id=?", (page_id,)
+            )
+
+    def children_by_parent(self, parent_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+        """The direct children (id, filename, kind) of each of `parent_ids`, by id."""
+        wanted = tuple(set(parent_ids))
+        out: dict[int, list[dict[str, Any]]] = {}
+        if not wanted:
+            return out
+        rows = self.db.execute(
+            f"SELECT parent_id, id, filename, kind FROM documents WHERE parent_id IN ({','.join('?' * len(wanted))}) "
+            "ORDER BY id",
+            wanted,
+        )
+        for row in rows:
+            out.setdefault(int(row["parent_id"]), []).append(
+                {"id": row["id"], "filename": row["filename"], "kind": row["kind"]}
+            )
+        return out
+
+    def mark_for_retry(self, doc_id: int) -> bool:
+        """Put a failed document back to `pending` with no run, so the next recovery (or ingest)
+        reads it again from its stored original; False when it is not failed."""
+        cur = self.db.execute(
+            "UPDATE documents SET status='pending', run=NULL, updated=? WHERE id=? AND status='failed'",
+            (now(), doc_id),
+        )
+        return cur.rowcount == 1
+
 
 _PAGE_COLUMNS_IN_META = {"translation", "translation_status", "segments", "gloss"}
 

@@ -97,7 +97,7 @@ def test_search_facet_document_highlight_translation_download(server, browser, t
     page.wait_for_selector(".hit")
     assert page.locator(".hit").count() == 1 and "collection=scans" in page.url
     # The other collection stays selectable; choosing it too widens the search again.
-    assert page.locator('[data-facet="collection"] a.on').inner_text() == "scans"
+    assert page.locator('[data-facet="collection"] a.on').inner_text() == "✓ scans"
     page.click('[data-facet="collection"] a:text("notes")')
     page.wait_for_selector(".hit")
     assert page.locator(".hit").count() == 2 and "collection=notes" in page.url
@@ -106,7 +106,7 @@ def test_search_facet_document_highlight_translation_download(server, browser, t
     assert page.locator(".hit").count() == 1
     page.screenshot(path=str(ARTIFACTS / "search.png"), full_page=True)
 
-    page.click(".hit h3 a")
+    page.click(".hit h2 a")
     page.wait_for_selector(".pageimg img")
     img = page.locator(".pageimg img")
     wait_for_image(page, img)
@@ -123,14 +123,14 @@ def test_search_facet_document_highlight_translation_download(server, browser, t
 
     # A text-layer PDF: hit boxes come from pdfminer's word boxes.
     page.goto(f"{server}/?q=%22common+purpose%22")
-    page.click(".hit h3 a")
+    page.click(".hit h2 a")
     page.wait_for_selector(".pageimg img")
     wait_for_image(page, page.locator(".pageimg img").first)
     assert page.locator(".box.hit").first.is_visible()
     page.screenshot(path=str(ARTIFACTS / "text-layer-hits.png"))
 
     page.goto(f"{server}/?q=%22military+base%22")
-    page.click(".hit h3 a")
+    page.click(".hit h2 a")
     table = page.locator("table.aligned")
     original = table.locator("td.original").first
     english = table.locator("td.translation").first
@@ -156,7 +156,7 @@ def test_search_facet_document_highlight_translation_download(server, browser, t
     assert 'alert("x")' in page.inner_text(".hit .snippet")
     assert_inert(page)
     page.screenshot(path=str(ARTIFACTS / "xss-results.png"), full_page=True)
-    page.click(".hit h3 a")
+    page.click(".hit h2 a")
     page.wait_for_selector("pre.text")
     assert '<script>alert("x")</script>' in page.inner_text("pre.text")
     assert "<img src=x onerror=alert(1)>" in page.inner_text("pre.text")

@@ -340,7 +340,7 @@ def test_valid_parameters_still_work(backend_site):
     assert resp.status_code == 200, resp.get_json()
     assert set(resp.get_json()["facets"]) == {"collection", "lang", "recipient"}
     html_page = backend_site.get("/?q=harbour&sort=date&page=1")
-    assert html_page.status_code == 200 and "matching pages" in html_page.get_data(as_text=True)
+    assert html_page.status_code == 200 and "matching page" in html_page.get_data(as_text=True)
 
 
 # -- query errors ------------------------------------------------------------------------------------

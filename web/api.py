@@ -8,7 +8,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, jsonify, request, stream_with_context
+from flask import Blueprint, Response, abort, current_app, jsonify, request, stream_with_context, url_for
+from markupsafe import Markup
 
 from . import archive
 from . import validation as valid
@@ -33,6 +34,8 @@ EXPORT_FIELDS = [
     "score",
     "matched_fields",
     "snippet",
+    "translation_snippet",
+    "url",
 ]
 
 
@@ -135,6 +138,14 @@ def export(fmt: str):  # type: ignore[no-untyped-def]
         writer.writeheader()
         for hit in every_hit():
             hit["matched_fields"] = ";".join(hit["matched_fields"])
+            # A spreadsheet shows text: the snippets without our <mark> tags and entities, and a
+            # link to the page of the hit.
+            for key in ("snippet", "translation_snippet"):
+                hit[key] = Markup(hit[key]).striptags() if hit[key] else ""
+            hit["url"] = (
+                url_for("ui.document_page", doc_id=hit["document_id"], q=query.text or None, _external=True)
+                + f"#page-{hit['page']}"
+            )
             writer.writerow({k: csv_safe(v) for k, v in hit.items()})
             yield buf.getvalue()
             buf.seek(0)

@@ -37,6 +37,9 @@ class Span:
             attrs += Markup(' class="{}"').format(self.classes)
         if self.title:
             attrs += Markup(' title="{}"').format(self.title)
+        if self.kind == "gloss":
+            # Focusable, with the meaning shown on focus (CSS): reachable by keyboard and by a tap.
+            attrs += Markup(' tabindex="0" data-gloss="{}"').format(self.title)
         return Markup("<{}{}>").format(Markup(tag), attrs)
 
     def close_tag(self) -> Markup:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import replace
 from io import BytesIO, StringIO
 from typing import Any
@@ -13,10 +14,12 @@ from flask import (
     Response,
     abort,
     current_app,
+    redirect,
     render_template,
     request,
     send_file,
     stream_with_context,
+    url_for,
 )
 from markupsafe import Markup
 
@@ -100,7 +103,9 @@ def url_with(args: Any, **changes: Any) -> str:
 @bp.get("/")
 def search_page():  # type: ignore[no-untyped-def]
     query = query_from_args(request.args)
+    group = valid.choice(request.args, "group", ("page", "doc"), "page")
     results = None
+    home = None
     if query.text or query.filters or query.date_from or query.date_to:
         results = archive().search(query, current_viewer())
         results.facets.update(_disjunctive_facets(query, results.facets))
@@ -109,7 +114,16 @@ def search_page():  # type: ignore[no-untyped-def]
             hit.snippet = Markup(hit.snippet)
             if hit.translation_snippet:
                 hit.translation_snippet = Markup(hit.translation_snippet)
+    else:
+        a = archive()
+        viewer = current_viewer()
+        home = {
+            "collections": a.collections(viewer),
+            "latest": a.latest_documents(8, viewer),
+            "examples": EXAMPLE_QUERIES,
+        }
     page = query.offset // PAGE_SIZE + 1
+    printed = fold_printed_messages(results.hits) if results else {}
     return render_template(
         "search.html",
         q=query.text,
@@ -117,10 +131,221 @@ def search_page():  # type: ignore[no-untyped-def]
         results=results,
         page=page,
         page_size=PAGE_SIZE,
+        pages=page_numbers(page, results.total if results else 0),
+        last_page=last_page(results.total if results else 0),
         args=request.args,
         url_with=url_with,
         active=query.filters,
+        chips=filter_chips(query, request.args),
+        clear_url=url_with(request.args, **{name: None for name in (*valid.FILTERS, "from", "to")}),
+        keep=kept_parameters(request.args),
+        group=group,
+        groups=group_by_document(results.hits) if results and group == "doc" else None,
+        printed=printed,
+        histogram=date_histogram(query, request.args) if results else None,
+        home=home,
     )
+
+
+# Shown on the home page: what the query language can do, on words any release has.
+EXAMPLE_QUERIES = (
+    ('"due diligence"', "a phrase"),
+    ("contract OR agreement", "either word"),
+    ("minister -draft", "without a word"),
+    ("procure*", "a prefix"),
+    ("海洋", "Chinese words, also found through English"),
+    ("lang:zh military", "a filter in the query"),
+)
+
+FILTER_LABELS = {
+    "collection": "collection",
+    "lang": "language",
+    "kind": "kind",
+    "year": "year",
+    "sender": "from",
+    "recipient": "to",
+    "entity": "entity",
+    "exemption": "exemption",
+}
+
+LANGUAGES = {
+    "en": "English",
+    "zh": "Chinese",
+    "zh-hans": "Chinese (simplified)",
+    "zh-hant": "Chinese (traditional)",
+    "zh-cn": "Chinese (simplified)",
+    "zh-tw": "Chinese (traditional)",
+    "fr": "French",
+    "de": "German",
+    "es": "Spanish",
+    "ru": "Russian",
+    "el": "Greek",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "und": "language unknown",
+}
+
+
+@bp.app_template_filter("language")
+def language_name(code: Any) -> str:
+    """A language code as a reader says it ("zh" -> "Chinese"); unknown codes as they are."""
+    if not code:
+        return LANGUAGES["und"]
+    return LANGUAGES.get(str(code).lower(), str(code))
+
+
+@bp.app_template_filter("plural")
+def plural(count: Any, word: str, words: str | None = None) -> str:
+    """ "1 document", "2 documents"."""
+    n = int(count or 0)
+    return f"{n:,} {word if n == 1 else (words or word + 's')}"
+
+
+def filter_chips(query: SearchQuery, args: Any) -> list[tuple[str, str, str]]:
+    """(what, value, URL without it) for every active filter: facets, entity, dates."""
+    chips = []
+    for name, chosen in query.filters.items():
+        for value in chosen:
+            shown = language_name(value) if name == "lang" else value
+            chips.append((FILTER_LABELS.get(name, name), shown, url_with(args, toggle=(name, value))))
+    if query.text and not query.raw:
+        # Filters written in the query (lang:zh, from:2015-01-01): removing one edits the query.
+        for name, chosen in parse(query.text).filters.items():
+            for value in chosen:
+                shown = language_name(value) if name == "lang" else value
+                label = FILTER_LABELS.get(name, name) + " (in the query)"
+                chips.append((label, shown, url_with(args, q=without_filter(query.text, name, value))))
+    if query.date_from:
+        chips.append(("from", query.date_from[:10], url_with(args, **{"from": None})))
+    if query.date_to:
+        chips.append(("to", query.date_to[:10], url_with(args, **{"to": None})))
+    return chips
+
+
+_QUERY_FILTER = re.compile(r'(?<!\S)(\w+):(?:"([^"]*)"|(\S+))')
+
+
+def without_filter(text: str, name: str, value: str) -> str:
+    """The query text less the `name:value` filters written in it."""
+
+    def drop(m: re.Match[str]) -> str:
+        given = m.group(2) if m.group(2) is not None else m.group(3)
+        return "" if m.group(1).lower() == name and given.strip() == value.strip() else m.group(0)
+
+    return " ".join(_QUERY_FILTER.sub(drop, text).split())
+
+
+def kept_parameters(args: Any) -> list[tuple[str, str]]:
+    """What a new query from the header keeps of the current search: its filters, dates, sort
+    and grouping (the chips remove them)."""
+    names = (*valid.FILTERS, "from", "to", "sort", "group")
+    return [(k, v) for k in args for v in args.getlist(k) if k in names]
+
+
+def last_page(total: int) -> int:
+    return max(1, min(-(-total // PAGE_SIZE), valid.MAX_PAGE))
+
+
+def page_numbers(page: int, total: int) -> list[int | None]:
+    """The page numbers to offer: the first, the last and two either side of the current one
+    (None where numbers are left out)."""
+    last = last_page(total)
+    wanted = sorted({1, last, *range(max(1, page - 2), min(last, page + 2) + 1)})
+    out: list[int | None] = []
+    for n in wanted:
+        if out and n - (out[-1] or 0) > 1:
+            out.append(None)
+        out.append(n)
+    return out
+
+
+def group_by_document(hits: list[Any]) -> list[list[Any]]:
+    """The hits of a results page by document, each document where its best hit ranked and its
+    best page first."""
+    groups: dict[int, list[Any]] = {}
+    for hit in hits:
+        groups.setdefault(hit.doc_id, []).append(hit)
+    return list(groups.values())
+
+
+def fold_printed_messages(hits: list[Any]) -> dict[tuple[int, int], list[dict[str, Any]]]:
+    """Printed e-mails (messages split out of a printout) are not listed twice: a message whose
+    printout page is among the hits is taken out of the list and named under that page's hit.
+    Returns {(printout id, page): [the messages]}; `hits` is changed in place."""
+    a = archive()
+    where = {(h.doc_id, h.page): i for i, h in enumerate(hits)}
+    folded: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    keep = []
+    for hit in hits:
+        doc = a.document_record(hit.doc_id, current_viewer()) if hit.kind == "email" else None
+        mail = (doc or {}).get("metadata", {}).get("mail") or {}
+        pages = mail.get("pages") if mail.get("printed") else None
+        parent_hit = None
+        if doc and doc["parent_id"] and isinstance(pages, list) and len(pages) == 2:
+            parent_hit = next(
+                (
+                    where[(doc["parent_id"], n)]
+                    for n in range(int(pages[0]), int(pages[1]) + 1)
+                    if (doc["parent_id"], n) in where
+                ),
+                None,
+            )
+        if parent_hit is None:
+            keep.append(hit)
+        else:
+            parent = hits[parent_hit]
+            folded.setdefault((parent.doc_id, parent.page), []).append(
+                {"id": hit.doc_id, "subject": mail.get("subject") or hit.title}
+            )
+    hits[:] = keep
+    return folded
+
+
+HISTOGRAM_YEARS = 80
+
+
+def date_histogram(query: SearchQuery, args: Any) -> dict[str, Any] | None:
+    """Matching pages per year, under every filter but the dates and the year: bars that filter
+    by a year (or, dragged across, by a span of years)."""
+    others = {k: v for k, v in query.filters.items() if k != "year"}
+    counts = (
+        archive()
+        .search(
+            replace(
+                query,
+                filters=others,
+                date_from=None,
+                date_to=None,
+                facets=("year",),
+                facet_size=HISTOGRAM_YEARS,
+                limit=1,
+                offset=0,
+            )
+        )
+        .facets.get("year", [])
+    )
+    by_year = {int(y): n for y, n in counts if str(y).isdigit()}
+    if not by_year:
+        return None
+    first, last = min(by_year), max(by_year)
+    first = max(first, last - HISTOGRAM_YEARS + 1)
+    top = max(by_year.values())
+    lo = (query.date_from or "")[:4]
+    hi = (query.date_to or "")[:4]
+    bars = []
+    for year in range(first, last + 1):
+        n = by_year.get(year, 0)
+        chosen = bool(lo or hi) and (not lo or str(year) >= lo) and (not hi or str(year) <= hi)
+        bars.append(
+            {
+                "year": year,
+                "count": n,
+                "height": max(2, round(100 * n / top)) if n else 0,
+                "url": url_with(args, year=None, **{"from": f"{year}-01-01", "to": f"{year}-12-31"}),
+                "chosen": chosen,
+            }
+        )
+    return {"bars": bars, "base": url_with(args, year=None, **{"from": None, "to": None})}
 
 
 ENTITY_LABELS = {
@@ -169,13 +394,39 @@ def page_view(page: dict[str, Any], terms: list[Any]) -> dict[str, Any]:
                     render_text(str(tgt), terms, mentions, "translation", (), tb),
                 )
             )
-    return {
+    view: dict[str, Any] = {
         "rows": rows,
         "original": render_text(text, terms, mentions, "original", gloss) if not rows else None,
         "translation": render_text(translation, terms, mentions, "translation")
         if translation and not rows
         else None,
+        "blocks": quoted_blocks(text, terms, mentions, gloss) if not rows and not translation else None,
     }
+    shown = [*(m for pair in rows for m in pair), view["original"], view["translation"]]
+    view["marks"] = sum(str(m).count("<mark") for m in shown if m)
+    return view
+
+
+_QUOTED = re.compile(r"(?m)^(?:[ \t]*>.*(?:\n|$)){2,}")
+
+
+def quoted_blocks(
+    text: str, terms: list[Any], mentions: list[Any], gloss: list[Any]
+) -> list[tuple[bool, Markup]] | None:
+    """A message's text cut into its own lines and the quoted ones ("> ..." lines, two or more),
+    which the page folds; None when nothing is quoted."""
+    cuts = [(m.start(), m.end()) for m in _QUOTED.finditer(text)]
+    if not cuts:
+        return None
+    out: list[tuple[bool, Markup]] = []
+    at = 0
+    for start, end in [*cuts, (len(text), len(text))]:
+        if start > at:
+            out.append((False, render_text(text[at:start], terms, mentions, "original", gloss, at)))
+        if end > start:
+            out.append((True, render_text(text[start:end], terms, mentions, "original", gloss, start)))
+        at = end
+    return out
 
 
 @bp.get("/documents/<int:doc_id>")
@@ -202,20 +453,33 @@ def document_page(doc_id: int):  # type: ignore[no-untyped-def]
     }
     types_present = {str(e.get("type")) for e in ents if e.get("type")}
     redactions = _redaction_view(a, doc)
+    has_images = doc["kind"] in ("pdf", "image") or bool(doc["metadata"].get("rendition"))
+    # A page's hits: its boxes on the page image when it has some, else the marks in its text.
+    hit_counts = {
+        n: len(boxes) if has_images and (boxes := (highlights[n] or {}).get("hits")) else view["marks"]
+        for n, view in views.items()
+    }
+    printed_in = printed_location(doc, parent)
     return render_template(
         "document.html",
         doc=doc,
+        title=doc["title"] or doc["filename"] or f"Document {doc_id}",
         q=q,
         highlights=highlights,
         views=views,
         parent=parent,
+        printed_in=printed_in,
         mail=mail,
         thread=thread,
+        thread_attachments=a.attachments([m["id"] for m in thread], viewer) if len(thread) > 1 else {},
         entities=ents,
         watched=watched,
         legend=entity_legend(types_present),
         css_name=css_name,
         redactions=redactions,
+        has_images=has_images,
+        hit_counts=hit_counts,
+        total_hits=sum(hit_counts.values()),
     )
 
 
@@ -223,11 +487,12 @@ def _redaction_view(a: Any, doc: dict[str, Any]) -> dict[str, Any]:
     """The redaction boxes of a document's pages in percent of the page, for drawing over its
     images (`?boxes=0` hides them), and whether the text under bad ones may be shown (only to
     those who may write to the collection, and only on request: `?hidden_text=1`)."""
-    may_see = may_write_collection(current_viewer(), a.collection(doc["collection"]))
+    viewer = current_viewer()
+    may_see = may_write_collection(viewer, a.collection(doc["collection"], viewer))
     show_hidden = may_see and valid.choice(request.args, "hidden_text", ("0", "1"), "0") == "1"
     sizes = {p["number"]: (p.get("width") or 0, p.get("height") or 0) for p in doc["pages"]}
     by_page: dict[int, list[dict[str, Any]]] = {}
-    for box in a.redactions(doc["id"], current_viewer(), show_hidden):
+    for box in a.redactions(doc["id"], viewer, show_hidden):
         width, height = sizes.get(box["page"], (0, 0))
         if width and height:
             left, top, w, h = box["bbox"]
@@ -242,6 +507,16 @@ def _redaction_view(a: Any, doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def printed_location(doc: dict[str, Any], parent: dict[str, Any] | None) -> dict[str, Any] | None:
+    """For a message split out of a printed e-mail chain: the printout and its page range."""
+    mail = doc["metadata"].get("mail") or {}
+    pages = mail.get("pages")
+    if not (parent and mail.get("printed") and isinstance(pages, list) and len(pages) == 2):
+        return None
+    first, last = int(pages[0]), int(pages[1])
+    return {"parent": parent, "first": first, "last": last, "images": parent["kind"] in ("pdf", "image")}
+
+
 @bp.get("/documents/<int:doc_id>/pages/<int:number>.png")
 def page_image(doc_id: int, number: int):  # type: ignore[no-untyped-def]
     a = archive()
@@ -254,7 +529,57 @@ def page_image(doc_id: int, number: int):  # type: ignore[no-untyped-def]
         abort(404, str(exc))
     if png is None:
         abort(404, "No such page")
-    return send_file(BytesIO(png), mimetype="image/png", max_age=3600)
+    # The image follows from the original's digest and the page: a revalidation is a 304.
+    return send_file(
+        BytesIO(png),
+        mimetype="image/png",
+        max_age=3600,
+        etag=f"{doc['sha256'][:32]}-{number}",
+        conditional=True,
+    )
+
+
+@bp.get("/documents/<int:doc_id>/pages/<int:number>/thumbnail.png")
+def page_thumbnail(doc_id: int, number: int):  # type: ignore[no-untyped-def]
+    a = archive()
+    viewer = current_viewer()
+    doc = a.document_record(doc_id, viewer)
+    if doc is None:
+        abort(404, f"No document {doc_id}")
+    try:
+        png = a.page_thumbnail(doc, number, viewer)
+    except NoPageImages as exc:
+        abort(404, str(exc))
+    if png is None:
+        abort(404, "No such page")
+    return send_file(
+        BytesIO(png),
+        mimetype="image/png",
+        max_age=86400,
+        etag=f"{doc['sha256'][:32]}-{number}-t",
+        conditional=True,
+    )
+
+
+@bp.post("/documents/<int:doc_id>/retry")
+def retry_document(doc_id: int):  # type: ignore[no-untyped-def]
+    """Read a failed document again from its stored original (an operator's action)."""
+    a = archive()
+    viewer = current_viewer()
+    doc = a.document_record(doc_id, viewer)
+    if doc is None:
+        abort(404, f"No document {doc_id}")
+    if not may_write_collection(viewer, a.collection(doc["collection"], viewer)):
+        abort(403, "Only an editor of this collection may retry its documents")
+    if doc["status"] != "failed":
+        abort(409, "Only a failed document can be retried")
+    a.retry(doc_id, viewer)
+    return redirect(url_for("ui.document_page", doc_id=doc_id), code=303)
+
+
+@bp.get("/favicon.ico")
+def favicon():  # type: ignore[no-untyped-def]
+    return current_app.send_static_file("favicon.svg")
 
 
 @bp.get("/documents/<int:doc_id>/original")
@@ -273,10 +598,18 @@ def download(doc_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/status")
 def status_page():  # type: ignore[no-untyped-def]
+    a = archive()
     viewer = current_viewer()
     # Processing details (failures, stages) are for admins; others get counts of what they may read.
-    template = "status.html" if viewer.is_admin else "status_reader.html"
-    return render_template(template, status=archive().status(viewer))
+    if not viewer.is_admin:
+        return render_template("status_reader.html", status=a.status(viewer))
+    return render_template(
+        "status.html",
+        status=a.status(viewer),
+        failed=a.failed_documents(viewer=viewer),
+        model=a.translation_model(),
+        may_retry=True,
+    )
 
 
 @bp.get("/collections")

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
+from ..highlights import ocr_character_boxes
 from .alignment import attach_boxes
 from .base import FIELDS, EntityExtractor, Mention, PageTexts
 from .exemptions import is_foi_text
@@ -71,7 +72,7 @@ def extract_page(
             m.field = name
             m.text = text[m.start : m.end]
         if name == "original" and page.words:  # OCR words, or a text layer's word boxes
-            attach_boxes(mentions, text, page.words)
+            attach_boxes(mentions, text, ocr_character_boxes(page.words) if page.ocr else page.words)
         out.extend(mentions)
     return out
 

@@ -8,7 +8,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .cache import TranslationCache, aligned_pairs, plan_texts
+from .cache import TranslationCache, aligned_pairs, cacheable, plan_texts, sentence_errors
 from .engine import ArgosTranslator, has_chinese, split_sentences
 from .packages import TranslationError
 
@@ -87,12 +87,15 @@ def backfill(
         fresh = dict(zip(job.missing, targets, strict=True))
         known = {**previous, **job.known, **fresh}  # `previous`: what the chunk before translated
         changed = sorted({row["document_id"] for row in job.todo})
+        failures = getattr(translator, "failures", {})
         with store.transaction():
-            cache.put_many(model_id, fresh)
+            cache.put_many(model_id, cacheable(fresh, failures))
             for row, (translation, pairs) in zip(job.todo, aligned_pairs(job.split, known), strict=True):
                 store.update_page(
                     row["id"], translation=translation, segments=pairs, translation_status="done"
                 )
+                # A sentence the model failed on stays untranslated, named on its page.
+                store.set_page_translation_errors(row["id"], sentence_errors(pairs, failures))
             for _, doc_rows in job.chunk:
                 for row in doc_rows:
                     if not has_chinese(row["text"]):  # nothing to translate: never pending again

@@ -81,6 +81,17 @@ def aligned_pairs(split: list[list[str]], known: dict[str, str]) -> list[tuple[s
     return out
 
 
+def sentence_errors(pairs: list[list[str]], failures: dict[str, str]) -> list[dict[str, str]]:
+    """The sentences of a page (its aligned pairs) that the model failed on, with the reason:
+    recorded on the page as meta["translation_errors"]."""
+    return [{"sentence": src[:300], "reason": failures[src]} for src, _ in pairs if src in failures]
+
+
+def cacheable(fresh: dict[str, str], failures: dict[str, str]) -> dict[str, str]:
+    """New translations less the sentences the model failed on (tried again on a later run)."""
+    return {s: t for s, t in fresh.items() if s not in failures}
+
+
 def translate_texts(
     texts: Sequence[str], translator: Translator, cache: TranslationCache
 ) -> list[tuple[str, list[list[str]]]]:
@@ -90,7 +101,7 @@ def translate_texts(
     split, known, missing = plan_texts(texts, translator.model_id, cache)
     if missing:
         fresh = dict(zip(missing, translator.translate_segments(missing), strict=True))
-        cache.put_many(translator.model_id, fresh)
+        cache.put_many(translator.model_id, cacheable(fresh, getattr(translator, "failures", {})))
         known.update(fresh)
     return aligned_pairs(split, known)
 

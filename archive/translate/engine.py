@@ -1,18 +1,30 @@
 """Running a zh->en model: sentence splitting (Chinese 。！？； and line structure, English
 punctuation), the Translator contract, and ArgosTranslator, which loads an installed Argos
-package's CTranslate2 and SentencePiece models and translates sentences in batches."""
+package's CTranslate2 and SentencePiece models and translates sentences in batches.
+
+A sentence longer than the model can take (its position limit: 512 tokens for Argos models) is
+cut at clause punctuation, then by length (`split_long`), translated in parts and joined again;
+one sentence the model still fails on is left untranslated and named in `failures`, never
+stopping the others."""
 
 from __future__ import annotations
 
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from ..script import HAN
 from .packages import TranslationError, argos_home, installed_packages, scoped_environment, version_key
+
+# A long sentence is cut after clause punctuation: Chinese ，、；：, ASCII ,;: and closing brackets.
+_CLAUSE_END = re.compile(r"(?<=[，、；：,;:）)」』])")
+
+# Source tokens sent to the model at once: under the 512 positions of Argos models, with room for
+# the end-of-sentence token and a target prefix.
+MAX_SOURCE_TOKENS = 400
 
 # A sentence ends after Chinese 。！？； (and their ASCII forms) or after English . ! ? before a space.
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|(?<=[.])(?=\s)")
@@ -38,6 +50,32 @@ def split_sentences(text: str) -> list[str]:
             if piece:
                 out.append(piece)
     return out
+
+
+def split_long(sentence: str, fits: Callable[[str], bool]) -> list[str]:
+    """`sentence` in pieces that each `fit` (the model's length limit), joined back they are the
+    sentence: cut after clause punctuation, neighbouring clauses put together again while they
+    fit, and a clause still too long cut in halves (at a space near the middle when there is
+    one) until it fits."""
+    if fits(sentence) or len(sentence) <= 1:
+        return [sentence]
+    clauses = [c for c in _CLAUSE_END.split(sentence) if c]
+    if len(clauses) == 1:
+        middle = len(sentence) // 2
+        space = sentence.rfind(" ", middle // 2, middle + middle // 2)
+        cut = space + 1 if space > 0 else middle
+        return split_long(sentence[:cut], fits) + split_long(sentence[cut:], fits)
+    pieces: list[str] = []
+    current = ""
+    for clause in clauses:
+        if current and fits(current + clause):
+            current += clause
+            continue
+        if current:
+            pieces.append(current)
+        current = clause
+    pieces.append(current)
+    return [part for piece in pieces for part in split_long(piece, fits)]
 
 
 def needs_translation(sentence: str) -> bool:
@@ -80,6 +118,7 @@ class ArgosTranslator:
     benchmark calls raw CTranslate2 with the same)."""
 
     beam_size = 4
+    max_source_tokens = MAX_SOURCE_TOKENS
 
     def __init__(
         self,
@@ -97,6 +136,9 @@ class ArgosTranslator:
         self._model: Any = None
         self._sp: Any = None
         self.model_id = ""
+        # Sentences the model failed on, with the reason (kept for the run: callers look up the
+        # sentences they sent, so a call running meanwhile in another thread does not matter).
+        self.failures: dict[str, str] = {}
         self._find()
 
     def _find(self) -> None:
@@ -135,7 +177,13 @@ class ArgosTranslator:
         return {"device": "cpu", "inter_threads": 1, "intra_threads": self.threads}
 
     def translate_options(self) -> dict[str, Any]:
-        return {"max_batch_size": self.batch_size, "beam_size": self.beam_size, "replace_unknowns": True}
+        return {
+            "max_batch_size": self.batch_size,
+            "beam_size": self.beam_size,
+            "replace_unknowns": True,
+            # A part as long as the source limit must not be cut short (the default stops at 256).
+            "max_decoding_length": self.max_source_tokens + 100,
+        }
 
     def _load(self) -> None:
         if self._model is not None:
@@ -154,9 +202,46 @@ class ArgosTranslator:
             raise TranslationError(f"cannot load {path.name}: {exc}") from exc
 
     def translate_segments(self, segments: Sequence[str]) -> list[str]:
+        """One translation per segment. A segment too long for the model is translated in parts
+        (`split_long`). When the batch fails, each part is tried on its own: a part that fails
+        leaves its segment untranslated ("") and named in `failures`; TranslationError only when
+        every part fails (the model cannot run)."""
         if not segments:
             return []
         self._load()
+        parts = [split_long(s, self._fits) for s in segments]
+        flat = [p for ps in parts for p in ps]
+        targets: list[str | None]
+        reasons: dict[int, str] = {}
+        try:
+            targets = list(self._translate_batch(flat))
+        except TranslationError as batch_error:
+            targets = []
+            for i, part in enumerate(flat):
+                try:
+                    targets.extend(self._translate_batch([part]))
+                except TranslationError as exc:
+                    targets.append(None)
+                    reasons[i] = str(exc)
+            if len(reasons) == len(flat):
+                raise batch_error
+        out: list[str] = []
+        at = 0
+        for segment, pieces in zip(segments, parts, strict=True):
+            done = targets[at : at + len(pieces)]
+            failed = [reasons[i] for i in range(at, at + len(pieces)) if i in reasons]
+            at += len(pieces)
+            if failed:
+                self.failures[segment] = failed[0]
+                out.append("")
+            else:
+                out.append(" ".join(t for t in done if t))
+        return out
+
+    def _fits(self, text: str) -> bool:
+        return len(self._sp.encode(text)) <= self.max_source_tokens
+
+    def _translate_batch(self, segments: Sequence[str]) -> list[str]:
         tokens = self._sp.encode(list(segments), out_type=str)
         prefix = getattr(self._package, "target_prefix", "") or ""
         try:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from ..language import is_chinese
 from ..models import StageError
-from .cache import TranslationCache, translate_texts
+from .cache import TranslationCache, sentence_errors, translate_texts
 from .engine import ArgosTranslator, has_chinese
 from .packages import TranslationError
 
@@ -64,3 +64,6 @@ class TranslateStep:
             raise StageError("translate", str(exc)) from exc
         for page, (translation, pairs) in zip(pages, results, strict=True):
             page.meta.update(translation=translation, segments=pairs, translation_status="done")
+            # A sentence the model failed on stays untranslated, named on its page.
+            if errors := sentence_errors(pairs, translator.failures):
+                page.meta["translation_errors"] = errors
