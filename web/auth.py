@@ -65,6 +65,8 @@ PUBLIC_ENDPOINTS = {
     "ui.search_page",
     "ui.document_page",
     "ui.page_image",
+    "ui.page_thumbnail",
+    "ui.favicon",
     "ui.download",
     "ui.collections_page",
     "ui.collection_page",
@@ -204,6 +206,8 @@ def init_app(app: Flask) -> None:
         if mode == "team" and viewer.is_anonymous and request.endpoint not in PUBLIC_ENDPOINTS:
             if request.path.startswith("/api/"):
                 return jsonify({"error": {"status": 401, "title": "Unauthorized", "message": "Log in"}}), 401
+            if request.method != "GET":  # a form sent without a session: nothing to come back to
+                abort(401, "Log in first")
             return redirect(url_for("auth.login", next=request.path))
         if (
             current_app.config.get("WTF_CSRF_ENABLED", True)
