@@ -60,7 +60,7 @@ class Uploads:
         assert cur.lastrowid is not None
         return cur.lastrowid
 
-    def list(self, collection: str, limit: int = 100) -> list[dict[str, Any]]:
+    def recent(self, collection: str, limit: int = 100) -> list[dict[str, Any]]:
         rows = self.db.execute(
             "SELECT id, filename, status, documents, failed, error, created, updated FROM uploads "
             "WHERE collection=? ORDER BY id DESC LIMIT ?",

@@ -80,7 +80,7 @@ class Account(UserMixin):  # type: ignore[misc]
         return f"{self.session_version}:{self.name}"
 
 
-@login_manager.user_loader
+@login_manager.user_loader  # type: ignore[untyped-decorator]
 def _load_account(user_id: str) -> Account | None:
     version, _, name = user_id.partition(":")
     account = archive().accounts.get(name)
