@@ -56,7 +56,7 @@ def main() -> None:
     totals = {"unfiltered": 0, "anonymous": 0}
     with Archive(root, {"result_cache": ResultCache(0)}) as archive:
         archive.publish("published", force=True)
-        for cls, q in mix[:20]:  # warm the page cache and the statistics
+        for _cls, q in mix[:20]:  # warm the page cache and the statistics
             archive.search(SearchQuery(q, facets=FACETS), PUBLIC)
             archive.search(SearchQuery(q, facets=FACETS), LOCAL)
         for i, (cls, q) in enumerate(mix):
