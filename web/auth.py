@@ -28,8 +28,9 @@ from flask import (
     url_for,
 )
 from flask.sessions import SecureCookieSessionInterface
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+from limits import parse as parse_limit
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect
@@ -41,7 +42,6 @@ from archive import LOCAL, PUBLIC, Viewer
 
 bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = ""
@@ -65,7 +65,9 @@ PUBLIC_ENDPOINTS = {
     "api.export",
     "api.openapi",
 }
-LOGIN_LIMIT = "10 per minute"
+# Login attempts per address and per account name, in a moving window (the `limits` library that
+# Flask-Limiter is built on; one store per app, in memory of the server process).
+LOGIN_LIMIT = parse_limit("10 per minute")
 
 
 class Account(UserMixin):  # type: ignore[misc]
@@ -152,7 +154,7 @@ def init_app(app: Flask) -> None:
             app.config[key] = value
     app.session_interface = _SessionInterface()
     csrf.init_app(app)
-    limiter.init_app(app)
+    app.extensions["foi_login_limiter"] = MovingWindowRateLimiter(MemoryStorage())
     login_manager.init_app(app)
 
     @app.before_request
@@ -187,14 +189,23 @@ def _safe_next(target: str | None) -> str:
     return url_for("ui.search_page")
 
 
-def _account_key() -> str:
-    return "account:" + (request.form.get("name") or "").strip().casefold()[:64]
+def _check_login_rate() -> None:
+    """A 429 past LOGIN_LIMIT attempts from this address or for this account name (every attempt
+    counts, right or wrong, so a guesser cannot tell by the limit)."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return
+    limiter: MovingWindowRateLimiter = current_app.extensions["foi_login_limiter"]
+    account = (request.form.get("name") or "").strip().casefold()[:64]
+    allowed = [limiter.hit(LOGIN_LIMIT, "address", request.remote_addr or "-")]
+    allowed.append(limiter.hit(LOGIN_LIMIT, "account", account))
+    if not all(allowed):
+        abort(429, "Too many login attempts; wait a minute")
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(LOGIN_LIMIT, methods=["POST"])
-@limiter.limit(LOGIN_LIMIT, methods=["POST"], key_func=_account_key)
 def login():  # type: ignore[no-untyped-def]
+    if request.method == "POST":
+        _check_login_rate()
     form = LoginForm()
     error = None
     if form.validate_on_submit():
