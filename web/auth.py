@@ -28,12 +28,12 @@ from flask import (
     url_for,
 )
 from flask.sessions import SecureCookieSessionInterface
-from limits import parse as parse_limit
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect
+from limits import parse as parse_limit
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
