@@ -929,6 +929,17 @@ class SqliteBackend:
         facets: dict[str, list[tuple[str, int]]] = {}
         for name in q.facets:
             per = _heavy_facet_names(name, collections)
+            if len(per) == 1 and name not in _COLUMN_FACETS:
+                # One collection (a public site's usual case): its rows as the whole index's are read.
+                facets[name] = [
+                    (str(v), int(n))
+                    for v, n in db.execute(
+                        "SELECT value, n FROM search_heavy_facet WHERE term=? AND name=? ORDER BY n DESC, value "
+                        "LIMIT ?",
+                        (term, per[0], q.facet_size),
+                    )
+                ]
+                continue
             counts = {
                 str(v): int(n)
                 for v, n in db.execute(
