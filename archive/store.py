@@ -127,6 +127,7 @@ CREATE TABLE IF NOT EXISTS uploads (
     documents INTEGER NOT NULL DEFAULT 0,
     failed INTEGER NOT NULL DEFAULT 0,
     error TEXT,
+    worker INTEGER,                           -- process id of the server ingesting it
     user_name TEXT,
     created TEXT NOT NULL,
     updated TEXT NOT NULL
