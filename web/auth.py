@@ -103,6 +103,13 @@ class _SessionInterface(SecureCookieSessionInterface):
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
 
+    def open_session(self, app: Flask, request: Any) -> Any:
+        # The key that signs sessions and CSRF tokens is the archive's own (made on first use), read
+        # on the first request rather than when the app is made (which opens no archive).
+        if not app.secret_key:
+            app.config["SECRET_KEY"] = archive().secret_key()
+        return super().open_session(app, request)
+
 
 def serve_mode() -> str:
     """`public`, `team` or `local`, for this request."""
