@@ -39,4 +39,4 @@ EXPOSE 5000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD curl -fsS http://127.0.0.1:5000/ >/dev/null || exit 1
 
-CMD ["foi", "serve", "--host", "0.0.0.0", "--port", "5000", "--workers", "2"]
+CMD ["foi", "serve", "--host", "0.0.0.0", "--port", "5000", "--workers", "2", "--trusted-network"]

@@ -90,13 +90,12 @@ def may_write_collection(viewer: Viewer, collection: dict[str, Any] | None) -> b
 
 
 def readable_collections(store: Store, viewer: Viewer) -> tuple[str, ...] | None:
-    """The names of the collections `viewer` may read, or None when that is every collection
-    (no restriction to apply: an admin, or a viewer who may read them all)."""
+    """The names of the collections `viewer` may read, or None for an admin (no restriction).
+    Anyone else always gets the list, even when it holds every collection: a document whose
+    collection has no row (or one made meanwhile) is then left out, never shown by default."""
     if viewer.is_admin:
         return None
-    rows = store.collections()
-    names = tuple(str(c["name"]) for c in rows if may_read_collection(viewer, c))
-    return None if len(names) == len(rows) else names
+    return tuple(str(c["name"]) for c in store.collection_visibility() if may_read_collection(viewer, c))
 
 
 def hidden_documents(store: Store, viewer: Viewer) -> tuple[int, ...]:

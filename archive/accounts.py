@@ -76,7 +76,7 @@ class Accounts:
         ).fetchone()
         return dict(row) if row else None
 
-    def list(self) -> list[dict[str, Any]]:
+    def all(self) -> list[dict[str, Any]]:
         """Every account with its role and grants (never a hash)."""
         out = []
         for row in self.db.execute("SELECT name, role, created FROM users ORDER BY name").fetchall():
@@ -108,7 +108,8 @@ class Accounts:
         account = self.get(name)
         if account is None:
             return None
-        read, write = set(), set()
+        read: set[str] = set()
+        write: set[str] = set()
         for collection, can_write in self.db.execute(
             "SELECT collection, can_write FROM grants WHERE user_name=?", (name,)
         ):

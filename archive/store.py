@@ -127,6 +127,7 @@ CREATE TABLE IF NOT EXISTS uploads (
     documents INTEGER NOT NULL DEFAULT 0,
     failed INTEGER NOT NULL DEFAULT 0,
     error TEXT,
+    worker INTEGER,                           -- process id of the server ingesting it
     user_name TEXT,
     created TEXT NOT NULL,
     updated TEXT NOT NULL
@@ -418,6 +419,12 @@ class Store:
         """One entry of `collections()`, or None."""
         row = self.db.execute(f"{_COLLECTIONS} WHERE c.name=?", (name,)).fetchone()
         return dict(row) | {"public": bool(row["public"])} if row else None
+
+    def collection_visibility(self) -> list[dict[str, Any]]:
+        """Every collection's name, `public` and `publish_at`: what access needs, without the
+        document counts of `collections()` (a search asks this on every request)."""
+        rows = self.db.execute("SELECT name, public, publish_at FROM collections ORDER BY name")
+        return [dict(r) for r in rows]
 
     def set_collection(self, name: str, **fields: Any) -> None:
         """Change a collection's settings (title, description, licence, public, publish_at)."""

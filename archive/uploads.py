@@ -60,7 +60,7 @@ class Uploads:
         assert cur.lastrowid is not None
         return cur.lastrowid
 
-    def list(self, collection: str, limit: int = 100) -> list[dict[str, Any]]:
+    def recent(self, collection: str, limit: int = 100) -> list[dict[str, Any]]:
         rows = self.db.execute(
             "SELECT id, filename, status, documents, failed, error, created, updated FROM uploads "
             "WHERE collection=? ORDER BY id DESC LIMIT ?",
@@ -71,12 +71,12 @@ class Uploads:
     def requeue_abandoned(self) -> int:
         """Queue again the uploads left `processing` by a process that is gone."""
         n = 0
-        for row in self.db.execute("SELECT id, error FROM uploads WHERE status='processing'").fetchall():
-            pid = int(str(row["error"] or "0").removeprefix("pid:") or 0)
+        for row in self.db.execute("SELECT id, worker FROM uploads WHERE status='processing'").fetchall():
+            pid = int(row["worker"] or 0)
             if pid and _alive(pid) and pid != os.getpid():
                 continue
             n += self.db.execute(
-                "UPDATE uploads SET status='queued', error=NULL, updated=? WHERE id=? AND status='processing'",
+                "UPDATE uploads SET status='queued', worker=NULL, updated=? WHERE id=? AND status='processing'",
                 (now(), row["id"]),
             ).rowcount
         return n
@@ -85,9 +85,9 @@ class Uploads:
         """Take the oldest queued upload for this process (one statement: two workers never
         take the same one)."""
         row = self.db.execute(
-            "UPDATE uploads SET status='processing', error=?, updated=? "
+            "UPDATE uploads SET status='processing', worker=?, updated=? "
             "WHERE id = (SELECT id FROM uploads WHERE status='queued' ORDER BY id LIMIT 1) RETURNING *",
-            (f"pid:{os.getpid()}", now()),
+            (os.getpid(), now()),
         ).fetchone()
         return dict(row) if row else None
 

@@ -114,8 +114,9 @@ def zipf_weights(n: int, s: float = 1.05) -> list[float]:
     return [1 / (r + 1) ** s for r in range(n)]
 
 
-def build(root: Path, n_docs: int) -> None:
-    """Generate documents into the store and, through the backend's own index(), the search index."""
+def build(root: Path, n_docs: int, collections: list[str] | None = None) -> None:
+    """Generate documents into the store and, through the backend's own index(), the search index
+    (documents spread over `collections` in turn)."""
     vocab = vocabulary(20000)
     weights = zipf_weights(len(vocab))
     zh_weights = zipf_weights(len(CHINESE), 1.0)
@@ -127,8 +128,10 @@ def build(root: Path, n_docs: int) -> None:
     entities = [f"Org {i}" for i in range(2000)]
     ent_weights = zipf_weights(len(entities))
     rng = random.Random(7)
-    collections = ["release-2019", "release-2020", "leak-a", "leak-b", "foi-2023-0457"]
+    collections = collections or ["release-2019", "release-2020", "leak-a", "leak-b", "foi-2023-0457"]
     with Archive(root) as archive:
+        for name in collections:
+            archive.store.ensure_collection(name)
         db = archive.store.db
         records: list[IndexRecord] = []
         docs: list[tuple] = []

@@ -167,12 +167,9 @@ def _values(rule, site: dict[str, Any]) -> list[dict[str, Any]]:
 
 QUERY_STRINGS = [
     "",
-    "?q=quokkasearch",
-    "?q=pangosearch",
-    f"?collection={PRIVATE}",
+    "?q=pangosearch&sort=date&limit=100",
     f"?q=quokkasearch&collection={PRIVATE}&facet=collection&facet=sender&facet=entity&facet=exemption",
     "?q=lighthouse&facet=collection&facet=sender&facet=entity&facet=exemption&facet=kind&facet=year",
-    "?sort=date&limit=100",
 ]
 
 

@@ -245,11 +245,11 @@ def test_upload_runs_in_the_background_and_survives_a_restart(two_collections, t
     with Archive(two_collections) as a:
         upload_id = a.uploads.add("team", "kestrel.txt", io.BytesIO(b"The kestrel nesting report."), "eddie")
         assert a.uploads.claim()["id"] == upload_id
-        a.store.db.execute("UPDATE uploads SET error='pid:999999999' WHERE id=?", (upload_id,))
+        a.store.db.execute("UPDATE uploads SET worker=999999999 WHERE id=?", (upload_id,))
         before = len(a.store.documents())
     restarted = _app(two_collections, UPLOAD_POLL=0.1)
     with Archive(two_collections) as a:
-        assert _wait_for(lambda: a.uploads.list("team")[0]["status"] == "done")
+        assert _wait_for(lambda: a.uploads.recent("team")[0]["status"] == "done")
         assert len(a.store.documents()) == before + 1
     restarted.extensions["foi_upload_worker"][1].set()
     app.extensions["foi_upload_worker"][1].set()

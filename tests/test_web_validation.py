@@ -378,7 +378,7 @@ def test_malformed_queries_are_400_with_the_message_or_run(backend_site, q):
 def test_every_query_error_becomes_a_400_with_its_message(site, monkeypatch, path):
     client, _ = site
 
-    def refuse(self, query):  # type: ignore[no-untyped-def]
+    def refuse(self, query, viewer=None):  # type: ignore[no-untyped-def]
         raise QueryError(f"cannot run {query.text!r}: an unclosed parenthesis")
 
     monkeypatch.setattr(Archive, "search", refuse)

@@ -74,10 +74,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from . import auth
 
-    # Before the routes: the secret that signs sessions and CSRF tokens is the archive's own.
-    if not app.config.get("SECRET_KEY"):
-        with Archive(Path(app.config["ARCHIVE_DIR"]), archive_config) as opened:
-            app.config["SECRET_KEY"] = opened.secret_key()
     auth.init_app(app)
     app.register_blueprint(ui_bp)
     app.register_blueprint(api_bp, url_prefix="/api")

@@ -28,11 +28,12 @@ from flask import (
     url_for,
 )
 from flask.sessions import SecureCookieSessionInterface
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect
+from limits import parse as parse_limit
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
@@ -41,19 +42,6 @@ from archive import LOCAL, PUBLIC, Viewer
 
 bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
-
-
-def _app_key() -> str:
-    # One Limiter serves every app of the process (its decorators are module-level): counts are
-    # kept per app, so two archives served by one process (or tests) never share them.
-    return f"app{id(current_app._get_current_object())}:"
-
-
-def _address_key() -> str:
-    return _app_key() + "address:" + (get_remote_address() or "")
-
-
-limiter = Limiter(key_func=_address_key, default_limits=[], storage_uri="memory://")
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = ""
@@ -89,7 +77,9 @@ PUBLIC_ENDPOINTS = {
 # The only writes a public site takes: an e-mail subscription to a public search, its confirmation
 # and its cancelling (each row of alert_channels; nothing else of the archive changes).
 PUBLIC_SITE_WRITES = {"ui.alerts.subscribe", "ui.alerts.unsubscribe"}
-LOGIN_LIMIT = "10 per minute"
+# Login attempts per address and per account name, in a moving window (the `limits` library that
+# Flask-Limiter is built on; one store per app, in memory of the server process).
+LOGIN_LIMIT = parse_limit("10 per minute")
 
 
 class Account(UserMixin):  # type: ignore[misc]
@@ -104,7 +94,7 @@ class Account(UserMixin):  # type: ignore[misc]
         return f"{self.session_version}:{self.name}"
 
 
-@login_manager.user_loader
+@login_manager.user_loader  # type: ignore[untyped-decorator]
 def _load_account(user_id: str) -> Account | None:
     version, _, name = user_id.partition(":")
     account = archive().accounts.get(name)
@@ -124,6 +114,13 @@ class _SessionInterface(SecureCookieSessionInterface):
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+    def open_session(self, app: Flask, request: Any) -> Any:
+        # The key that signs sessions and CSRF tokens is the archive's own (made on first use), read
+        # on the first request rather than when the app is made (which opens no archive).
+        if not app.secret_key:
+            app.config["SECRET_KEY"] = archive().secret_key()
+        return super().open_session(app, request)
 
 
 def serve_mode() -> str:
@@ -188,7 +185,7 @@ def init_app(app: Flask) -> None:
     # can be written to by API tokens and by JSON bodies (which a cross-site form cannot send).
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     csrf.init_app(app)
-    limiter.init_app(app)
+    app.extensions["foi_login_limiter"] = MovingWindowRateLimiter(MemoryStorage())
     login_manager.init_app(app)
 
     @app.before_request
@@ -235,14 +232,23 @@ def _safe_next(target: str | None) -> str:
     return url_for("ui.search_page")
 
 
-def _account_key() -> str:
-    return _app_key() + "account:" + (request.form.get("name") or "").strip().casefold()[:64]
+def _check_login_rate() -> None:
+    """A 429 past LOGIN_LIMIT attempts from this address or for this account name (every attempt
+    counts, right or wrong, so a guesser cannot tell by the limit)."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return
+    limiter: MovingWindowRateLimiter = current_app.extensions["foi_login_limiter"]
+    account = (request.form.get("name") or "").strip().casefold()[:64]
+    allowed = [limiter.hit(LOGIN_LIMIT, "address", request.remote_addr or "-")]
+    allowed.append(limiter.hit(LOGIN_LIMIT, "account", account))
+    if not all(allowed):
+        abort(429, "Too many login attempts; wait a minute")
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(LOGIN_LIMIT, methods=["POST"])
-@limiter.limit(LOGIN_LIMIT, methods=["POST"], key_func=_account_key)
 def login():  # type: ignore[no-untyped-def]
+    if request.method == "POST":
+        _check_login_rate()
     form = LoginForm()
     error = None
     if form.validate_on_submit():

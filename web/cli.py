@@ -40,9 +40,23 @@ def register(cli: click.Group) -> None:
     help="Serve a public site: only published collections, no login, nothing written.",
 )
 @click.option("--noindex", is_flag=True, help="Ask search engines not to index the site.")
+@click.option(
+    "--trusted-network",
+    is_flag=True,
+    help="Serve a non-loopback address in local mode anyway: only for an address nobody else can "
+    "reach (a container whose port is published on the host's 127.0.0.1).",
+)
 @pass_ctx
 def serve(
-    ctx: Context, host: str, port: int, debug: bool, workers: int, threads: int, public: bool, noindex: bool
+    ctx: Context,
+    host: str,
+    port: int,
+    debug: bool,
+    workers: int,
+    threads: int,
+    public: bool,
+    noindex: bool,
+    trusted_network: bool,
 ) -> None:
     """Serve the web UI and JSON API.
 
@@ -55,6 +69,7 @@ def serve(
         raise click.UsageError("--debug is for the development server; leave out --workers")
     if (
         not public
+        and not trusted_network
         and not is_loopback(host)
         and not _has_accounts(ctx)
         and os.environ.get("FOI_AUTH") != "required"

@@ -77,7 +77,7 @@ def start_upload_worker(app: Any) -> None:
 @bp.get("/collections/<name>/manage")
 def manage_page(name: str):  # type: ignore[no-untyped-def]
     info = _writable(name)
-    uploads = archive().uploads.list(name)
+    uploads = archive().uploads.recent(name)
     busy = any(u["status"] in ("queued", "processing") for u in uploads)
     return render_template(
         "manage.html",
@@ -104,7 +104,7 @@ def publish(name: str):  # type: ignore[no-untyped-def]
             "manage.html",
             name=name,
             info=info,
-            uploads=archive().uploads.list(name),
+            uploads=archive().uploads.recent(name),
             busy=False,
             publish_form=form,
             upload_form=UploadForm(),
@@ -145,4 +145,4 @@ def upload(name: str):  # type: ignore[no-untyped-def]
 @bp.get("/collections/<name>/uploads.json")
 def uploads_json(name: str):  # type: ignore[no-untyped-def]
     _writable(name)
-    return jsonify({"uploads": archive().uploads.list(name)})
+    return jsonify({"uploads": archive().uploads.recent(name)})

@@ -58,7 +58,7 @@ def users_add(ctx: Context, name: str, role: str, password_stdin: bool) -> None:
 @pass_ctx
 def users_list(ctx: Context, as_json: bool) -> None:
     """List the accounts with their roles and grants."""
-    rows = ctx.archive.accounts.list()
+    rows = ctx.archive.accounts.all()
     if as_json:
         dump(rows)
         return

@@ -67,7 +67,9 @@ CREATE TABLE IF NOT EXISTS search_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL
 -- it does not have to score and count every matching page. `search_heavy_top` holds the pages
 -- with the best bm25 term weight (weighted term frequency `tfw`, row length `dl`), rescored
 -- exactly at query time (the first `valid` of them are the true best: each deleted candidate
--- takes one off); `search_heavy_facet` holds the facet counts of all pages with the term.
+-- takes one off); `search_heavy_facet` holds the facet counts of all pages with the term, and
+-- under `name` + _BY_COLLECTION + collection the same counts per collection (a search limited to
+-- the collections its viewer may read sums those).
 CREATE TABLE IF NOT EXISTS search_heavy (
     term TEXT PRIMARY KEY, df INTEGER NOT NULL, avgdl REAL NOT NULL, valid INTEGER NOT NULL,
     stale INTEGER NOT NULL DEFAULT 0
@@ -109,7 +111,9 @@ HEAVY_TOP = 200
 # The stored candidates were chosen with the average row length of their time; past this drift
 # the term is rebuilt.
 _AVGDL_DRIFT = 0.10
-_STATE_VERSION = "3"
+_STATE_VERSION = "4"  # 4: heavy facet counts per collection too (searches limited to some collections)
+# Joins a facet name and a collection in the per-collection rows of search_heavy_facet.
+_BY_COLLECTION = "\x1f"
 # Joins the two words of a pair token and fills the positions without one; analysis never puts it
 # in a term (its word pattern excludes the underscore), so a pair token can be no word's term.
 _SEP = "_"
@@ -560,12 +564,20 @@ class SqliteBackend:
             for name, value in zip(_COLUMN_FACETS, cols, strict=True):
                 if value is not None:
                     facets[(term, name, value)] += c
+                    facets[(term, name + _BY_COLLECTION + cols[0], value)] += c
         for name, value, c in db.execute(
             f"SELECT k.name, min(k.value COLLATE BINARY), count(*) FROM {table} f CROSS JOIN search_keyword k "
             f"ON k.page_id = f.rowid WHERE {table} MATCH ? GROUP BY k.name, k.value",
             (match,),
         ):
             facets[(term, name, value)] += c
+        for collection, name, value, c in db.execute(
+            f"SELECT p.collection, k.name, min(k.value COLLATE BINARY), count(*) FROM {table} f "
+            f"CROSS JOIN search_keyword k ON k.page_id = f.rowid JOIN search_page p ON p.page_id = f.rowid "
+            f"WHERE {table} MATCH ? GROUP BY p.collection, k.name, k.value",
+            (match,),
+        ):
+            facets[(term, name + _BY_COLLECTION + collection, value)] += c
         db.execute("DELETE FROM search_heavy_top WHERE term=?", (term,))
         db.execute("DELETE FROM search_heavy_facet WHERE term=?", (term,))
         db.execute(
@@ -734,7 +746,8 @@ class SqliteBackend:
                     single = pairs[0] if len(pairs) == 1 else None
             if (
                 single is not None
-                and not where
+                and len(where) == (q.collections is not None)  # no filter but the readable collections
+                and not q.exclude_docs
                 and q.sort == "relevance"
                 and not q.search_after
                 and q.offset + q.limit <= HEAVY_TOP // 2
@@ -897,6 +910,8 @@ class SqliteBackend:
         row = db.execute("SELECT df, avgdl, valid, stale FROM search_heavy WHERE term=?", (term,)).fetchone()
         if row is None or row[3]:
             return None
+        if q.collections is not None:
+            return self._heavy_search_in(term, q, q.collections, row)
         df, built_avgdl, valid = int(row[0]), float(row[1]), int(row[2])
         stats = self._fts_stats()
         if stats is None or abs(stats[1] / built_avgdl - 1) > _AVGDL_DRIFT:
@@ -943,6 +958,76 @@ class SqliteBackend:
                 ]
         end = q.offset + len(hits)
         return BackendResults(total=df, hits=hits, facets=facets, next_cursor=[end] if end < df else None)
+
+    def _heavy_search_in(
+        self, term: str, q: SearchQuery, collections: tuple[str, ...], row: Any
+    ) -> BackendResults | None:
+        """`_heavy_search` limited to some collections: the total and facets summed from the
+        per-collection counts, the hits from the candidates of those collections among the first
+        `valid` (the true best of all pages, so the true best of theirs too)."""
+        db = self.db
+        df, built_avgdl, valid = int(row[0]), float(row[1]), int(row[2])
+        stats = self._fts_stats()
+        if stats is None or abs(stats[1] / built_avgdl - 1) > _AVGDL_DRIFT:
+            return None
+        if not collections:
+            return BackendResults(total=0, hits=[], facets={name: [] for name in q.facets})
+        names = _heavy_facet_names("collection", collections)
+        total = int(
+            db.execute(
+                f"SELECT coalesce(sum(n), 0) FROM search_heavy_facet WHERE term=? AND name IN ({','.join('?' * len(names))})",
+                (term, *names),
+            ).fetchone()[0]
+        )
+        n_rows, avgdl = stats
+        cands = db.execute(
+            "SELECT t.page_id, t.tfw, t.dl, p.doc_id, p.number, p.collection FROM search_heavy_top t "
+            "JOIN search_page p ON p.page_id = t.page_id WHERE t.term=?",
+            (term,),
+        ).fetchall()
+        idf = math.log((n_rows - df + 0.5) / (df + 0.5))
+        if idf <= 0.0:
+            idf = 1e-6
+        scored = sorted(
+            (-(idf * _term_weight(tfw, dl, avgdl)), pid, d, num, c) for pid, tfw, dl, d, num, c in cands
+        )
+        complete = len(cands) >= df
+        wanted = set(collections)
+        mine = [s for s in (scored if complete else scored[:valid]) if s[4] in wanted]
+        if not complete and len(mine) < min(total, q.offset + q.limit):
+            return None
+        hits = [BackendHit(pid, d, num, -s) for s, pid, d, num, _ in mine[q.offset : q.offset + q.limit]]
+        facets: dict[str, list[tuple[str, int]]] = {}
+        for name in q.facets:
+            per = _heavy_facet_names(name, collections)
+            if len(per) == 1 and name not in _COLUMN_FACETS:
+                # One collection (a public site's usual case): its rows as the whole index's are read.
+                facets[name] = [
+                    (str(v), int(n))
+                    for v, n in db.execute(
+                        "SELECT value, n FROM search_heavy_facet WHERE term=? AND name=? ORDER BY n DESC, value "
+                        "LIMIT ?",
+                        (term, per[0], q.facet_size),
+                    )
+                ]
+                continue
+            counts = {
+                str(v): int(n)
+                for v, n in db.execute(
+                    "SELECT min(value COLLATE BINARY), sum(n) FROM search_heavy_facet "
+                    f"WHERE term=? AND name IN ({','.join('?' * len(per))}) GROUP BY value HAVING sum(n) > 0",
+                    (term, *per),
+                )
+            }
+            facets[name] = self._top_values(name, counts, q.facet_size)
+        end = q.offset + len(hits)
+        return BackendResults(
+            total=total, hits=hits, facets=facets, next_cursor=[end] if end < total else None
+        )
+
+
+def _heavy_facet_names(name: str, collections: tuple[str, ...]) -> list[str]:
+    return [name + _BY_COLLECTION + c for c in collections]
 
 
 def _by_document(items: Iterable[IndexRecord | list[IndexRecord]]) -> Iterator[list[IndexRecord]]:
@@ -1034,10 +1119,12 @@ class _HeavyUpdate:
         self.touched = True
         values = [(n, v) for n, v in zip(_COLUMN_FACETS, columns, strict=True) if v is not None]
         values += list(keywords)
+        collection = columns[0]
         for t in terms:
             self.df[t] += sign
             for name, v in values:
                 self.facets[(t, name, v)] += sign
+                self.facets[(t, name + _BY_COLLECTION + collection, v)] += sign
             if sign > 0:
                 tfw = _fts_tfw(tf[t])
                 # Offered; _apply_heavy keeps the best HEAVY_TOP per term.
