@@ -186,6 +186,15 @@ class AlertDB:
         )
         return {int(r["id"]): r for r in rows}
 
+    def page_texts(self, pages: Iterable[tuple[int, int]]) -> dict[tuple[int, int], tuple[str, str]]:
+        """(text, translation) of these (document id, page number) pages, in one read."""
+        rows = self.db.execute(
+            "SELECT p.document_id, p.number, p.text, p.translation FROM json_each(?) j JOIN pages p "
+            "ON p.document_id = json_extract(j.value, '$[0]') AND p.number = json_extract(j.value, '$[1]')",
+            (json.dumps(list(pages)),),
+        )
+        return {(int(r[0]), int(r[1])): (r[2] or "", r[3] or "") for r in rows}
+
     def documents_created_since(self, since: str | None, after_id: int, limit: int) -> list[int]:
         rows = self.db.execute(
             "SELECT id FROM documents WHERE status IN ('done','failed') AND id > ? AND created >= ? ORDER BY id LIMIT ?",

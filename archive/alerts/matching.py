@@ -66,36 +66,46 @@ def record_matches(
     known = db.known_hits({s for s, _ in firsts}, {d for _, d in firsts})
     docs = db.documents_updated({d for _, d in firsts})
     by_id = {s.id: s for s in searches}
+    new = [
+        (search_id, doc_id, number)
+        for (search_id, doc_id), number in firsts.items()
+        if (search_id, doc_id) not in known
+        and doc_id in docs
+        and not (respect_since and str(docs[doc_id]["updated"]) < by_id[search_id].since)
+    ]
+    texts = db.page_texts({(d, n) for _, d, n in new})
+    described: dict[int, Described] = {}
     added = 0
     with db.transaction():
-        for (search_id, doc_id), number in firsts.items():
-            doc = docs.get(doc_id)
-            if (search_id, doc_id) in known or doc is None:
-                continue
+        for search_id, doc_id, number in new:
             search = by_id[search_id]
-            if respect_since and str(doc["updated"]) < search.since:
-                continue
-            terms, snippet = describe_match(db, search, doc_id, number)
+            if search_id not in described:
+                described[search_id] = Described(search)
+            terms, snippet = described[search_id].match(texts.get((doc_id, number), ("", "")))
+            doc = docs[doc_id]
             title = doc["title"] or doc["filename"]
             if db.add_hit(search_id, doc_id, number, terms, snippet, title, doc["collection"]) is not None:
                 added += 1
     return added
 
 
-def describe_match(db: AlertDB, search: SavedSearch, doc_id: int, number: int) -> tuple[list[str], str]:
-    """The words that matched on the page and a snippet of it (escaped HTML, matches in <mark>):
-    from the original text, or from the translation when the match is there."""
-    page = db.store.page(doc_id, number)
-    if page is None:
-        return [], ""
-    positive: list[Term | Phrase] = parse(search.query).positive_terms()
-    for text in (page.get("text") or "", page.get("translation") or ""):
-        spans = highlight_spans(text, positive) if positive else []
-        if spans:
-            norm = normalize(text)
-            words = list(dict.fromkeys(norm[a:b].casefold() for a, b in spans))[:MAX_TERMS]
-            return words, str(make_snippet(text, positive))
-    # Matched by its filters alone (`entity:"Jari"`): those are what matched.
-    filters = {**parse(search.query).filters, **search.filters}
-    said = [f"{k}:{v}" for k, vs in filters.items() for v in vs]
-    return said[:MAX_TERMS], str(make_snippet(page.get("text") or "", []))
+class Described:
+    """What a saved search's hit on a page says: the words that matched on the page and a snippet
+    of it (escaped HTML, matches in <mark>), from the original text or, when the match is there,
+    the translation. The query is parsed once per batch, not once per hit."""
+
+    def __init__(self, search: SavedSearch):
+        parsed = parse(search.query)
+        self.terms: list[Term | Phrase] = parsed.positive_terms()
+        # Matched by its filters alone (`entity:"Jari"`): those are what matched.
+        filters = {**parsed.filters, **search.filters}
+        self.said = [f"{k}:{v}" for k, vs in filters.items() for v in vs][:MAX_TERMS]
+
+    def match(self, texts: tuple[str, str]) -> tuple[list[str], str]:
+        for text in texts:
+            spans = highlight_spans(text, self.terms) if self.terms and text else []
+            if spans:
+                norm = normalize(text)
+                words = list(dict.fromkeys(norm[a:b].casefold() for a, b in spans))[:MAX_TERMS]
+                return words, str(make_snippet(text, self.terms))
+        return self.said, str(make_snippet(texts[0], []))
