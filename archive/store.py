@@ -131,12 +131,14 @@ CREATE TABLE IF NOT EXISTS alert_hits (
     page INTEGER NOT NULL,
     terms TEXT NOT NULL DEFAULT '[]',         -- JSON: the words that matched
     snippet TEXT NOT NULL DEFAULT '',         -- HTML: the page's text escaped, matches in <mark>
+    described INTEGER NOT NULL DEFAULT 0,     -- 1 once terms and snippet are made (after indexing)
     title TEXT NOT NULL DEFAULT '',
     collection TEXT NOT NULL DEFAULT '',
     created TEXT NOT NULL,
     UNIQUE (search_id, document_id)
 );
 CREATE INDEX IF NOT EXISTS alert_hits_created ON alert_hits (search_id, created);
+CREATE INDEX IF NOT EXISTS alert_hits_undescribed ON alert_hits (described) WHERE described = 0;
 CREATE TABLE IF NOT EXISTS alert_outbox (
     id INTEGER PRIMARY KEY,
     hit_id INTEGER NOT NULL REFERENCES alert_hits(id) ON DELETE CASCADE,

@@ -202,31 +202,14 @@ class AlertDB:
         )
         return [int(r[0]) for r in rows]
 
-    def add_hit(
-        self,
-        search_id: int,
-        doc_id: int,
-        page: int,
-        terms: list[str],
-        snippet: str,
-        title: str,
-        collection: str,
-    ) -> int | None:
-        """Record a hit and queue it for each channel of its search; None when it was known."""
+    def add_hit(self, search_id: int, doc_id: int, page: int, title: str, collection: str) -> int | None:
+        """Record a hit (its words and snippet come after, `describe`) and queue it for each channel
+        of its search; None when it was known."""
         stamp = now()
         cur = self.db.execute(
-            "INSERT OR IGNORE INTO alert_hits (search_id, document_id, page, terms, snippet, title, collection, created) "
-            "VALUES (?,?,?,?,?,?,?,?)",
-            (
-                search_id,
-                doc_id,
-                page,
-                json.dumps(terms, ensure_ascii=False),
-                snippet,
-                title,
-                collection,
-                stamp,
-            ),
+            "INSERT OR IGNORE INTO alert_hits (search_id, document_id, page, title, collection, created) "
+            "VALUES (?,?,?,?,?,?)",
+            (search_id, doc_id, page, title, collection, stamp),
         )
         if not cur.rowcount:
             return None
@@ -238,12 +221,32 @@ class AlertDB:
         )
         return hit_id
 
+    def undescribed(self, search_id: int | None, limit: int) -> list[sqlite3.Row]:
+        sql = "SELECT id, search_id, document_id, page FROM alert_hits WHERE described = 0"
+        params: list[Any] = []
+        if search_id is not None:
+            sql += " AND search_id = ?"
+            params.append(search_id)
+        return self.db.execute(sql + " ORDER BY id LIMIT ?", (*params, limit)).fetchall()
+
+    def describe(self, descriptions: Iterable[tuple[int, list[str], str]]) -> None:
+        """(hit id, matched words, snippet) for hits recorded undescribed."""
+        self.db.executemany(
+            "UPDATE alert_hits SET terms = ?, snippet = ?, described = 1 WHERE id = ?",
+            [(json.dumps(t, ensure_ascii=False), s, i) for i, t, s in descriptions],
+        )
+
     def hits(self, search_id: int, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
         rows = self.db.execute(
             "SELECT * FROM alert_hits WHERE search_id=? ORDER BY created DESC, id DESC LIMIT ? OFFSET ?",
             (search_id, limit, offset),
         )
         return [_hit(r) for r in rows]
+
+    def hit_counts(self) -> dict[int, int]:
+        """Hits recorded so far per saved search (from the index on (search_id, created))."""
+        rows = self.db.execute("SELECT search_id, count(*) FROM alert_hits GROUP BY search_id")
+        return {int(a): int(b) for a, b in rows}
 
     def hit_count(self, search_id: int) -> int:
         return int(

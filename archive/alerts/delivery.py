@@ -32,6 +32,7 @@ from ..store import Store, now
 from . import mail, webhook
 from .db import AlertDB
 from .links import LinkSigner, base_url, hit_link
+from .matching import describe_hits
 from .owners import PUBLIC_OWNER, viewer_for_owner
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,7 @@ class Sender:
             if not held:
                 report.busy = True
                 return report
+            describe_hits(self.db)  # words and snippets of the hits recorded since the last round
             self._send_emails(at, report)
             self._send_webhooks(at, report)
         return report

@@ -27,6 +27,11 @@ def match_documents(db: AlertDB, backend: SearchBackend, doc_ids: Collection[int
     searches = db.searches(active_only=True)
     if not searches:
         return 0
+    # Broad searches first, together: a backend that runs them in groups (Elasticsearch) then has
+    # one group that matches much and others that match little, instead of every group matching
+    # much (the hits so far say which are broad).
+    counts = db.hit_counts()
+    searches.sort(key=lambda s: -counts.get(s.id, 0))
     return record_matches(db, backend, searches, doc_ids, respect_since=True)
 
 
@@ -73,20 +78,37 @@ def record_matches(
         and doc_id in docs
         and not (respect_since and str(docs[doc_id]["updated"]) < by_id[search_id].since)
     ]
-    texts = db.page_texts({(d, n) for _, d, n in new})
-    described: dict[int, Described] = {}
     added = 0
     with db.transaction():
         for search_id, doc_id, number in new:
-            search = by_id[search_id]
-            if search_id not in described:
-                described[search_id] = Described(search)
-            terms, snippet = described[search_id].match(texts.get((doc_id, number), ("", "")))
             doc = docs[doc_id]
             title = doc["title"] or doc["filename"]
-            if db.add_hit(search_id, doc_id, number, terms, snippet, title, doc["collection"]) is not None:
+            if db.add_hit(search_id, doc_id, number, title, doc["collection"]) is not None:
                 added += 1
     return added
+
+
+def describe_hits(db: AlertDB, search_id: int | None = None, chunk: int = 2000) -> int:
+    """Make the words and snippets of hits recorded since the last call (of one search, or all):
+    after indexing, not during it, before anything shows or sends them. Returns how many."""
+    done = 0
+    searches: dict[int, Described | None] = {}
+    while rows := db.undescribed(search_id, chunk):
+        texts = db.page_texts({(int(r["document_id"]), int(r["page"])) for r in rows})
+        out: list[tuple[int, list[str], str]] = []
+        for r in rows:
+            sid = int(r["search_id"])
+            if sid not in searches:
+                search = db.search(sid)
+                searches[sid] = Described(search) if search is not None else None
+            described = searches[sid]
+            page = texts.get((int(r["document_id"]), int(r["page"])), ("", ""))
+            terms, snippet = described.match(page) if described is not None else ([], "")
+            out.append((int(r["id"]), terms, snippet))
+        with db.transaction():
+            db.describe(out)
+        done += len(rows)
+    return done
 
 
 class Described:

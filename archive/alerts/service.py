@@ -16,7 +16,7 @@ from .atom import feed_xml
 from .db import AlertDB, new_token
 from .delivery import DeliveryReport, Sender
 from .links import CONFIRM_MAX_AGE, LinkSigner, base_url, feed_link
-from .matching import backfill, match_documents
+from .matching import backfill, describe_hits, match_documents
 from .model import AlertError, Channel, SavedSearch, check_channel, check_name, check_search
 from .owners import LOCAL_OWNER, PUBLIC_OWNER, viewer_for_owner
 
@@ -133,6 +133,8 @@ class Alerts:
         return found
 
     def hits(self, search: SavedSearch, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+        """Newest first, with the words that matched and a marked snippet."""
+        describe_hits(self.db, search.id)
         return self.db.hits(search.id, limit, offset)
 
     def hit_count(self, search: SavedSearch) -> int:
@@ -166,6 +168,7 @@ class Alerts:
         viewer = viewer or viewer_for_owner(search.owner)
         readable: dict[str, bool] = {}
         entries = []
+        describe_hits(self.db, search.id)
         for hit in self.db.hits(search.id, FEED_ENTRIES):
             name = hit["collection"]
             if name not in readable:

@@ -854,9 +854,7 @@ class ElasticBackend:
                 if "error" not in resp:
                     found: dict[int, list[BackendHit]] = {i: [] for i in group}
                     for h in resp["hits"]["hits"]:
-                        hit = BackendHit(
-                            int(h["_id"]), int(h["_source"]["doc_id"]), int(h["_source"]["number"]), 0.0
-                        )
+                        hit = _match_hit(h)
                         for name in h.get("matched_queries") or ():
                             found[int(name)].append(hit)
                     for i, hits in found.items():
@@ -883,12 +881,7 @@ class ElasticBackend:
                             f"Elasticsearch refused the query: {e.get('type', '')}: {e.get('reason', '')}"
                         )
                     else:
-                        out[i] = [
-                            BackendHit(
-                                int(h["_id"]), int(h["_source"]["doc_id"]), int(h["_source"]["number"]), 0.0
-                            )
-                            for h in single["hits"]["hits"]
-                        ]
+                        out[i] = [_match_hit(h) for h in single["hits"]["hits"]]
         return [[] if o is None else o for o in out]
 
     def _compiled_match(self, q: SearchQuery) -> dict[str, Any] | str:
@@ -929,7 +922,9 @@ class ElasticBackend:
                     },
                     "size": MAX_WINDOW,
                     "sort": [{"doc_id": "asc"}, {"number": "asc"}],
-                    "_source": ["doc_id", "number"],
+                    # From doc values: no stored _source to load and parse per hit.
+                    "_source": False,
+                    "docvalue_fields": ["doc_id", "number"],
                     "track_total_hits": False,
                 }
             )
@@ -941,6 +936,10 @@ class ElasticBackend:
         except (ApiError, TransportError) as exc:
             raise self._fail("match saved searches", exc) from exc
         return list(resp["responses"])
+
+
+def _match_hit(h: dict[str, Any]) -> BackendHit:
+    return BackendHit(int(h["_id"]), int(h["fields"]["doc_id"][0]), int(h["fields"]["number"][0]), 0.0)
 
 
 _RAW_WORD = re.compile(r"[^\W_]+")
