@@ -140,7 +140,7 @@ def test_invalid_queries_are_refused_and_later_failures_are_kept(archive, tmp_pa
         archive.alerts.add("ok", "other")
     # A query that stops running (here: made invalid behind the checks' back, as a query can
     # become on another backend) is marked failing with the reason, never deleted.
-    archive.alerts.db.update_search(search.id, query="Jari OR")
+    archive.alerts.records.update_search(search.id, query="Jari OR")
     archive.ingest(write(tmp_path / "new", NEW), collection="releases")
     kept = archive.alerts.get(search.id)
     assert kept is not None and kept.failing is not None and "OR needs" in kept.failing
