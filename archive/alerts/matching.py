@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Sequence
+from typing import Any
 
 from ..analysis import normalize
 from ..search import SearchBackend
+from ..search.base import match_key
 from ..search.query import Phrase, Term, parse
 from ..search.snippets import highlight_spans, make_snippet
 from .db import AlertDB
@@ -55,7 +57,14 @@ def record_matches(
     doc_ids: Collection[int],
     respect_since: bool,
 ) -> int:
-    outcomes = backend.match_documents([s.search_query() for s in searches], doc_ids)
+    # Saved searches that are the same query (many people keep "Jari") run once.
+    queries = [s.search_query() for s in searches]
+    distinct: dict[tuple[Any, ...], int] = {}
+    for q in queries:
+        distinct.setdefault(match_key(q), len(distinct))
+    unique = list({match_key(q): q for q in queries}.values())
+    ran = backend.match_documents(unique, doc_ids)
+    outcomes = [ran[distinct[match_key(q)]] for q in queries]
     firsts: dict[tuple[int, int], int] = {}  # (search, document) -> first matching page
     for search, outcome in zip(searches, outcomes, strict=True):
         if isinstance(outcome, str):
