@@ -202,24 +202,24 @@ class AlertDB:
         )
         return [int(r[0]) for r in rows]
 
-    def add_hit(self, search_id: int, doc_id: int, page: int, title: str, collection: str) -> int | None:
-        """Record a hit (its words and snippet come after, `describe`) and queue it for each channel
-        of its search; None when it was known."""
+    def add_hits(self, hits: Iterable[tuple[int, int, int, str, str]]) -> int:
+        """Record hits (search id, document id, page, title, collection; their words and snippet
+        come after, `describe`) and queue each new one for every channel of its search; the known
+        ones are left as they are. Two statements for a whole batch; call inside a transaction.
+        Returns how many were new."""
         stamp = now()
-        cur = self.db.execute(
+        before = int(self.db.execute("SELECT ifnull(max(id), 0) FROM alert_hits").fetchone()[0])
+        self.db.executemany(
             "INSERT OR IGNORE INTO alert_hits (search_id, document_id, page, title, collection, created) "
             "VALUES (?,?,?,?,?,?)",
-            (search_id, doc_id, page, title, collection, stamp),
+            [(*hit, stamp) for hit in hits],
         )
-        if not cur.rowcount:
-            return None
-        hit_id = cur.lastrowid
         self.db.execute(
             "INSERT OR IGNORE INTO alert_outbox (hit_id, channel_id, updated) "
-            "SELECT ?, id, ? FROM alert_channels WHERE search_id=?",
-            (hit_id, stamp, search_id),
+            "SELECT h.id, c.id, ? FROM alert_hits h JOIN alert_channels c ON c.search_id = h.search_id WHERE h.id > ?",
+            (stamp, before),
         )
-        return hit_id
+        return int(self.db.execute("SELECT count(*) FROM alert_hits WHERE id > ?", (before,)).fetchone()[0])
 
     def undescribed(self, search_id: int | None, limit: int) -> list[sqlite3.Row]:
         sql = "SELECT id, search_id, document_id, page FROM alert_hits WHERE described = 0"

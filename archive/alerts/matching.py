@@ -87,14 +87,20 @@ def record_matches(
         and doc_id in docs
         and not (respect_since and str(docs[doc_id]["updated"]) < by_id[search_id].since)
     ]
-    added = 0
+    rows = [
+        (
+            search_id,
+            doc_id,
+            number,
+            docs[doc_id]["title"] or docs[doc_id]["filename"],
+            docs[doc_id]["collection"],
+        )
+        for search_id, doc_id, number in new
+    ]
+    if not rows:
+        return 0
     with db.transaction():
-        for search_id, doc_id, number in new:
-            doc = docs[doc_id]
-            title = doc["title"] or doc["filename"]
-            if db.add_hit(search_id, doc_id, number, title, doc["collection"]) is not None:
-                added += 1
-    return added
+        return db.add_hits(rows)
 
 
 def describe_hits(db: AlertDB, search_id: int | None = None, chunk: int = 2000) -> int:
