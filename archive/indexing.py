@@ -51,7 +51,7 @@ class Indexer:
         # Called with the ids of documents just indexed, after each batch (the saved searches'
         # matching, archive/alerts): set by the Archive facade; None: nothing to tell.
         self.after_index: Callable[[list[int]], object] | None = None
-        self._unmatched: list[int] = []
+        self._unmatched = 0  # documents indexed since `after_index` was last called
 
     def close(self) -> None:
         """Send what is queued or in flight (failures stay index-pending); never raises."""
@@ -62,24 +62,31 @@ class Indexer:
                 log.warning("search index queue not flushed on close", exc_info=True)
         self.tell_indexed()
 
-    def indexed(self, doc_ids: Iterable[int], batch_done: bool) -> None:
-        """Note documents just indexed; tell `after_index` when a batch is done (or, for a backend
-        indexing one document at a time, every MATCH_BATCH documents)."""
+    def indexed(self, doc_ids: Collection[int], batch_done: bool) -> None:
+        """Documents just indexed (already noted in the store, `Store.note_indexed`, in the
+        transaction that marked them): tell `after_index` when a batch is done, or, for a backend
+        indexing one document at a time, every MATCH_BATCH documents."""
         if self.after_index is None:
             return
-        self._unmatched.extend(doc_ids)
-        if batch_done or len(self._unmatched) >= MATCH_BATCH:
+        self._unmatched += len(doc_ids)
+        if batch_done or self._unmatched >= MATCH_BATCH:
             self.tell_indexed()
 
     def tell_indexed(self) -> None:
-        """Hand the documents indexed since the last call to `after_index`; never raises (a saved
-        search must not stop indexing)."""
-        ids, self._unmatched = self._unmatched, []
-        if ids and self.after_index is not None:
+        """Hand the documents indexed and not yet matched to `after_index` (those a killed process
+        left included), then forget them; never raises (a saved search must not stop indexing:
+        after a failure they are handed over again next time)."""
+        self._unmatched = 0
+        if self.after_index is None:
+            return
+        while ids := self.store.indexed_unmatched():
             try:
                 self.after_index(ids)
             except Exception:
                 log.warning("matching saved searches against %d documents failed", len(ids), exc_info=True)
+                return
+            with _transaction(self.store):
+                self.store.forget_unmatched(ids)
 
     def store_analysis(self, doc_id: int) -> int:
         """Make and keep the token streams of a document's pages (ingest does this as it stores
@@ -144,6 +151,8 @@ class Indexer:
         with _transaction(self.store):
             self.store.update_document(doc_id, index_pending=0)
             self.store.set_stage(doc_id, "index", "ok")
+            if self.after_index is not None:
+                self.store.note_indexed([doc_id])
         self.indexed([doc_id], batch_done=False)
         return True
 
@@ -601,4 +610,6 @@ class _IndexQueue:
         with _transaction(self.store):
             self.store.mark_indexed(done, stamp)
             self.store.set_stages("index", outcomes, stamp)
+            if self.indexer.after_index is not None:
+                self.store.note_indexed(done)
         self.indexer.indexed(done, batch_done=True)

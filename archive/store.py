@@ -173,12 +173,14 @@ CREATE TABLE IF NOT EXISTS alert_hits (
     page INTEGER NOT NULL,
     terms TEXT NOT NULL DEFAULT '[]',         -- JSON: the words that matched
     snippet TEXT NOT NULL DEFAULT '',         -- HTML: the page's text escaped, matches in <mark>
+    described INTEGER NOT NULL DEFAULT 0,     -- 1 once terms and snippet are made (after indexing)
     title TEXT NOT NULL DEFAULT '',
     collection TEXT NOT NULL DEFAULT '',
     created TEXT NOT NULL,
     UNIQUE (search_id, document_id)
 );
 CREATE INDEX IF NOT EXISTS alert_hits_created ON alert_hits (search_id, created);
+CREATE INDEX IF NOT EXISTS alert_hits_undescribed ON alert_hits (described) WHERE described = 0;
 CREATE TABLE IF NOT EXISTS alert_outbox (
     id INTEGER PRIMARY KEY,
     hit_id INTEGER NOT NULL REFERENCES alert_hits(id) ON DELETE CASCADE,
@@ -192,6 +194,9 @@ CREATE TABLE IF NOT EXISTS alert_outbox (
     UNIQUE (hit_id, channel_id)
 );
 CREATE INDEX IF NOT EXISTS alert_outbox_state ON alert_outbox (state, channel_id);
+-- Documents indexed but not yet matched against saved searches: written with the index mark, so a
+-- process killed before matching leaves them for the next batch's matching.
+CREATE TABLE IF NOT EXISTS alert_unmatched (document_id INTEGER PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS alert_digests (
     channel_key TEXT PRIMARY KEY,             -- what a digest goes to: "email:<address>:<cadence>"
     last_sent TEXT NOT NULL
@@ -799,6 +804,23 @@ class Store:
         unless it was updated since it was read. `updated` is left alone (moving it would hide
         changes made meanwhile). One statement."""
         self.db.executemany("UPDATE documents SET index_pending=0 WHERE id=? AND updated < ?", read_at)
+
+    # -- documents indexed and not yet matched against saved searches (archive/alerts) ---------
+
+    def note_indexed(self, doc_ids: Iterable[int]) -> None:
+        """Call inside the transaction that marks these documents indexed."""
+        self.db.executemany(
+            "INSERT OR IGNORE INTO alert_unmatched (document_id) VALUES (?)", [(d,) for d in doc_ids]
+        )
+
+    def indexed_unmatched(self, limit: int = 5000) -> list[int]:
+        rows = self.db.execute(
+            "SELECT document_id FROM alert_unmatched ORDER BY document_id LIMIT ?", (limit,)
+        )
+        return [int(r[0]) for r in rows]
+
+    def forget_unmatched(self, doc_ids: Iterable[int]) -> None:
+        self.db.executemany("DELETE FROM alert_unmatched WHERE document_id = ?", [(d,) for d in doc_ids])
 
     # -- reporting --------------------------------------------------------------------------
 

@@ -140,7 +140,7 @@ def test_invalid_queries_are_refused_and_later_failures_are_kept(archive, tmp_pa
         archive.alerts.add("ok", "other")
     # A query that stops running (here: made invalid behind the checks' back, as a query can
     # become on another backend) is marked failing with the reason, never deleted.
-    archive.alerts.db.update_search(search.id, query="Jari OR")
+    archive.alerts.records.update_search(search.id, query="Jari OR")
     archive.ingest(write(tmp_path / "new", NEW), collection="releases")
     kept = archive.alerts.get(search.id)
     assert kept is not None and kept.failing is not None and "OR needs" in kept.failing
@@ -426,3 +426,32 @@ def test_cli(tmp_path, runner):
     assert runner.invoke(cli, [*base, "remove", "jari"]).exit_code == 0
     assert json.loads(runner.invoke(cli, [*base, "list", "--json"]).output) == {"searches": []}
     assert runner.invoke(cli, [*base, "show", "jari"]).exit_code == 2
+
+
+INGEST_DRIVER = """
+import os, signal, sys
+from archive import Archive
+from archive.alerts import matching
+def killed(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+matching.record_matches = killed
+with Archive(sys.argv[1]) as a:
+    a.ingest([sys.argv[2]], collection="releases")
+"""
+
+
+@pytest.mark.slow
+def test_documents_indexed_by_a_killed_ingest_are_matched_later(tmp_path):
+    root = tmp_path / "archive"
+    with Archive(root) as a:
+        a.alerts.add("jari", "Jari")
+    [doc] = write(tmp_path / "new", {"jari-2024.txt": "The Jari project minutes."})
+    (tmp_path / "driver.py").write_text(INGEST_DRIVER)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    killed = subprocess.run([sys.executable, str(tmp_path / "driver.py"), str(root), str(doc)], env=env)
+    assert killed.returncode == -signal.SIGKILL  # indexed, then killed while matching
+    with Archive(root) as a:
+        assert [d["index_pending"] for d in a.store.documents()] == [0]
+        assert hit_docs(a, "jari") == []
+        a.ingest(write(tmp_path / "more", {"other.txt": "Nothing to see."}), collection="releases")
+        assert hit_docs(a, "jari") == ["jari-2024.txt"]

@@ -82,13 +82,15 @@ def test_web_reaches_no_store_or_connection_through_an_attribute():
 
 # The modules that own tables: the store (documents, pages, stages, collections...), the embedded
 # search backend (search_*), the translation cache (translation_cache), the accounts (users,
-# api_tokens, grants) and the upload queue (uploads).
+# api_tokens, grants), the upload queue (uploads), the alerts' store-side module
+# (saved_searches, alert_*) and the redactions' (redactions); their schemas are in store.py.
 SQL_OWNERS = (
     "archive/store.py",
     "archive/search/sqlite.py",
     "archive/translate/cache.py",
     "archive/accounts.py",
     "archive/uploads.py",
+    "archive/alerts/db.py",
 )
 
 

@@ -310,7 +310,7 @@ def _create_alert() -> Any:
     except (AlertError, QueryError) as exc:
         abort(400, str(exc))
     secrets = {c.target: c.secret for c in search.channels if c.kind == "webhook"}
-    return jsonify({"search": _search_json(search), "webhook_secrets": secrets}), 201
+    return jsonify({"search": _search_json(search), "webhook_secrets": secrets})
 
 
 @api_bp.route("/<int:search_id>", methods=["GET", "PATCH", "DELETE"])

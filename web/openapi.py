@@ -300,7 +300,7 @@ def _alert_paths(bad_request: dict[str, Any]) -> dict[str, Any]:
                 "summary": "Save a search: matched against documents indexed from now on",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": create}}},
                 "responses": {
-                    "201": _json(
+                    "200": _json(
                         _object({"search": SAVED_SEARCH, "webhook_secrets": {"type": "object"}}),
                         "Saved; each webhook's signing secret, shown once",
                     ),

@@ -186,6 +186,15 @@ class AlertDB:
         )
         return {int(r["id"]): r for r in rows}
 
+    def page_texts(self, pages: Iterable[tuple[int, int]]) -> dict[tuple[int, int], tuple[str, str]]:
+        """(text, translation) of these (document id, page number) pages, in one read."""
+        rows = self.db.execute(
+            "SELECT p.document_id, p.number, p.text, p.translation FROM json_each(?) j JOIN pages p "
+            "ON p.document_id = json_extract(j.value, '$[0]') AND p.number = json_extract(j.value, '$[1]')",
+            (json.dumps(list(pages)),),
+        )
+        return {(int(r[0]), int(r[1])): (r[2] or "", r[3] or "") for r in rows}
+
     def documents_created_since(self, since: str | None, after_id: int, limit: int) -> list[int]:
         rows = self.db.execute(
             "SELECT id FROM documents WHERE status IN ('done','failed') AND id > ? AND created >= ? ORDER BY id LIMIT ?",
@@ -193,41 +202,39 @@ class AlertDB:
         )
         return [int(r[0]) for r in rows]
 
-    def add_hit(
-        self,
-        search_id: int,
-        doc_id: int,
-        page: int,
-        terms: list[str],
-        snippet: str,
-        title: str,
-        collection: str,
-    ) -> int | None:
-        """Record a hit and queue it for each channel of its search; None when it was known."""
+    def add_hits(self, hits: Iterable[tuple[int, int, int, str, str]]) -> int:
+        """Record hits (search id, document id, page, title, collection; their words and snippet
+        come after, `describe`) and queue each new one for every channel of its search; the known
+        ones are left as they are. Two statements for a whole batch; call inside a transaction.
+        Returns how many were new."""
         stamp = now()
-        cur = self.db.execute(
-            "INSERT OR IGNORE INTO alert_hits (search_id, document_id, page, terms, snippet, title, collection, created) "
-            "VALUES (?,?,?,?,?,?,?,?)",
-            (
-                search_id,
-                doc_id,
-                page,
-                json.dumps(terms, ensure_ascii=False),
-                snippet,
-                title,
-                collection,
-                stamp,
-            ),
+        before = int(self.db.execute("SELECT ifnull(max(id), 0) FROM alert_hits").fetchone()[0])
+        self.db.executemany(
+            "INSERT OR IGNORE INTO alert_hits (search_id, document_id, page, title, collection, created) "
+            "VALUES (?,?,?,?,?,?)",
+            [(*hit, stamp) for hit in hits],
         )
-        if not cur.rowcount:
-            return None
-        hit_id = cur.lastrowid
         self.db.execute(
             "INSERT OR IGNORE INTO alert_outbox (hit_id, channel_id, updated) "
-            "SELECT ?, id, ? FROM alert_channels WHERE search_id=?",
-            (hit_id, stamp, search_id),
+            "SELECT h.id, c.id, ? FROM alert_hits h JOIN alert_channels c ON c.search_id = h.search_id WHERE h.id > ?",
+            (stamp, before),
         )
-        return hit_id
+        return int(self.db.execute("SELECT count(*) FROM alert_hits WHERE id > ?", (before,)).fetchone()[0])
+
+    def undescribed(self, search_id: int | None, limit: int) -> list[sqlite3.Row]:
+        sql = "SELECT id, search_id, document_id, page FROM alert_hits WHERE described = 0"
+        params: list[Any] = []
+        if search_id is not None:
+            sql += " AND search_id = ?"
+            params.append(search_id)
+        return self.db.execute(sql + " ORDER BY id LIMIT ?", (*params, limit)).fetchall()
+
+    def describe(self, descriptions: Iterable[tuple[int, list[str], str]]) -> None:
+        """(hit id, matched words, snippet) for hits recorded undescribed."""
+        self.db.executemany(
+            "UPDATE alert_hits SET terms = ?, snippet = ?, described = 1 WHERE id = ?",
+            [(json.dumps(t, ensure_ascii=False), s, i) for i, t, s in descriptions],
+        )
 
     def hits(self, search_id: int, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
         rows = self.db.execute(
@@ -235,6 +242,11 @@ class AlertDB:
             (search_id, limit, offset),
         )
         return [_hit(r) for r in rows]
+
+    def hit_counts(self) -> dict[int, int]:
+        """Hits recorded so far per saved search (from the index on (search_id, created))."""
+        rows = self.db.execute("SELECT search_id, count(*) FROM alert_hits GROUP BY search_id")
+        return {int(a): int(b) for a, b in rows}
 
     def hit_count(self, search_id: int) -> int:
         return int(

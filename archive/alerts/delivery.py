@@ -32,6 +32,7 @@ from ..store import Store, now
 from . import mail, webhook
 from .db import AlertDB
 from .links import LinkSigner, base_url, hit_link
+from .matching import describe_hits
 from .owners import PUBLIC_OWNER, may_deliver, viewer_for_owner
 
 log = logging.getLogger(__name__)
@@ -112,20 +113,21 @@ class Sender:
 
     def __init__(self, store: Store, config: dict[str, Any] | None = None):
         self.config = dict(config or {})
-        self.db = AlertDB(store)
+        self.records = AlertDB(store)
         self.settings = DeliverySettings.configured(self.config)
         self.mail = mail.MailSettings.configured(self.config)
         self.base = base_url(self.config)
-        self.signer = LinkSigner(self.db.secret())
+        self.signer = LinkSigner(self.records.secret())
 
     def send_due(self, at: datetime | None = None) -> DeliveryReport:
         """Send what is due at `at` (now): instant hits, and digests whose period has passed."""
         at = at or datetime.now(UTC)
         report = DeliveryReport()
-        with sender_lock(self.db.store.root) as held:
+        with sender_lock(self.records.store.root) as held:
             if not held:
                 report.busy = True
                 return report
+            describe_hits(self.records)  # words and snippets of the hits recorded since the last round
             self._send_emails(at, report)
             self._send_webhooks(at, report)
         return report
@@ -139,13 +141,13 @@ class Sender:
         for r in rows:
             owner = PUBLIC_OWNER if r["audience"] == "public" else r["owner"]
             if owner not in viewers:
-                viewers[owner] = viewer_for_owner(self.db.store, owner)
-            if may_deliver(self.db.store, viewers[owner], r):
+                viewers[owner] = viewer_for_owner(self.records.store, owner)
+            if may_deliver(self.records.store, viewers[owner], r):
                 keep.append(r)
             else:
                 withheld.append(r["outbox_id"])
         if withheld:
-            self.db.set_outbox(withheld, "withheld", error="the owner may not read this collection now")
+            self.records.set_outbox(withheld, "withheld", error="the owner may not read this collection now")
             report.withheld += len(withheld)
         return keep
 
@@ -165,7 +167,7 @@ class Sender:
             yield delivery, group, None
         for (k, cadence), group in due.items():
             digest_key = f"{k}:{cadence}"
-            last = self.db.last_digest(digest_key)
+            last = self.records.last_digest(digest_key)
             if cadence != "instant" and last is not None and at - _parse(last) < PERIODS[cadence]:
                 continue
             for i in range(0, len(group), size):
@@ -175,25 +177,25 @@ class Sender:
         self, ids: list[int], channel_ids: set[int], error: str, attempts: int, report: DeliveryReport
     ) -> None:
         delay = self.settings.retry_after * (2 ** min(attempts, 10))
-        self.db.retry_later(ids, error, _stamp(datetime.now(UTC) + timedelta(seconds=delay)))
+        self.records.retry_later(ids, error, _stamp(datetime.now(UTC) + timedelta(seconds=delay)))
         report.failures.append(error)
         for cid in channel_ids:
-            channel = self.db.channel(cid)
+            channel = self.records.channel(cid)
             if channel is None:
                 continue
             failures = channel.failures + 1
-            self.db.update_channel(cid, failures=failures)
+            self.records.update_channel(cid, failures=failures)
             if failures >= self.settings.max_failures:
                 reason = f"disabled after {failures} failed deliveries in a row; last: {error}"
-                self.db.update_channel(cid, disabled=reason)
+                self.records.update_channel(cid, disabled=reason)
                 report.disabled.append(f"{channel.kind} {channel.target}: {reason}")
                 self._tell_owner(cid, channel.kind, channel.target, reason)
 
     def _tell_owner(self, channel_id: int, kind: str, target: str, reason: str) -> None:
         """The owner hears of a disabled channel in the UI (the channel shows why) and, when the
         search has a working e-mail channel, by e-mail."""
-        search_id = self.db.channel_search_id(channel_id)
-        search = self.db.search(search_id) if search_id is not None else None
+        search_id = self.records.channel_search_id(channel_id)
+        search = self.records.search(search_id) if search_id is not None else None
         if search is None:
             return
         for ch in search.channels:
@@ -212,22 +214,22 @@ class Sender:
     def _sent(
         self, ids: list[int], channel_ids: set[int], digest_key: str | None, report: DeliveryReport
     ) -> None:
-        with self.db.transaction():
-            self.db.set_outbox(ids, "sent", error=None)
+        with self.records.transaction():
+            self.records.set_outbox(ids, "sent", error=None)
             for cid in channel_ids:
-                self.db.update_channel(cid, failures=0)
+                self.records.update_channel(cid, failures=0)
             if digest_key:
-                self.db.set_last_digest(digest_key, now())
+                self.records.set_last_digest(digest_key, now())
         report.hits_sent += len(ids)
 
     # -- e-mail -------------------------------------------------------------------------------
 
     def _send_emails(self, at: datetime, report: DeliveryReport) -> None:
-        rows = self._readable(self.db.outbox("email", _stamp(at)), report)
+        rows = self._readable(self.records.outbox("email", _stamp(at)), report)
         for delivery, group, digest_key in self._batches(rows, lambda r: f"email:{r['target']}", at, 500):
             ids = [r["outbox_id"] for r in group]
             channels = {int(r["channel_id"]) for r in group}
-            self.db.set_outbox(ids, "sending", delivery=delivery)  # on disk before the message goes
+            self.records.set_outbox(ids, "sending", delivery=delivery)  # on disk before the message goes
             to = group[0]["target"]
             hits = [
                 mail.DigestHit(
@@ -254,7 +256,7 @@ class Sender:
     # -- webhooks -------------------------------------------------------------------------------
 
     def _send_webhooks(self, at: datetime, report: DeliveryReport) -> None:
-        rows = self._readable(self.db.outbox("webhook", _stamp(at)), report)
+        rows = self._readable(self.records.outbox("webhook", _stamp(at)), report)
         failed_channels: set[int] = set()
         size = self.settings.webhook_max_hits
         for delivery, group, digest_key in self._batches(
@@ -264,7 +266,7 @@ class Sender:
             if cid in failed_channels:
                 continue  # it failed this round: the rest waits for the next
             ids = [r["outbox_id"] for r in group]
-            self.db.set_outbox(ids, "sending", delivery=delivery)
+            self.records.set_outbox(ids, "sending", delivery=delivery)
             first = group[0]
             payload = {
                 "delivery": delivery,

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Sequence
+from typing import Any
 
 from ..analysis import normalize
 from ..search import SearchBackend
+from ..search.base import match_key
 from ..search.query import Phrase, Term, parse
 from ..search.snippets import highlight_spans, make_snippet
 from .db import AlertDB
@@ -27,6 +29,11 @@ def match_documents(db: AlertDB, backend: SearchBackend, doc_ids: Collection[int
     searches = db.searches(active_only=True)
     if not searches:
         return 0
+    # Broad searches first, together: a backend that runs them in groups (Elasticsearch) then has
+    # one group that matches much and others that match little, instead of every group matching
+    # much (the hits so far say which are broad).
+    counts = db.hit_counts()
+    searches.sort(key=lambda s: -counts.get(s.id, 0))
     return record_matches(db, backend, searches, doc_ids, respect_since=True)
 
 
@@ -50,7 +57,14 @@ def record_matches(
     doc_ids: Collection[int],
     respect_since: bool,
 ) -> int:
-    outcomes = backend.match_documents([s.search_query() for s in searches], doc_ids)
+    # Saved searches that are the same query (many people keep "Jari") run once.
+    queries = [s.search_query() for s in searches]
+    distinct: dict[tuple[Any, ...], int] = {}
+    for q in queries:
+        distinct.setdefault(match_key(q), len(distinct))
+    unique = list({match_key(q): q for q in queries}.values())
+    ran = backend.match_documents(unique, doc_ids)
+    outcomes = [ran[distinct[match_key(q)]] for q in queries]
     firsts: dict[tuple[int, int], int] = {}  # (search, document) -> first matching page
     for search, outcome in zip(searches, outcomes, strict=True):
         if isinstance(outcome, str):
@@ -66,36 +80,69 @@ def record_matches(
     known = db.known_hits({s for s, _ in firsts}, {d for _, d in firsts})
     docs = db.documents_updated({d for _, d in firsts})
     by_id = {s.id: s for s in searches}
-    added = 0
+    new = [
+        (search_id, doc_id, number)
+        for (search_id, doc_id), number in firsts.items()
+        if (search_id, doc_id) not in known
+        and doc_id in docs
+        and not (respect_since and str(docs[doc_id]["updated"]) < by_id[search_id].since)
+    ]
+    rows = [
+        (
+            search_id,
+            doc_id,
+            number,
+            docs[doc_id]["title"] or docs[doc_id]["filename"],
+            docs[doc_id]["collection"],
+        )
+        for search_id, doc_id, number in new
+    ]
+    if not rows:
+        return 0
     with db.transaction():
-        for (search_id, doc_id), number in firsts.items():
-            doc = docs.get(doc_id)
-            if (search_id, doc_id) in known or doc is None:
-                continue
-            search = by_id[search_id]
-            if respect_since and str(doc["updated"]) < search.since:
-                continue
-            terms, snippet = describe_match(db, search, doc_id, number)
-            title = doc["title"] or doc["filename"]
-            if db.add_hit(search_id, doc_id, number, terms, snippet, title, doc["collection"]) is not None:
-                added += 1
-    return added
+        return db.add_hits(rows)
 
 
-def describe_match(db: AlertDB, search: SavedSearch, doc_id: int, number: int) -> tuple[list[str], str]:
-    """The words that matched on the page and a snippet of it (escaped HTML, matches in <mark>):
-    from the original text, or from the translation when the match is there."""
-    page = db.store.page(doc_id, number)
-    if page is None:
-        return [], ""
-    positive: list[Term | Phrase] = parse(search.query).positive_terms()
-    for text in (page.get("text") or "", page.get("translation") or ""):
-        spans = highlight_spans(text, positive) if positive else []
-        if spans:
-            norm = normalize(text)
-            words = list(dict.fromkeys(norm[a:b].casefold() for a, b in spans))[:MAX_TERMS]
-            return words, str(make_snippet(text, positive))
-    # Matched by its filters alone (`entity:"Jari"`): those are what matched.
-    filters = {**parse(search.query).filters, **search.filters}
-    said = [f"{k}:{v}" for k, vs in filters.items() for v in vs]
-    return said[:MAX_TERMS], str(make_snippet(page.get("text") or "", []))
+def describe_hits(db: AlertDB, search_id: int | None = None, chunk: int = 2000) -> int:
+    """Make the words and snippets of hits recorded since the last call (of one search, or all):
+    after indexing, not during it, before anything shows or sends them. Returns how many."""
+    done = 0
+    searches: dict[int, Described | None] = {}
+    while rows := db.undescribed(search_id, chunk):
+        texts = db.page_texts({(int(r["document_id"]), int(r["page"])) for r in rows})
+        out: list[tuple[int, list[str], str]] = []
+        for r in rows:
+            sid = int(r["search_id"])
+            if sid not in searches:
+                search = db.search(sid)
+                searches[sid] = Described(search) if search is not None else None
+            described = searches[sid]
+            page = texts.get((int(r["document_id"]), int(r["page"])), ("", ""))
+            terms, snippet = described.match(page) if described is not None else ([], "")
+            out.append((int(r["id"]), terms, snippet))
+        with db.transaction():
+            db.describe(out)
+        done += len(rows)
+    return done
+
+
+class Described:
+    """What a saved search's hit on a page says: the words that matched on the page and a snippet
+    of it (escaped HTML, matches in <mark>), from the original text or, when the match is there,
+    the translation. The query is parsed once per batch, not once per hit."""
+
+    def __init__(self, search: SavedSearch):
+        parsed = parse(search.query)
+        self.terms: list[Term | Phrase] = parsed.positive_terms()
+        # Matched by its filters alone (`entity:"Jari"`): those are what matched.
+        filters = {**parsed.filters, **search.filters}
+        self.said = [f"{k}:{v}" for k, vs in filters.items() for v in vs][:MAX_TERMS]
+
+    def match(self, texts: tuple[str, str]) -> tuple[list[str], str]:
+        for text in texts:
+            spans = highlight_spans(text, self.terms) if self.terms and text else []
+            if spans:
+                norm = normalize(text)
+                words = list(dict.fromkeys(norm[a:b].casefold() for a, b in spans))[:MAX_TERMS]
+                return words, str(make_snippet(text, self.terms))
+        return self.said, str(make_snippet(texts[0], []))

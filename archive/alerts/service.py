@@ -16,7 +16,7 @@ from .atom import feed_xml
 from .db import AlertDB, new_token
 from .delivery import DeliveryReport, Sender
 from .links import CONFIRM_MAX_AGE, LinkSigner, base_url, feed_link
-from .matching import backfill, match_documents
+from .matching import backfill, describe_hits, match_documents
 from .model import AlertError, Channel, SavedSearch, check_channel, check_name, check_search
 from .owners import LOCAL_OWNER, PUBLIC_OWNER, may_deliver, viewer_for_owner
 
@@ -32,7 +32,7 @@ class Alerts:
         self.store = store
         self.backend = backend
         self.config = dict(config or {})
-        self.db = AlertDB(store)
+        self.records = AlertDB(store)
 
     # -- saved searches -----------------------------------------------------------------------
 
@@ -56,13 +56,15 @@ class Alerts:
         checked = [("email", check_channel("email", e)) for e in emails]
         checked += [("webhook", check_channel("webhook", w)) for w in webhooks]
         try:
-            with self.db.transaction():
-                search_id = self.db.add_search(owner, name, query.strip(), kept, sort, cadence, public_feed)
+            with self.records.transaction():
+                search_id = self.records.add_search(
+                    owner, name, query.strip(), kept, sort, cadence, public_feed
+                )
                 for kind, target in checked:
-                    self.db.add_channel(search_id, kind, target)
+                    self.records.add_channel(search_id, kind, target)
         except sqlite3.IntegrityError as exc:
             raise AlertError(f"you already have a saved search named {name!r}") from exc
-        found = self.db.search(search_id)
+        found = self.records.search(search_id)
         assert found is not None
         return found
 
@@ -83,73 +85,75 @@ class Alerts:
                 fields[flag] = int(bool(changes[flag]))
         if fields:
             try:
-                self.db.update_search(search.id, **fields)
+                self.records.update_search(search.id, **fields)
             except sqlite3.IntegrityError as exc:
                 raise AlertError(f"you already have a saved search named {changes.get('name')!r}") from exc
-        found = self.db.search(search.id)
+        found = self.records.search(search.id)
         assert found is not None
         return found
 
     def remove(self, search: SavedSearch) -> None:
-        self.db.delete_search(search.id)
+        self.records.delete_search(search.id)
 
     def saved(self, owner: str | None = None) -> list[SavedSearch]:
         """The saved searches (of `owner`, or everyone's), by id."""
-        return self.db.searches(owner)
+        return self.records.searches(owner)
 
     def get(self, search_id: int) -> SavedSearch | None:
-        return self.db.search(search_id)
+        return self.records.search(search_id)
 
     def find(self, name_or_id: str, owner: str | None = None) -> SavedSearch | None:
         """By name, or by id when it is a number no search has as a name."""
-        found = self.db.search_by_name(name_or_id, owner)
+        found = self.records.search_by_name(name_or_id, owner)
         if found is None and name_or_id.isdigit():
-            found = self.db.search(int(name_or_id))
+            found = self.records.search(int(name_or_id))
             if found is not None and owner is not None and found.owner != owner:
                 return None
         return found
 
     def add_channel(self, search: SavedSearch, kind: str, target: str, confirmed: bool = True) -> Channel:
-        return self.db.add_channel(search.id, kind, check_channel(kind, target), confirmed)
+        return self.records.add_channel(search.id, kind, check_channel(kind, target), confirmed)
 
     def remove_channel(self, search: SavedSearch, channel_id: int) -> bool:
         if any(c.id == channel_id for c in search.channels):
-            self.db.remove_channel(channel_id)
+            self.records.remove_channel(channel_id)
             return True
         return False
 
     def enable_channel(self, search: SavedSearch, channel_id: int) -> bool:
         """Re-enable a channel disabled after failures (its kept hits go at the next round)."""
         if any(c.id == channel_id for c in search.channels):
-            self.db.update_channel(channel_id, disabled=None, failures=0)
+            self.records.update_channel(channel_id, disabled=None, failures=0)
             return True
         return False
 
     def rotate_feed_token(self, search: SavedSearch) -> SavedSearch:
         """A new private feed URL; the old one stops working."""
-        self.db.update_search(search.id, feed_token=new_token())
-        found = self.db.search(search.id)
+        self.records.update_search(search.id, feed_token=new_token())
+        found = self.records.search(search.id)
         assert found is not None
         return found
 
     def hits(self, search: SavedSearch, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
-        return self.db.hits(search.id, limit, offset)
+        """Newest first, with the words that matched and a marked snippet."""
+        describe_hits(self.records, search.id)
+        return self.records.hits(search.id, limit, offset)
 
     def hit_count(self, search: SavedSearch) -> int:
-        return self.db.hit_count(search.id)
+        return self.records.hit_count(search.id)
 
     def outbox_counts(self, search: SavedSearch | None = None) -> dict[str, int]:
-        return self.db.outbox_counts(search.id if search else None)
+        return self.records.outbox_counts(search.id if search else None)
 
     # -- matching -------------------------------------------------------------------------------
 
     def match_documents(self, doc_ids: Collection[int]) -> int:
         """Saved searches over documents just indexed (the indexer calls this after each batch)."""
-        return match_documents(self.db, self.backend, doc_ids)
+        return match_documents(self.records, self.backend, doc_ids)
 
     def run(self, search: SavedSearch, since: str | None) -> int:
         """Backfill: match `search` against documents added since `since` (an ISO date; None: all)."""
-        return backfill(self.db, self.backend, search, since)
+        return backfill(self.records, self.backend, search, since)
 
     # -- delivery -------------------------------------------------------------------------------
 
@@ -164,7 +168,8 @@ class Alerts:
     def feed(self, search: SavedSearch, viewer: Viewer | None = None, self_link: str | None = None) -> bytes:
         """The Atom feed of `search`'s newest hits that `viewer` (default: its owner) may read."""
         viewer = viewer or viewer_for_owner(self.store, search.owner)
-        entries = [h for h in self.db.hits(search.id, FEED_ENTRIES) if may_deliver(self.store, viewer, h)]
+        describe_hits(self.records, search.id)
+        entries = [h for h in self.records.hits(search.id, FEED_ENTRIES) if may_deliver(self.store, viewer, h)]
         base = base_url(self.config)
         return feed_xml(
             search,
@@ -175,7 +180,7 @@ class Alerts:
 
     def public_feed(self, search_id: int) -> bytes | None:
         """The public feed of a search that has one (hits of public collections only), or None."""
-        search = self.db.search(search_id)
+        search = self.records.search(search_id)
         if search is None or not search.public_feed:
             return None
         return self.feed(
@@ -183,20 +188,20 @@ class Alerts:
         )
 
     def private_feed(self, token: str) -> bytes | None:
-        search = self.db.search_by_feed_token(token) if token else None
+        search = self.records.search_by_feed_token(token) if token else None
         return None if search is None else self.feed(search)
 
     # -- public e-mail subscriptions (double opt-in) -------------------------------------------------
 
     def signer(self) -> LinkSigner:
-        return LinkSigner(self.db.secret())
+        return LinkSigner(self.records.secret())
 
     def subscribe(self, search: SavedSearch, address: str) -> str:
         """Ask `address` to confirm an e-mail subscription to a public-feed search: sends the signed,
         expiring confirmation link and returns it. Nothing else is sent until it is followed."""
         if not search.public_feed:
             raise AlertError("this saved search is not open to subscriptions")
-        channel = self.db.add_channel(
+        channel = self.records.add_channel(
             search.id, "email", check_channel("email", address), confirmed=False, audience="public"
         )
         link = self.signer().link(base_url(self.config), "confirm", [channel.id])
@@ -207,11 +212,11 @@ class Alerts:
     def confirm(self, token: str) -> SavedSearch:
         """Follow a confirmation link (ValueError when it is forged or expired)."""
         (channel_id,) = self.signer().check("confirm", token, CONFIRM_MAX_AGE)[:1]
-        search_id = self.db.channel_search_id(channel_id)
+        search_id = self.records.channel_search_id(channel_id)
         if search_id is None:
             raise ValueError("this subscription no longer exists")
-        self.db.update_channel(channel_id, confirmed=1, disabled=None)
-        found = self.db.search(search_id)
+        self.records.update_channel(channel_id, confirmed=1, disabled=None)
+        found = self.records.search(search_id)
         assert found is not None
         return found
 
@@ -219,7 +224,7 @@ class Alerts:
         """Follow a signed unsubscribe link: its channels stop (kept, marked). How many."""
         ids = self.signer().check("unsubscribe", token)
         for cid in ids:
-            self.db.update_channel(cid, disabled="unsubscribed")
+            self.records.update_channel(cid, disabled="unsubscribed")
         return len(ids)
 
 

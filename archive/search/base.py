@@ -94,6 +94,13 @@ class BackendHit:
 MatchOutcome = list[BackendHit] | str
 
 
+def match_key(q: SearchQuery) -> tuple[Any, ...]:
+    """What a query's compiled form depends on, hashable: saved searches run after every indexing
+    batch, so backends keep their compiled forms by this key."""
+    filters = tuple(sorted((k, tuple(v)) for k, v in q.filters.items()))
+    return (q.text, filters, q.date_from, q.date_to)
+
+
 @dataclass
 class BackendResults:
     total: int

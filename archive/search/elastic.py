@@ -43,6 +43,7 @@ from .base import (
     SearchError,
     SearchQuery,
     day_after,
+    match_key,
     merged_filters,
 )
 from .query import And, Node, Not, Or, Phrase, QueryError, Term, check_runnable, parse
@@ -57,6 +58,10 @@ KEYWORDS = "kw"  # object holding every keyword list (sender, recipient, entity,
 MAX_WINDOW = 10_000  # index.max_result_window: deeper pages need the search_after cursor
 _ID_PAGE = 1_000
 _LABEL_CANDIDATES = 20  # page ids fetched per request when looking for a document's pages
+# Saved searches per search of a matching `_msearch` (named clauses; their clauses stay far below
+# the node's bool clause limit), and how long the node may take over the whole `_msearch`.
+_MATCH_GROUP = 100
+_MATCH_TIMEOUT = 120.0
 
 # Bumped whenever MAPPING or the analysed token stream changes: an index made by another version
 # is refused with a message to run `foi reindex` (which builds a new version and swaps it in).
@@ -332,6 +337,7 @@ class ElasticBackend:
         self._unrefreshed_docs: set[int] = set()
         # Called before every read and on close; never from a write (no re-entry from a flush).
         self._before_read_hook: Callable[[], object] | None = None
+        self._match_cache: dict[tuple[Any, ...], dict[str, Any] | str] = {}
 
     def set_before_read(self, callback: Callable[[], object] | None) -> None:
         """Call `callback` before every read and on close (None: no callback)."""
@@ -845,58 +851,114 @@ class ElasticBackend:
         return BackendResults(total=total, hits=hits, facets=facets, next_cursor=next_cursor)
 
     def match_documents(self, queries: Sequence[SearchQuery], doc_ids: Collection[int]) -> list[MatchOutcome]:
-        """Each query over the pages of `doc_ids` only, all in one `_msearch` (each search's query
-        filtered by the documents' ids; no percolator needed)."""
+        """Each query over the pages of `doc_ids` only, in one `_msearch` (no percolator needed).
+
+        Queries go `_MATCH_GROUP` to a search, each as a named clause of one `should` under the
+        documents' ids filter: the node evaluates the group over the batch's pages once and says
+        per page which queries matched (`matched_queries`), instead of running a search per query.
+        A group the node refuses is run query by query, so one bad query marks only itself."""
         ids = sorted({int(d) for d in doc_ids})
         out: list[MatchOutcome | None] = [None] * len(queries)
-        lines: list[dict[str, Any]] = []
-        sent: list[int] = []
+        clauses: dict[int, dict[str, Any]] = {}
         for i, q in enumerate(queries):
-            try:
-                parsed = parse(q.text)
-                check_runnable(parsed.tree)
-                filters, date_from, date_to = merged_filters(q, parsed.filters)
-                clauses = filter_clauses(filters, date_from, date_to)
-                match = compile_query(parsed.tree) if parsed.tree is not None else None
-            except QueryError as exc:
-                out[i] = str(exc)
-                continue
-            clauses.append({"terms": {"doc_id": ids}})
-            query: dict[str, Any] = {"bool": {"filter": clauses}}
-            if match is not None:
-                query["bool"]["must"] = [match]
+            compiled = self._compiled_match(q)
+            if isinstance(compiled, str):
+                out[i] = compiled
+            else:
+                clauses[i] = {"bool": {**compiled, "_name": str(i)}}
+        if ids and clauses:
+            order = list(clauses)
+            groups = [order[k : k + _MATCH_GROUP] for k in range(0, len(order), _MATCH_GROUP)]
+            for group, resp in zip(groups, self._msearch_groups(ids, groups, clauses), strict=True):
+                if "error" not in resp:
+                    found: dict[int, list[BackendHit]] = {i: [] for i in group}
+                    for h in resp["hits"]["hits"]:
+                        hit = _match_hit(h)
+                        for name in h.get("matched_queries") or ():
+                            found[int(name)].append(hit)
+                    for i, hits in found.items():
+                        out[i] = hits
+                    continue
+                err = resp["error"] if isinstance(resp["error"], dict) else {"reason": resp["error"]}
+                if err.get("type") == "index_not_found_exception":
+                    continue  # nothing indexed yet: no hits
+                if len(group) == 1:
+                    out[group[0]] = (
+                        f"Elasticsearch refused the query: {err.get('type', '')}: {err.get('reason', '')}"
+                    )
+                    continue
+                # One query spoils its group: run the group's queries one by one to find it.
+                singles = [[i] for i in group]
+                for (i,), single in zip(singles, self._msearch_groups(ids, singles, clauses), strict=True):
+                    if "error" in single:
+                        e = (
+                            single["error"]
+                            if isinstance(single["error"], dict)
+                            else {"reason": single["error"]}
+                        )
+                        out[i] = (
+                            f"Elasticsearch refused the query: {e.get('type', '')}: {e.get('reason', '')}"
+                        )
+                    else:
+                        out[i] = [_match_hit(h) for h in single["hits"]["hits"]]
+        return [[] if o is None else o for o in out]
+
+    def _compiled_match(self, q: SearchQuery) -> dict[str, Any] | str:
+        """A saved search's bool clauses (filter, must), or why it cannot run; kept by `match_key`."""
+        key = match_key(q)
+        found = self._match_cache.get(key)
+        if found is not None:
+            return found
+        compiled: dict[str, Any] | str
+        try:
+            parsed = parse(q.text)
+            check_runnable(parsed.tree)
+            filters, date_from, date_to = merged_filters(q, parsed.filters)
+            compiled = {"filter": filter_clauses(filters, date_from, date_to)}
+            if parsed.tree is not None:
+                compiled["must"] = [compile_query(parsed.tree)]
+        except QueryError as exc:
+            compiled = str(exc)
+        if len(self._match_cache) >= 20_000:
+            self._match_cache.clear()
+        self._match_cache[key] = compiled
+        return compiled
+
+    def _msearch_groups(
+        self, ids: list[int], groups: list[list[int]], clauses: dict[int, dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        lines: list[dict[str, Any]] = []
+        for group in groups:
             lines.append({"index": self.alias})
             lines.append(
                 {
-                    "query": query,
+                    "query": {
+                        "bool": {
+                            "filter": [{"terms": {"doc_id": ids}}],
+                            "should": [clauses[i] for i in group],
+                            "minimum_should_match": 1,
+                        }
+                    },
                     "size": MAX_WINDOW,
                     "sort": [{"doc_id": "asc"}, {"number": "asc"}],
-                    "_source": ["doc_id", "number"],
+                    # From doc values: no stored _source to load and parse per hit.
+                    "_source": False,
+                    "docvalue_fields": ["doc_id", "number"],
                     "track_total_hits": False,
                 }
             )
-            sent.append(i)
-        if ids and lines:
-            try:
-                self._refresh_if_dirty()
-                responses = self.es.msearch(searches=lines)["responses"]
-            except NotFoundError:
-                responses = [{"hits": {"hits": []}} for _ in sent]
-            except (ApiError, TransportError) as exc:
-                raise self._fail("match saved searches", exc) from exc
-            for i, resp in zip(sent, responses, strict=True):
-                if "error" in resp:
-                    err = resp["error"] if isinstance(resp["error"], dict) else {"reason": resp["error"]}
-                    if err.get("type") != "index_not_found_exception":  # nothing indexed yet: no hits
-                        out[i] = (
-                            f"Elasticsearch refused the query: {err.get('type', '')}: {err.get('reason', '')}"
-                        )
-                    continue
-                out[i] = [
-                    BackendHit(int(h["_id"]), int(h["_source"]["doc_id"]), int(h["_source"]["number"]), 0.0)
-                    for h in resp["hits"]["hits"]
-                ]
-        return [[] if o is None else o for o in out]
+        try:
+            self._refresh_if_dirty()
+            resp = self.es.options(request_timeout=_MATCH_TIMEOUT).msearch(searches=lines)
+        except NotFoundError:
+            return [{"hits": {"hits": []}} for _ in groups]
+        except (ApiError, TransportError) as exc:
+            raise self._fail("match saved searches", exc) from exc
+        return list(resp["responses"])
+
+
+def _match_hit(h: dict[str, Any]) -> BackendHit:
+    return BackendHit(int(h["_id"]), int(h["fields"]["doc_id"][0]), int(h["fields"]["number"][0]), 0.0)
 
 
 _RAW_WORD = re.compile(r"[^\W_]+")

@@ -27,6 +27,7 @@ from .base import (
     SearchError,
     SearchQuery,
     day_after,
+    match_key,
     merged_filters,
 )
 from .query import And, Node, Not, Or, Phrase, QueryError, Term, check_runnable, parse
@@ -117,6 +118,8 @@ _BY_COLLECTION = "\x1f"
 # Joins the two words of a pair token and fills the positions without one; analysis never puts it
 # in a term (its word pattern excludes the underscore), so a pair token can be no word's term.
 _SEP = "_"
+# Compiled saved searches kept per backend (see `_compiled_match`).
+_MATCH_CACHE = 20_000
 
 
 def _quote(term: str) -> str:
@@ -188,6 +191,7 @@ class SqliteBackend:
         self._upgrade()
         self._analysis = self._analysis_version()
         self._before_read_hook: Callable[[], object] | None = None
+        self._match_cache: dict[tuple[Any, ...], tuple[str, str | None, list[Any]] | str] = {}
 
     def _analysis_version(self) -> str | None:
         """The analysis the indexed terms were made by; an empty index takes this code's."""
@@ -777,34 +781,52 @@ class SqliteBackend:
             return [[] for _ in queries]
         out: list[MatchOutcome] = []
         for q in queries:
-            try:
-                parsed = parse(q.text)
-                check_runnable(parsed.tree)
-                where, params = self._filters(q, parsed.filters)
-            except QueryError as exc:
-                out.append(str(exc))
+            compiled = self._compiled_match(q)
+            if isinstance(compiled, str):
+                out.append(compiled)
                 continue
-            where.append("p.doc_id IN (SELECT value FROM json_each(?))")
-            params.append(ids)
-            if parsed.tree is not None:
-                sql = (
-                    "SELECT p.page_id, p.doc_id, p.number FROM search_fts f JOIN search_page p "
-                    "ON p.page_id = f.rowid WHERE search_fts MATCH ? AND f.rowid BETWEEN ? AND ?"
-                )
-                head: list[Any] = [compile_fts(parsed.tree), lo, hi]
-            else:
-                sql = (
-                    "SELECT p.page_id, p.doc_id, p.number FROM search_page p WHERE p.page_id BETWEEN ? AND ?"
-                )
-                head = [lo, hi]
-            sql += " AND " + " AND ".join(where) + " ORDER BY p.doc_id, p.number"
+            sql, match, params = compiled
+            head: list[Any] = [match, lo, hi] if match is not None else [lo, hi]
             try:
-                rows = self.db.execute(sql, (*head, *params)).fetchall()
+                rows = self.db.execute(sql, (*head, *params, ids)).fetchall()
             except sqlite3.OperationalError as exc:
                 out.append(f"query not understood: {exc}")
                 continue
             out.append([BackendHit(r[0], r[1], r[2], 0.0) for r in rows])
         return out
+
+    def _compiled_match(self, q: SearchQuery) -> tuple[str, str | None, list[Any]] | str:
+        """A saved search as (SQL, MATCH expression or None, filter parameters), or why it cannot
+        run; kept by `match_key` (saved searches run after every indexing batch)."""
+        key = match_key(q)
+        found = self._match_cache.get(key)
+        if found is not None:
+            return found
+        compiled: tuple[str, str | None, list[Any]] | str
+        try:
+            parsed = parse(q.text)
+            check_runnable(parsed.tree)
+            where, params = self._filters(q, parsed.filters)
+        except QueryError as exc:
+            compiled = str(exc)
+        else:
+            where.append("p.doc_id IN (SELECT value FROM json_each(?))")
+            if parsed.tree is not None:
+                sql = (
+                    "SELECT p.page_id, p.doc_id, p.number FROM search_fts f JOIN search_page p "
+                    "ON p.page_id = f.rowid WHERE search_fts MATCH ? AND f.rowid BETWEEN ? AND ?"
+                )
+                match: str | None = compile_fts(parsed.tree)
+            else:
+                sql = (
+                    "SELECT p.page_id, p.doc_id, p.number FROM search_page p WHERE p.page_id BETWEEN ? AND ?"
+                )
+                match = None
+            compiled = (sql + " AND " + " AND ".join(where) + " ORDER BY p.doc_id, p.number", match, params)
+        if len(self._match_cache) >= _MATCH_CACHE:
+            self._match_cache.clear()
+        self._match_cache[key] = compiled
+        return compiled
 
     def _phrase_pairs(self, terms: tuple[str, ...]) -> list[str] | None:
         """A phrase as pair tokens when each pair of neighbours has a common word, else None."""

@@ -1,0 +1,234 @@
+"""Saved searches matched as documents arrive: what 1,000 of them add to indexing, per backend, in
+one run beside indexing without saved searches.
+
+    .venv/bin/python bench/bench_alerts.py [--searches 1000] [--batch 1000] [--rounds 3] [--url URL]
+
+Setup (not timed): an archive whose store holds a back catalogue of generated pages (English and
+Chinese, mail senders, three collections), indexed; 1,000 saved searches, a mix of words, phrases,
+Chinese terms, OR / NOT and filters (collection, lang, sender, dates), most of them specific (a
+name, a reference: they match a few pages of a batch), a few broad (they match many).
+
+Timed, per round and backend: a batch of `--batch` newly stored pages (analysis made beforehand,
+as ingest's persist step does) indexed as ingest indexes them (`Archive.index_document` for each
+document, then `Archive.catch_up_index()`), once without saved searches and once with them (the
+indexer then runs every saved search over the documents just indexed and records the hits, with
+their snippets). Rounds alternate the order. Printed: median seconds of each, pages/s, the added
+share, hits recorded per batch. Target: matching adds at most 20% on each backend.
+
+Elasticsearch runs when a node answers at --url (FOI_ELASTICSEARCH_URL, default
+http://127.0.0.1:9200), on fresh index names it deletes afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench_elasticsearch import EN_WORDS, SENDERS, ZH_SENTENCES  # noqa: E402
+
+from archive import Archive  # noqa: E402
+from archive.models import PageResult  # noqa: E402
+
+# Specific terms: each page carries a few, so a search for one finds a handful of pages per batch.
+RARE_EN = [f"ref{n:04d}" for n in range(3000)]
+RARE_ZH = [a + b for a in "甲乙丙丁戊己庚辛壬癸" for b in "东南西北中山海河湖港"]  # 100 two-character names
+COLLECTIONS = ("release-0", "release-1", "release-2")
+
+
+class Pages:
+    """Generated documents written to the store, done and index-pending, analysis kept."""
+
+    def __init__(self, seed: int = 7):
+        self.rnd = random.Random(seed)
+        self.made = 0
+
+    def add(self, archive: Archive, n_pages: int) -> list[int]:
+        rnd, store = self.rnd, archive.store
+        ids: list[int] = []
+        pages_made = 0
+        with store.transaction():
+            while pages_made < n_pages:
+                n = rnd.choice((1, 1, 2, 3, 5))
+                zh = rnd.random() < 0.3
+                pages = []
+                for number in range(1, n + 1):
+                    if zh:
+                        text = "".join(rnd.choice(ZH_SENTENCES) for _ in range(8))
+                        text += "".join(rnd.choice(RARE_ZH) + "。" for _ in range(2))
+                    else:
+                        text = " ".join(rnd.choice(EN_WORDS) for _ in range(150))
+                    text += " " + " ".join(rnd.choice(RARE_EN) for _ in range(3))
+                    pages.append(PageResult(number=number, text=text, lang="zh-Hans" if zh else "en"))
+                self.made += 1
+                k = self.made
+                collection = COLLECTIONS[k % 3]
+                store.ensure_collection(collection)
+                year = rnd.choice((2018, 2019, 2020, 2021))
+                doc_id = store.create_document(
+                    collection=collection,
+                    sha256=f"{k:064x}",
+                    filename=f"document-{k}.txt",
+                    mime="text/plain",
+                    size=1,
+                    status="done",
+                    kind=rnd.choice(("pdf", "email", "text")),
+                    title=f"document {k}",
+                    lang="zh-Hans" if zh else "en",
+                    page_count=n,
+                    date=f"{year}-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}T09:00:00Z",
+                    index_pending=1,
+                    metadata={
+                        "mail": {
+                            "from": {"address": rnd.choice(SENDERS)},
+                            "to": [{"address": rnd.choice(SENDERS)}],
+                        }
+                    },
+                )
+                store.replace_pages(doc_id, pages)
+                ids.append(doc_id)
+                pages_made += n
+            for doc_id in ids:
+                archive.store_analysis(doc_id)  # ingest's persist step, not indexing
+        return ids
+
+
+def saved_queries(n: int, seed: int = 11) -> list[tuple[str, dict[str, list[str]]]]:
+    rnd = random.Random(seed)
+    out: list[tuple[str, dict[str, list[str]]]] = []
+    for i in range(n):
+        kind = i % 20
+        en, zh = rnd.choice(RARE_EN), rnd.choice(RARE_ZH)
+        if kind < 7:
+            out.append((en, {}))
+        elif kind < 9:
+            out.append((f'"{rnd.choice(EN_WORDS)} {en}" OR {rnd.choice(RARE_EN)}', {}))
+        elif kind < 12:
+            out.append((zh, {}))
+        elif kind == 12:
+            out.append((f"{zh} 军事基地", {}))
+        elif kind == 13:
+            out.append((f"{en} collection:{rnd.choice(COLLECTIONS)}", {}))
+        elif kind == 14:
+            out.append((f"{en} OR {rnd.choice(RARE_EN)}", {"lang": ["en"]}))
+        elif kind == 15:
+            out.append((f"{en} -{rnd.choice(EN_WORDS)}", {}))
+        elif kind == 16:
+            out.append((en, {"sender": [rnd.choice(SENDERS)]}))
+        elif kind == 17:
+            out.append((f"from:2019-01-01 to:2020-12-31 {en}", {}))
+        elif kind == 18:
+            out.append((f"ref{rnd.randint(0, 299):03d}*", {}))  # a prefix: ten refs
+        else:
+            # A few broad ones, as investigators keep: they match most pages of a batch.
+            out.append(
+                (rnd.choice(('"naval base"', "海洋", "exemption AND withheld", "budget")), {"year": ["2020"]})
+            )
+    return out
+
+
+def time_batch(archive: Archive, pages: Pages, batch: int, with_alerts: bool) -> tuple[float, int]:
+    ids = pages.add(archive, batch)
+    archive.indexer.after_index = archive.alerts.match_documents if with_alerts else None
+    before = archive.store.db.execute("SELECT count(*) FROM alert_hits").fetchone()[0]
+    started = time.perf_counter()
+    for doc_id in ids:
+        archive.index_document(doc_id)
+    remaining = archive.catch_up_index()
+    elapsed = time.perf_counter() - started
+    assert remaining == 0
+    hits = archive.store.db.execute("SELECT count(*) FROM alert_hits").fetchone()[0] - before
+    return elapsed, hits
+
+
+def run_backend(name: str, config: dict[str, str], args: argparse.Namespace) -> tuple[float, float] | None:
+    with tempfile.TemporaryDirectory(prefix="foi-bench-alerts-") as tmp:
+        archive = Archive(Path(tmp) / "archive", config)
+        try:
+            pages = Pages()
+            archive.indexer.after_index = None
+            back = pages.add(archive, args.catalogue)
+            for doc_id in back:
+                archive.index_document(doc_id)
+            archive.catch_up_index()
+            started = time.perf_counter()
+            for i, (query, filters) in enumerate(saved_queries(args.searches)):
+                archive.alerts.add(f"search {i}", query, filters=filters, cadence="instant")
+            saving = time.perf_counter() - started
+            times: dict[bool, list[float]] = {False: [], True: []}
+            hits: list[int] = []
+            for r in range(args.rounds):
+                for with_alerts in (False, True) if r % 2 == 0 else (True, False):
+                    elapsed, n = time_batch(archive, pages, args.batch, with_alerts)
+                    times[with_alerts].append(elapsed)
+                    if with_alerts:
+                        hits.append(n)
+            base, alerts = statistics.median(times[False]), statistics.median(times[True])
+            print(
+                f"{name:14} catalogue {args.catalogue} pages; {args.searches} saved searches saved in {saving:.1f} s\n"
+                f"{'':14} batch of {args.batch} pages: without {base:.2f} s ({args.batch / base:.0f} pages/s), "
+                f"with {alerts:.2f} s ({args.batch / alerts:.0f} pages/s): matching adds "
+                f"{100 * (alerts / base - 1):+.1f}% (hits per batch: {statistics.median(hits):.0f})"
+            )
+            return base, alerts
+        finally:
+            if config.get("search") == "elasticsearch":
+                archive.backend.drop()  # type: ignore[attr-defined]
+            archive.close()
+
+
+def es_reachable(url: str) -> bool:
+    from archive.search.elastic import ElasticBackend
+
+    backend = ElasticBackend(url, "unused", request_timeout=5, max_retries=0)
+    try:
+        backend.es.cluster.health(timeout="5s")
+        return True
+    except Exception:
+        return False
+    finally:
+        backend.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--searches", type=int, default=1000)
+    parser.add_argument("--batch", type=int, default=1000, help="pages per indexed batch")
+    parser.add_argument("--catalogue", type=int, default=5000, help="pages indexed before the timed batches")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--backends", default="sqlite,elasticsearch")
+    parser.add_argument("--url", default=os.environ.get("FOI_ELASTICSEARCH_URL", "http://127.0.0.1:9200"))
+    args = parser.parse_args()
+    backends = args.backends.split(",")
+    results = {"sqlite": run_backend("sqlite", {}, args)} if "sqlite" in backends else {}
+    if "elasticsearch" not in backends:
+        pass
+    elif es_reachable(args.url):
+        index = f"foi-bench-alerts-{uuid.uuid4().hex[:8]}"
+        es = {
+            "search": "elasticsearch",
+            "elasticsearch_url": args.url,
+            "elasticsearch_index": index,
+            "index_batch_pages": str(args.batch),
+        }
+        results["elasticsearch"] = run_backend("elasticsearch", es, args)
+    else:
+        print(f"elasticsearch  no node at {args.url}: skipped")
+    ok = all(r is not None and r[1] <= 1.2 * r[0] for r in results.values())
+    print("target (matching adds at most 20%):", "met" if ok else "NOT met")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
