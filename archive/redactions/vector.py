@@ -185,13 +185,13 @@ def _chars(
     """(index, character, centre x, centre y, drawing position of its text object or None: a
     text object inside a form, whose order against the page's shapes is not known)."""
     text_objects: dict[int, int] = {}
-    for order in range(raw.FPDFPage_CountObjects(page)):
-        obj = raw.FPDFPage_GetObject(page, order)
+    for position in range(raw.FPDFPage_CountObjects(page)):
+        obj = raw.FPDFPage_GetObject(page, position)
         if raw.FPDFPageObj_GetType(obj) == raw.FPDF_PAGEOBJ_TEXT:
-            text_objects[ctypes.cast(obj, ctypes.c_void_p).value or 0] = order
+            text_objects[ctypes.cast(obj, ctypes.c_void_p).value or 0] = position
     textpage = page.get_textpage()
     try:
-        out = []
+        out: list[tuple[int, str, float, float, int | None]] = []
         left, right, bottom, top = (ctypes.c_double() for _ in range(4))
         for i in range(raw.FPDFText_CountChars(textpage)):
             code = raw.FPDFText_GetUnicode(textpage, i)
