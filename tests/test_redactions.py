@@ -354,3 +354,14 @@ def test_viewer_draws_boxes_marks_bad_ones_and_hides_text_by_default(redacted_ar
     )
     assert rows[0][:3] == ["document", "filename", "page"] and len(rows) == 5
     assert client.get("/collections/nothing/redactions.csv").status_code == 404
+
+
+def test_api_lists_boxes_without_the_text_under_them(redacted_archive):
+    from web import create_app
+
+    client = create_app({"ARCHIVE_DIR": str(redacted_archive), "TESTING": True}).test_client()
+    doc = client.get("/api/documents/1").get_json()
+    assert len(doc["redactions"]) == 4 and sum(b["bad"] for b in doc["redactions"]) == 3
+    page = client.get("/api/documents/1/pages/2").get_json()
+    assert [b["kind"] for b in page["redactions"]] == ["annotation"]
+    assert "Marchbanks" not in json.dumps(doc) + json.dumps(page)

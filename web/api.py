@@ -56,6 +56,7 @@ def api_document(doc_id: int):  # type: ignore[no-untyped-def]
     doc = archive().document(doc_id)
     if doc is None:
         abort(404, f"No document {doc_id}")
+    doc["redactions"] = archive().redactions(doc_id)  # never the text under them here
     return jsonify(doc)
 
 
@@ -67,6 +68,7 @@ def api_page(doc_id: int, number: int):  # type: ignore[no-untyped-def]
     if page is None:
         abort(404, f"No page {number} in document {doc_id}")
     page["highlights"] = a.page_highlights(doc_id, number, q)
+    page["redactions"] = a.redactions(doc_id, page=number)
     return jsonify(page)
 
 
