@@ -27,6 +27,7 @@ from . import Box
 DARK_LEVEL = 90  # each of r, g, b at most this: a dark fill (a black box, a dark grey one)
 MIN_SIDE_PT = 4.0  # thinner is a rule or an underline
 MAX_SEGMENTS = 12  # a rectangle (or a rounded one) has few; glyph outlines and logos have many
+MAX_OBJECTS = 200_000  # a page drawn with more is hostile or a plot: the step notes it unread
 MAX_LABEL = 24  # non-space characters printed on a dark box; more is a dark banner with a title
 
 
@@ -118,6 +119,8 @@ def _shapes(
     shapes: list[_Shape] = []
     text_bounds: list[tuple[int, float, float, float, float]] = []
     count = raw.FPDFPage_CountObjects(page)
+    if count > MAX_OBJECTS:
+        raise ValueError(f"{count} drawing objects on the page (more than {MAX_OBJECTS}): not read")
     fill, stroke = ctypes.c_int(), ctypes.c_int()
     r, g, b, a = (ctypes.c_uint() for _ in range(4))
     left, bottom, right, top = (ctypes.c_float() for _ in range(4))
