@@ -91,6 +91,7 @@ SQL_OWNERS = (
     "archive/accounts.py",
     "archive/uploads.py",
     "archive/alerts/db.py",
+    "archive/redactions/records.py",  # the store side of the `redactions` table (store.py's schema)
 )
 
 

@@ -260,9 +260,15 @@ def test_filters_facets_and_sort_on_both_backends(searched):
     assert _names(searched, SearchQuery("", sort="withheld"))[0] == ("letter.txt", 1)
 
 
-def _scan(path: Path, boxes: list[tuple[int, int, int, int]], negatives: bool) -> None:
-    """A 200 dpi page of text with black boxes (and a table, a photo-like patch and a dark banner
-    with a title when `negatives`), grey noise, saved as PNG."""
+def _scan(
+    path: Path,
+    boxes: list[tuple[int, int, int, int]],
+    negatives: bool,
+    frames: list[tuple[int, int, int, int]] = (),
+) -> None:
+    """A 200 dpi page of text with black boxes, white-out boxes (`frames`: the text painted white,
+    a thin frame round it), and a table, a photo-like patch and a dark banner with a title when
+    `negatives`; grey noise; saved as PNG."""
     import numpy as np
 
     img = Image.new("L", (1654, 2339), 255)
@@ -274,6 +280,8 @@ def _scan(path: Path, boxes: list[tuple[int, int, int, int]], negatives: bool) -
         )
     for left, top, width, height in boxes:
         draw.rectangle([left, top, left + width - 1, top + height - 1], fill=0)
+    for left, top, width, height in frames:
+        draw.rectangle([left, top, left + width - 1, top + height - 1], fill=255, outline=0, width=3)
     if negatives:
         draw.rectangle([150, 150, 1500, 240], fill=40)
         draw.text(
@@ -296,11 +304,13 @@ def test_image_detector_finds_boxes_and_skips_tables_photos_banners(tmp_path):
     from archive.redactions.image import find_image_boxes
 
     wanted = [(600, 550, 420, 44), (300, 1155, 260, 44)]
-    _scan(tmp_path / "p.png", wanted, negatives=True)
+    frame = (500, 1596, 300, 46)
+    _scan(tmp_path / "p.png", wanted, negatives=True, frames=[frame])
     with Image.open(tmp_path / "p.png") as im:
         found = find_image_boxes(im, 200)
     got = [(b.left, b.top, b.width, b.height) for b in found]
-    assert len(got) == 2, got
+    assert len(got) == 3, got
+    wanted.append(frame)
     for (l1, t1, w1, h1), (l2, t2, w2, h2) in zip(sorted(got), sorted(wanted), strict=True):
         assert abs(l1 - l2) <= 4 and abs(t1 - t2) <= 4 and abs(w1 - w2) <= 8 and abs(h1 - h2) <= 8
 
@@ -354,3 +364,14 @@ def test_viewer_draws_boxes_marks_bad_ones_and_hides_text_by_default(redacted_ar
     )
     assert rows[0][:3] == ["document", "filename", "page"] and len(rows) == 5
     assert client.get("/collections/nothing/redactions.csv").status_code == 404
+
+
+def test_api_lists_boxes_without_the_text_under_them(redacted_archive):
+    from web import create_app
+
+    client = create_app({"ARCHIVE_DIR": str(redacted_archive), "TESTING": True}).test_client()
+    doc = client.get("/api/documents/1").get_json()
+    assert len(doc["redactions"]) == 4 and sum(b["bad"] for b in doc["redactions"]) == 3
+    page = client.get("/api/documents/1/pages/2").get_json()
+    assert [b["kind"] for b in page["redactions"]] == ["annotation"]
+    assert "Marchbanks" not in json.dumps(doc) + json.dumps(page)

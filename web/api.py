@@ -62,6 +62,7 @@ def api_document(doc_id: int):  # type: ignore[no-untyped-def]
     doc = archive().document(doc_id, viewer=current_viewer())
     if doc is None:
         abort(404, f"No document {doc_id}")
+    doc["redactions"] = archive().redactions(doc_id, current_viewer())  # never the text under them here
     return jsonify(doc)
 
 
@@ -73,6 +74,7 @@ def api_page(doc_id: int, number: int):  # type: ignore[no-untyped-def]
     if page is None:
         abort(404, f"No page {number} in document {doc_id}")
     page["highlights"] = a.page_highlights(doc_id, number, q, current_viewer())
+    page["redactions"] = a.redactions(doc_id, current_viewer(), page=number)
     return jsonify(page)
 
 

@@ -71,6 +71,22 @@ SEARCH_RESULTS = _object(
 
 BOX = _object({"left": NUM, "top": NUM, "width": NUM, "height": NUM}, {"text": STR, "type": STR})
 
+# A redaction box (archive/redactions): bbox in the pixels of the page's word boxes. The text
+# under a bad one is never part of the API.
+REDACTION = _object(
+    {
+        "id": INT,
+        "page": INT,
+        "kind": STR,
+        "bbox": {"type": "array", "items": INT, "minItems": 4, "maxItems": 4},
+        "area": INT,
+        "bad": {"type": "boolean"},
+        "label": STR,
+        "exemption": STR_OR_NULL,
+        "exemption_from": STR_OR_NULL,
+    }
+)
+
 PAGE_FIELDS = {
     "id": INT,
     "document_id": INT,
@@ -103,7 +119,8 @@ PAGE = _object(
                 }
             )
         ),
-    }
+    },
+    {"redactions": {"type": "array", "items": REDACTION}},
 )
 
 CHILD = _object(
@@ -138,7 +155,8 @@ DOCUMENT = _object(
         "stages": {"type": "object", "additionalProperties": _object({"status": STR, "reason": STR_OR_NULL})},
         "children": {"type": "array", "items": CHILD},
         "pages": {"type": "array", "items": _object(PAGE_FIELDS)},
-    }
+    },
+    {"redactions": {"type": "array", "items": REDACTION}},
 )
 
 COLLECTIONS = _object(

@@ -77,19 +77,22 @@ def _back(left: int, top: int, right: int, bottom: int, skew: float, w: int, h: 
     return cx - half_w, cy - half_h, cx + half_w, cy + half_h
 
 
-def _window_sums(mask: _Img, k: int) -> _Img:
-    """Sums over every k x k window of a 0/1 array (shape reduced by k-1), by an integral image."""
-    ii = np.zeros((mask.shape[0] + 1, mask.shape[1] + 1), dtype=np.int32)
-    np.cumsum(np.cumsum(mask, axis=0, dtype=np.int32), axis=1, out=ii[1:, 1:])
-    out: _Img = ii[k:, k:] - ii[:-k, k:] - ii[k:, :-k] + ii[:-k, :-k]
-    return out
-
-
 def _opened(mask: _Img, k: int) -> _Img:
-    """Morphological opening by a k x k square: the union of the squares that fit in the mask."""
-    fits = (_window_sums(mask, k) == k * k).astype(np.uint8)
-    padded = np.pad(fits, k - 1)
-    out: _Img = _window_sums(padded, k) > 0
+    """Morphological opening by a k x k square (the union of the squares that fit in the mask),
+    as shifted ANDs then ORs along each axis: a few passes over a boolean array."""
+    h, w = mask.shape
+    rows = mask[:, : w - k + 1].copy()
+    for i in range(1, k):
+        rows &= mask[:, i : w - k + 1 + i]
+    fits = rows[: h - k + 1].copy()
+    for i in range(1, k):
+        fits &= rows[i : h - k + 1 + i]
+    grown = np.zeros((h, w - k + 1), dtype=bool)
+    for i in range(k):
+        grown[i : i + h - k + 1] |= fits
+    out = np.zeros((h, w), dtype=bool)
+    for i in range(k):
+        out[:, i : i + w - k + 1] |= grown
     return out
 
 
@@ -148,7 +151,7 @@ def _solid_boxes(arr: _Img, scale: float) -> list[tuple[int, int, int, int]]:
     k = max(3, round(OPEN_MM * scale))
     if h <= k or w <= k:
         return []
-    opened = _opened(dark.astype(np.uint8), k)
+    opened = _opened(dark, k)
     margin = max(2, round(1.5 * scale))
     out = []
     for left, top, right, bottom, pixels in _components(opened):

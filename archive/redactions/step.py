@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HIDDEN_MARK = "███"  # what the page text shows where text under a box was taken out
-BESIDE_LINE = 1.5  # a citation this many box heights away on the same line is "beside" the box
+BESIDE = 6.0  # a citation within this many box heights of it, on its line, is "beside" the box
 
 
 class RedactionStep:
@@ -131,14 +131,12 @@ def _exemption_of(box: Box, page: PageResult) -> str | None:
     code = _exemption_code(on_box)
     if code or not page.words:
         return code
-    reach = BESIDE_LINE * max(box.height, 1)
+    reach = BESIDE * max(box.height, 1)
     beside = [
         w
         for w in page.words
         if abs((w.top + w.height / 2) - (box.top + box.height / 2)) < box.height / 2 + 2
-        and (
-            0 <= w.left - (box.left + box.width) < reach * 4 or 0 <= box.left - (w.left + w.width) < reach * 4
-        )
+        and (0 <= w.left - (box.left + box.width) < reach or 0 <= box.left - (w.left + w.width) < reach)
     ]
     return _exemption_code(" ".join(w.text for w in beside))
 

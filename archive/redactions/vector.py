@@ -27,6 +27,7 @@ from . import Box
 DARK_LEVEL = 90  # each of r, g, b at most this: a dark fill (a black box, a dark grey one)
 MIN_SIDE_PT = 4.0  # thinner is a rule or an underline
 MAX_SEGMENTS = 12  # a rectangle (or a rounded one) has few; glyph outlines and logos have many
+MAX_OBJECTS = 200_000  # a page drawn with more is hostile or a plot: the step notes it unread
 MAX_LABEL = 24  # non-space characters printed on a dark box; more is a dark banner with a title
 
 
@@ -118,6 +119,8 @@ def _shapes(
     shapes: list[_Shape] = []
     text_bounds: list[tuple[int, float, float, float, float]] = []
     count = raw.FPDFPage_CountObjects(page)
+    if count > MAX_OBJECTS:
+        raise ValueError(f"{count} drawing objects on the page (more than {MAX_OBJECTS}): not read")
     fill, stroke = ctypes.c_int(), ctypes.c_int()
     r, g, b, a = (ctypes.c_uint() for _ in range(4))
     left, bottom, right, top = (ctypes.c_float() for _ in range(4))
@@ -185,13 +188,13 @@ def _chars(
     """(index, character, centre x, centre y, drawing position of its text object or None: a
     text object inside a form, whose order against the page's shapes is not known)."""
     text_objects: dict[int, int] = {}
-    for order in range(raw.FPDFPage_CountObjects(page)):
-        obj = raw.FPDFPage_GetObject(page, order)
+    for position in range(raw.FPDFPage_CountObjects(page)):
+        obj = raw.FPDFPage_GetObject(page, position)
         if raw.FPDFPageObj_GetType(obj) == raw.FPDF_PAGEOBJ_TEXT:
-            text_objects[ctypes.cast(obj, ctypes.c_void_p).value or 0] = order
+            text_objects[ctypes.cast(obj, ctypes.c_void_p).value or 0] = position
     textpage = page.get_textpage()
     try:
-        out = []
+        out: list[tuple[int, str, float, float, int | None]] = []
         left, right, bottom, top = (ctypes.c_double() for _ in range(4))
         for i in range(raw.FPDFText_CountChars(textpage)):
             code = raw.FPDFText_GetUnicode(textpage, i)
