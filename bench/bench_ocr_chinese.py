@@ -146,6 +146,7 @@ def read_all(pages: list[Page], mode: str) -> tuple[Tally, dict[str, str]]:
         tally.rapid += result.engine == "rapidocr"
         tally.per_page[page.name] = cpu
         texts[page.name] = result.text
+        print(f"  {mode}: {page.name} {cpu:.2f} s {result.engine}", file=sys.stderr, flush=True)
     return tally, texts
 
 
