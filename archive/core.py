@@ -58,9 +58,8 @@ class Archive:
 
     def ocr_engine(self) -> Any:
         if self._ocr is None:
-            from ocr import TesseractEngine
-
             from .cluster import cluster_address
+            from ocr import TesseractEngine
 
             address = cluster_address(self.config)
             if address is not None:  # OCR (rendering included) on a Dask cluster: archive/cluster.py

@@ -3,6 +3,7 @@ processes, each in a session of its own so that a test can SIGKILL one (nanny an
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -89,10 +90,8 @@ class Cluster:
     def kill(proc: subprocess.Popen[bytes] | None) -> None:
         if proc is None or proc.poll() is not None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.wait(timeout=30)
 
     def stop(self) -> None:

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from cluster_fixtures import Cluster, make_scan
+
 from conftest import corpus_file
 
 pytestmark = [pytest.mark.tesseract, pytest.mark.slow]
