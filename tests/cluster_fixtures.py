@@ -24,7 +24,8 @@ def _env() -> dict[str, str]:
 class Cluster:
     """A scheduler and `workers` workers of `nthreads` threads; `address` once started."""
 
-    def __init__(self, folder: Path, workers: int = 2, nthreads: int = 1):
+    def __init__(self, folder: Path, workers: int = 2, nthreads: int = 1, env: dict[str, str] | None = None):
+        self.env = env or {}  # for the scheduler and workers, e.g. Dask settings
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         self.nthreads = nthreads
