@@ -7,7 +7,7 @@ The corpus's scanned PDFs are ingested four times, each into a fresh archive (em
 2. a real cluster (`dask scheduler` + `foi worker` processes on 127.0.0.1) of one worker, 1 thread;
 3. the same with two workers of 1 thread each;
 4. the local pool with 1 process (the baseline of the cluster of one).
-Each coordinator is this process, warmed first (spaCy, jieba, CC-CEDICT loaded by a text
+Each coordinator is this process, warmed first (spaCy and the language models loaded by an English
 document), so that its CPU time (`time.process_time`) over the run, divided by the pages, is what
 one coordinator spends per page whatever the cluster: rendering is on the workers, the coordinator
 checks the OCR cache, runs the steps that stay with it (language, glosses, entities), stores and
@@ -36,7 +36,7 @@ from cluster_fixtures import Cluster  # noqa: E402
 
 from archive.core import Archive  # noqa: E402
 
-WARM_UP = "other/ingest-file_non_utf.txt"  # a text file: loads the models the steps use
+WARM_UP = "pdf-text/alaveteli_psni.pdf"  # an English letter: loads the models the steps use (spaCy too)
 
 
 def worker_cpu() -> float:
