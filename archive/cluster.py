@@ -19,6 +19,7 @@ Faults: a worker that dies has its tasks run again elsewhere by Dask (the schedu
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import hashlib
 import logging
 import os
@@ -27,15 +28,17 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ocr import TesseractEngine
 from ocr.tesseract import OcrBatch
 
 if TYPE_CHECKING:
-    from distributed import Client, Future
+    from distributed import Client
 
     from ocr import OcrResult, RenderedPage
+
+DaskFuture = Any  # distributed.Future: untyped, its methods called through Any
 
 CONNECT_TIMEOUT = 20.0  # seconds to reach the scheduler when an ingest starts
 RENDER_PRIORITY = 10  # renders jump the queue: the next document's pages are hashed while OCR runs
@@ -80,7 +83,7 @@ def connect(address: str, timeout: float | None = None) -> Client:
         timeout = float(os.environ.get("FOI_CLUSTER_TIMEOUT", "") or CONNECT_TIMEOUT)
 
     try:
-        return Client(address, timeout=timeout, set_as_default=False)
+        return Client(address, timeout=timeout, set_as_default=False)  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError) as exc:
         raise ClusterUnavailable(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
 
@@ -107,17 +110,9 @@ def _original_file(data: bytes) -> str:
         _ORIGINALS[digest] = path
         while len(_ORIGINALS) > _ORIGINALS_KEPT:
             _, old = _ORIGINALS.popitem(last=False)
-            with _suppress_os_error():
+            with contextlib.suppress(OSError):
                 os.unlink(old)
     return path
-
-
-class _suppress_os_error:  # noqa: N801 (a tiny context manager)
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, *_: object) -> bool:
-        return kind is not None and issubclass(kind, OSError)
 
 
 def given_bytes(data: bytes) -> bytes:
@@ -164,11 +159,11 @@ class RemotePage:
 
     def __init__(
         self,
-        future: Future,
+        future: DaskFuture,
         number: int,
-        digest_future: Future | None = None,
+        digest_future: DaskFuture | None = None,
         digest: str = "",
-        original: Future | None = None,
+        original: DaskFuture | None = None,
     ):
         self.future = future
         # Held while the page is: a worker lost with the rendered image has it rendered again
@@ -189,9 +184,7 @@ class RemotePage:
             self._digest, self._dpi = future.result()
         except Exception as exc:
             if future.client.status != "running":
-                raise _lost(
-                    f"the Dask scheduler was lost while page {self.number} was rendered"
-                ) from exc
+                raise _lost(f"the Dask scheduler was lost while page {self.number} was rendered") from exc
             raise OcrError(f"page {self.number} could not be rendered: {type(exc).__name__}: {exc}") from exc
 
     @property
@@ -210,7 +203,7 @@ class ClusterExecutor(cf.Executor):
     the cluster are passed to the task by reference (Dask runs it where the image is)."""
 
     def __init__(self, client: Client):
-        self.client = client
+        self.client: Any = client
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future[Any]:
         out: cf.Future[Any] = cf.Future()
@@ -228,7 +221,7 @@ class ClusterExecutor(cf.Executor):
         return None
 
 
-def _settle(done: Future, out: cf.Future[Any]) -> None:
+def _settle(done: DaskFuture, out: cf.Future[Any]) -> None:
     """Pass a Dask future's outcome on (a task's error is the page's: its document fails with it)."""
     try:
         if done.status == "finished":
@@ -256,10 +249,9 @@ class ClusterOcrEngine(TesseractEngine):
         tmp_dir: str | os.PathLike[str] | None = None,
     ):
         super().__init__(cache_dir=cache_dir, workers=1, tmp_dir=tmp_dir)
-        self.client = client
-        self.address = str(client.scheduler.address)
+        self.client: Any = client
         self._cluster = ClusterExecutor(client)
-        self._originals: dict[str, Future] = {}  # path -> the bytes sent, while its pages render
+        self._originals: dict[str, DaskFuture] = {}  # path -> the bytes sent, while its pages render
 
     def run_on_page(self, fn: Callable[..., Any], page: RemotePage, *args: Any) -> Any:
         """`fn(image bytes, *args)` run on the worker that holds the page image (redaction
@@ -281,7 +273,7 @@ class ClusterOcrEngine(TesseractEngine):
             return f"{image.digest}-{'+'.join(languages) if languages else 'auto'}"
         return TesseractEngine._job_key(image, languages)
 
-    def _send(self, data: bytes) -> Future:
+    def _send(self, data: bytes) -> DaskFuture:
         """An input (an original, an image file) on the cluster: sent by the coordinator once,
         copied by Dask to each worker that needs it. A task that returns it, rather than scattered
         data: the scheduler keeps the bytes, so a worker killed with the only copy costs a copy,
@@ -316,4 +308,4 @@ class ClusterOcrEngine(TesseractEngine):
             for n, img in enumerate(images)
         ]
         self._originals.clear()  # each page holds its own
-        return OcrBatch(self, list(remote), tuple(languages) if languages else None)
+        return OcrBatch(self, cast(list[Any], remote), tuple(languages) if languages else None)

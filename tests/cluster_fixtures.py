@@ -3,6 +3,7 @@ processes, each in a session of its own so that a test can SIGKILL one (nanny an
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -23,7 +24,8 @@ def _env() -> dict[str, str]:
 class Cluster:
     """A scheduler and `workers` workers of `nthreads` threads; `address` once started."""
 
-    def __init__(self, folder: Path, workers: int = 2, nthreads: int = 1):
+    def __init__(self, folder: Path, workers: int = 2, nthreads: int = 1, env: dict[str, str] | None = None):
+        self.env = env or {}  # for the scheduler and workers, e.g. Dask settings
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         self.nthreads = nthreads
@@ -89,10 +91,8 @@ class Cluster:
     def kill(proc: subprocess.Popen[bytes] | None) -> None:
         if proc is None or proc.poll() is not None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.wait(timeout=30)
 
     def stop(self) -> None:

@@ -92,7 +92,10 @@ def test_cluster_services_scheduler_and_scalable_workers(compose):
     # Workers only compute: no archive volume, no fixed name or port (`--scale worker=N`).
     assert not worker.get("volumes") and not worker.get("ports") and "container_name" not in worker
     assert not scheduler.get("ports")  # inside the compose network only, unless published on purpose
-    assert _default(_env(app)["FOI_CLUSTER"].replace("${FOI_CLUSTER-", "${FOI_CLUSTER:-")) == "tcp://scheduler:8786"
+    assert (
+        _default(_env(app)["FOI_CLUSTER"].replace("${FOI_CLUSTER-", "${FOI_CLUSTER:-"))
+        == "tcp://scheduler:8786"
+    )
     for service in (scheduler, worker):
         assert service["image"] == app["image"]  # the same image: foi's tasks importable on the workers
 
