@@ -344,7 +344,12 @@ class Archive:
         return rows
 
     def check_collection(self, collection: str, allow: Iterable[str] = ()) -> list[dict[str, Any]]:
-        """The publication check (archive/redactions/check.py): a list of findings."""
+        """The publication check (archive/redactions/check.py): a list of findings. Values on the
+        archive's own allow-list (`allow-list.txt` in the archive folder, one per line) and in
+        `allow` are never reported."""
+        kept = self.root / "allow-list.txt"
+        if kept.is_file():
+            allow = [*allow, *kept.read_text(encoding="utf-8", errors="replace").splitlines()]
         return check_collection(self, collection, allow)
 
     def page_image(self, doc: dict[str, Any], number: int, viewer: Viewer = LOCAL) -> bytes | None:

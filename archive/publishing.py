@@ -35,7 +35,13 @@ def failed_documents(archive: Archive, name: str) -> list[Finding]:
     ]
 
 
-PUBLICATION_CHECKS: list[Check] = [failed_documents]
+def redactions_and_personal_data(archive: Archive, name: str) -> list[Finding]:
+    """Bad redactions (text left under a box) and personal data left unredacted: the check of
+    `foi collections check` (archive/redactions/check.py), with the archive's allow-list."""
+    return archive.check_collection(name)
+
+
+PUBLICATION_CHECKS: list[Check] = [failed_documents, redactions_and_personal_data]
 
 
 class PublishRefused(RuntimeError):

@@ -196,6 +196,12 @@ def test_collection_check_finds_bad_redactions_and_personal_data(redacted_archiv
         a.store.ensure_collection("empty")
     clean = runner.invoke(cli, ["--archive", str(redacted_archive), "collections", "check", "empty"])
     assert clean.exit_code == 0 and "0 findings" in clean.output
+    # The same check runs before publishing (archive/publishing.py): refused without --force.
+    refused = runner.invoke(cli, ["--archive", str(redacted_archive), "collections", "publish", "release"])
+    assert refused.exit_code != 0 and "text is still in the file under a redaction box" in refused.output
+    assert "Zebulon" not in refused.output
+    with Archive(redacted_archive) as a:
+        assert not a.collection("release")["published"]
 
 
 def test_summary_and_csv_export(redacted_archive, runner):
