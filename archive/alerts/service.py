@@ -169,7 +169,9 @@ class Alerts:
         """The Atom feed of `search`'s newest hits that `viewer` (default: its owner) may read."""
         viewer = viewer or viewer_for_owner(self.store, search.owner)
         describe_hits(self.records, search.id)
-        entries = [h for h in self.records.hits(search.id, FEED_ENTRIES) if may_deliver(self.store, viewer, h)]
+        entries = [
+            h for h in self.records.hits(search.id, FEED_ENTRIES) if may_deliver(self.store, viewer, h)
+        ]
         base = base_url(self.config)
         return feed_xml(
             search,

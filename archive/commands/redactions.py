@@ -121,6 +121,8 @@ def register(cli: click.Group) -> None:
     def summary(ctx: Context, collection: str, as_json: bool) -> None:
         """N pages, M redactions, X% withheld, K bad redactions, by exemption."""
         s = ctx.archive.redaction_summary(collection)
+        if s is None:
+            raise click.ClickException(f"no collection {collection!r}")
         if as_json:
             dump(s)
             return
