@@ -49,7 +49,8 @@ class PstExtractor:
         timeout = positive_setting("FOI_READPST_TIMEOUT", READPST_TIMEOUT)
         try:
             done = subprocess.run(
-                [readpst, "-e", "-D", "-8", "-b", "-q", "-o", str(outdir), str(source.path)],
+                # -j 0: readpst's parallel jobs (its default) drop messages at random under load
+                [readpst, "-e", "-D", "-8", "-b", "-q", "-j", "0", "-o", str(outdir), str(source.path)],
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
                 timeout=timeout,
@@ -66,6 +67,9 @@ class PstExtractor:
             raise StageError(
                 "extract", f"{what}: damaged or unsupported store ({said.strip()[:200] or 'readpst failed'})"
             )
+        for path in files:
+            if path.suffix == ".eml":
+                _unquote_attached_messages(path)
         members = [Member(str(PurePosixPath(*p.relative_to(outdir).parts)), p.stat().st_size) for p in files]
         reading = ContainerReading(source, ctx, what, members)
         folders: set[str] = set()
@@ -91,3 +95,26 @@ class PstExtractor:
         summary = ", ".join(f"{n} {k}" for k, n in kinds.items() if n)
         extraction.pages[0].text = f"{what}: {summary or 'no items'}\n\n" + extraction.pages[0].text
         return extraction
+
+
+def _unquote_attached_messages(path: Path) -> None:
+    """readpst begins every attached message (a message/rfc822 part) with an mbox `>From ` line,
+    which is not a header: the attached message's headers would be read as its body and its own
+    attachments lost. Drop that one line, streaming, and only in files that have such a part."""
+    with path.open("rb") as f:
+        if not any(line[:28].lower() == b"content-type: message/rfc822" for line in f):
+            return
+    fixed = path.with_name(path.name + ".part")
+    state = "body"  # "headers": in a message/rfc822 part's headers; "start": the line after them
+    with path.open("rb") as src, fixed.open("wb") as dst:
+        for line in src:
+            if state == "start":
+                state = "body"
+                if line.startswith(b">From "):
+                    continue
+            elif state == "headers" and not line.strip():
+                state = "start"
+            elif line[:28].lower() == b"content-type: message/rfc822":
+                state = "headers"
+            dst.write(line)
+    fixed.replace(path)
