@@ -1,5 +1,6 @@
-# FOI Archive: the app with Tesseract (English, Simplified and Traditional Chinese), poppler and a
-# CJK font. Search goes to the Elasticsearch service of docker-compose.yml (FOI_SEARCH below);
+# FOI Archive: the app with Tesseract (English, Simplified and Traditional Chinese), poppler, a
+# CJK font, LibreOffice (office files), readpst (Outlook stores), 7z/RAR readers, djvulibre and
+# mdbtools. The same image runs the Dask workers of docker-compose.yml (`foi worker`). Search goes to the Elasticsearch service of docker-compose.yml (FOI_SEARCH below);
 # run without it by setting FOI_SEARCH=sqlite. The archive lives in the /data volume.
 FROM python:3.11-slim-bookworm
 
@@ -12,6 +13,8 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesseract-ocr-osd \
       poppler-utils fonts-wqy-microhei wbritish curl \
+      libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui \
+      pst-utils p7zip-full unar libarchive-tools djvulibre-bin mdbtools \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

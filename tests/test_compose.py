@@ -106,6 +106,21 @@ def test_dockerfile_has_debian_slim_and_the_ocr_languages():
     assert base and "slim" in base.group(1)
     for package in ("tesseract-ocr-eng", "tesseract-ocr-chi-sim", "tesseract-ocr-chi-tra", "poppler-utils"):
         assert package in text
+    # What the formats and the OCR word counts need at run time (scripts/setup.sh installs the same).
+    setup = (ROOT / "scripts" / "setup.sh").read_text(encoding="utf-8")
+    for package in (
+        "libreoffice-writer-nogui",
+        "libreoffice-calc-nogui",
+        "libreoffice-impress-nogui",
+        "pst-utils",
+        "p7zip-full",
+        "unar",
+        "libarchive-tools",
+        "djvulibre-bin",
+        "mdbtools",
+        "wbritish",
+    ):
+        assert package in text and package in setup, package
     assert re.search(r"^USER\s+(?!root)\S+", text, re.M)  # not run as root
 
 
