@@ -163,11 +163,14 @@ def _viewer() -> Viewer:
 
 def _csrf_exempt() -> bool:
     """A write that needs no CSRF token: one made with an API token (no cookie involved), or a
-    JSON body to the API (a browser sends `application/json` across sites only after a CORS
-    preflight, which this app never grants)."""
+    JSON body to the API, or a PUT, PATCH or DELETE to it (a browser sends `application/json` or
+    those methods across sites only after a CORS preflight, which this app never grants; an HTML
+    form can only GET or POST)."""
     if g.get("token_request"):
         return True
-    return request.path.startswith("/api/") and request.is_json
+    return request.path.startswith("/api/") and (
+        request.is_json or request.method in ("PUT", "PATCH", "DELETE")
+    )
 
 
 def init_app(app: Flask) -> None:

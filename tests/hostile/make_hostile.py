@@ -347,11 +347,12 @@ CASES: list[Case] = [
     Case("zip-bomb.zip", zip_bomb, "failed", None, r"(?i)would expand|ratio|too large|limit"),
     # Leaves refused by their compression ratio, each recorded on its zip; the top says so.
     Case("nested-zip-bomb.zip", nested_zip_bomb, "limited", None, r"(?i)ratio|limit|budget"),
-    Case("tar-bomb.tar.gz", tar_bomb, "failed", None, r"(?i)unsupported|limit|too large"),
+    Case("tar-bomb.tar.gz", tar_bomb, "failed", None, r"(?i)larger than .* bytes|ratio|bomb|limit"),
     Case("self-nested.zip", self_nested_zip, "limited", "selfzipword", r"(?i)limit|deep|nest"),
     Case("same-zip-twice.zip", zip_quine_like, "done", None),
     Case("odd-member-names.zip", bad_zip_names, "done", "oddnameword"),
-    Case("links.tar", tar_with_links, "failed", None, r"(?i)unsupported|link|special"),
+    # Tar is read since issue 19: its links and FIFO are recorded as not followed (test_hostile).
+    Case("links.tar", tar_with_links, "any", None),
     Case("lying.png", lying_png, "failed", None, r"(?i)pixels|decompression|too large|limit"),
     Case("truncated.jpg", truncated_jpeg, "failed", None, r"(?i)unreadable|cannot|truncated"),
     Case("cyclic.pdf", cyclic_pdf, "any", None),

@@ -162,6 +162,18 @@ def test_other_hostile_file_ends_done_or_recorded(hostile, case):
         assert doc["error_stage"] and doc["error_reason"]
 
 
+def test_links_and_fifos_in_a_tar_are_not_followed(hostile):
+    archive = hostile["archive"]
+    doc = _top(archive, "links.tar")
+    reasons = _tree_reasons(archive, doc)
+    assert "passwd-link: link to /etc/passwd not followed" in " ".join(reasons), reasons
+    assert "hard-link: link to ../../../etc/passwd not followed" in " ".join(reasons), reasons
+    assert "fifo: device or FIFO not followed" in " ".join(reasons), reasons
+    # Nothing was made of them: no member of the tree is a link, the target or the FIFO.
+    names = {d["filename"] for d in _tree(archive, doc)} - {doc["filename"]}
+    assert not names & {"passwd-link", "hard-link", "fifo", "passwd"}, names
+
+
 def test_file_name_that_is_not_utf8(hostile):
     archive = hostile["archive"]
     hits = archive.search(SearchQuery(text=BYTES_NAME_WORD)).hits
