@@ -135,8 +135,9 @@ def _ingest_process(archive: Path, release: Path, *extra: str) -> subprocess.Pop
     )
 
 
-def _wait_for_ocr_on(address: str, worker_name: str | None = None, timeout: float = 120) -> None:
-    """Until a page task runs on the cluster (on the named worker, when one is named)."""
+def _wait_for_ocr_on(address: str, worker_name: str | None = None, timeout: float = 120) -> str:
+    """Until a page task runs on the cluster (on the named worker, when one is named); the name
+    of the worker running it."""
     from distributed import Client
 
     deadline = time.monotonic() + timeout
@@ -145,7 +146,7 @@ def _wait_for_ocr_on(address: str, worker_name: str | None = None, timeout: floa
         while time.monotonic() < deadline:
             for addr, keys in client.processing().items():
                 if any("run_on_image" in str(k) for k in keys) and worker_name in (None, names.get(addr)):
-                    return
+                    return str(names.get(addr))
             time.sleep(0.02)
     raise AssertionError("no OCR task ever ran on the cluster")
 
@@ -160,11 +161,13 @@ def test_a_worker_killed_mid_page_has_its_pages_read_elsewhere(cluster: Cluster,
     release.mkdir()
     lines = make_scan(release / "ledger.pdf", 6)
     archive = tmp_path / "archive"
-    extra = cluster.add_worker()  # this test's own, killed below
+    cluster.add_worker()  # a third worker, so that two are left when one is killed
     cluster.wait_for_workers(3)
     proc = _ingest_process(archive, release, "--cluster", cluster.address)
-    _wait_for_ocr_on(cluster.address, f"w{len(cluster.workers)}")
-    Cluster.kill(extra)  # SIGKILL, mid-page: the worker and its nanny
+    # Whichever worker reads a page first (Dask decides where) is killed while it reads it.
+    name = _wait_for_ocr_on(cluster.address)
+    victim = cluster.workers[int(name.lstrip("w")) - 1]
+    Cluster.kill(victim)  # SIGKILL, mid-page: the worker and its nanny
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, out + err
     assert json.loads(out)["ingested"] == 1
