@@ -519,12 +519,23 @@ def printed_location(doc: dict[str, Any], parent: dict[str, Any] | None) -> dict
 
 @bp.get("/documents/<int:doc_id>/pages/<int:number>.png")
 def page_image(doc_id: int, number: int):  # type: ignore[no-untyped-def]
+    return _page_png(doc_id, number, thumbnail=False)
+
+
+@bp.get("/documents/<int:doc_id>/pages/<int:number>/thumbnail.png")
+def page_thumbnail(doc_id: int, number: int):  # type: ignore[no-untyped-def]
+    return _page_png(doc_id, number, thumbnail=True)
+
+
+def _page_png(doc_id: int, number: int, thumbnail: bool) -> Any:
+    """A page image or its thumbnail, for a document the viewer may read (else 404)."""
     a = archive()
-    doc = a.document_record(doc_id, current_viewer())
+    viewer = current_viewer()
+    doc = a.document_record(doc_id, viewer)
     if doc is None:
         abort(404, f"No document {doc_id}")
     try:
-        png = a.page_image(doc, number, current_viewer())
+        png = (a.page_thumbnail if thumbnail else a.page_image)(doc, number, viewer)
     except NoPageImages as exc:
         abort(404, str(exc))
     if png is None:
@@ -533,30 +544,8 @@ def page_image(doc_id: int, number: int):  # type: ignore[no-untyped-def]
     return send_file(
         BytesIO(png),
         mimetype="image/png",
-        max_age=3600,
-        etag=f"{doc['sha256'][:32]}-{number}",
-        conditional=True,
-    )
-
-
-@bp.get("/documents/<int:doc_id>/pages/<int:number>/thumbnail.png")
-def page_thumbnail(doc_id: int, number: int):  # type: ignore[no-untyped-def]
-    a = archive()
-    viewer = current_viewer()
-    doc = a.document_record(doc_id, viewer)
-    if doc is None:
-        abort(404, f"No document {doc_id}")
-    try:
-        png = a.page_thumbnail(doc, number, viewer)
-    except NoPageImages as exc:
-        abort(404, str(exc))
-    if png is None:
-        abort(404, "No such page")
-    return send_file(
-        BytesIO(png),
-        mimetype="image/png",
-        max_age=86400,
-        etag=f"{doc['sha256'][:32]}-{number}-t",
+        max_age=86400 if thumbnail else 3600,
+        etag=f"{doc['sha256'][:32]}-{number}{'-t' if thumbnail else ''}",
         conditional=True,
     )
 
