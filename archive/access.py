@@ -127,3 +127,28 @@ def may_upload(viewer: Viewer, collection: dict[str, Any] | None) -> bool:
 
 def may_create_collection(viewer: Viewer) -> bool:
     return viewer.role in ("local", "admin", "editor")
+
+
+def mail_as_seen(viewer: Viewer, mail: dict[str, Any], readable: list[dict[str, Any]]) -> dict[str, Any]:
+    """The headers of a readable e-mail (its `metadata["mail"]`) as `viewer` may see them.
+    In-Reply-To and References name other messages by Message-ID, and one of those may be a
+    message `viewer` may not read: its id alone would tell that it exists, and it is what the
+    archive joins threads by. So a reference is kept only when it names one of `readable` (the
+    messages of its thread that `viewer` may read, as `may_read_document` decided); any other
+    value is withheld, also one that names no message of the archive, so that what is withheld
+    says nothing about what the archive holds. Admins see the headers as stored. Returns a copy."""
+    if viewer.is_admin:
+        return mail
+    known = {
+        str(m["metadata"]["mail"].get("message_id") or "") for m in readable if m["metadata"].get("mail")
+    }
+    known.discard("")
+    refs = [r for r in mail.get("references") or [] if r in known]
+    withheld = (mail.get("in_reply_to") not in (None, *known)) or len(refs) < len(
+        mail.get("references") or []
+    )
+    seen = {**mail, "in_reply_to": mail.get("in_reply_to") if mail.get("in_reply_to") in known else None}
+    seen["references"] = refs
+    if withheld:
+        seen["references_withheld"] = True
+    return seen

@@ -5,29 +5,23 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from . import access
+from . import access, publishing
 from .access import LOCAL, Viewer
 from .accounts import Accounts
 from .alerts import Alerts
-from .highlights import page_boxes
 from .indexing import Indexer
 from .inputs import InputFile, Skipped
-from .originals import Original, original_file, page_png, page_thumbnail
-from .pipeline import STAGES, Ingester, IngestReport, build_steps
-from .redactions.check import check_collection
-from .redactions.records import collection_summary, csv_rows, document_redactions
-from .search import SearchBackend, SearchError, SearchQuery, get_backend
+from .originals import Original
+from .pipeline import Ingester, IngestReport, build_steps
+from .reading import ReadingRoom
+from .search import SearchBackend, SearchQuery, get_backend
 from .search.base import IndexRecord
-from .search.base import SearchQuery as _Query
-from .search.query import parse
-from .search.results import ResultCache, SearchResults, assemble
+from .search.results import ResultCache, SearchResults
 from .steps import Step, StepContext
 from .store import Store, default_archive_dir
-from .threads import thread_messages
 from .uploads import Uploads
 
 log = logging.getLogger(__name__)
@@ -49,6 +43,8 @@ class Archive:
         self.indexer.after_index = self.alerts.match_documents
         # Shared when the caller passes one (the web app's pool of archives); FOI_SEARCH_CACHE=0: off.
         self.results: ResultCache = self.config.get("result_cache") or ResultCache.configured()
+        # What readers see, each query filtered for its viewer (archive/reading.py).
+        self.reading = ReadingRoom(self.store, self.backend, self.results, self.last_index_error)
         self.ocr_languages: tuple[str, ...] | None = self.config.get("ocr_languages", DEFAULT_OCR_LANGUAGES)
         self._ocr: Any = None
 
@@ -151,106 +147,32 @@ class Archive:
     def reindex(self, progress: Callable[[int], None] | None = None) -> int:
         return self.indexer.reindex(progress)
 
-    # -- reading ----------------------------------------------------------------------------
+    # -- reading (archive/reading.py: every query filtered for the viewer through archive/access.py)
 
     def search(self, query: SearchQuery, viewer: Viewer = LOCAL) -> SearchResults:
-        """Ranked hits with snippets and facets (archive/search/results.py) among what `viewer`
-        may read (the restriction goes inside the engine's query); finished results are cached
-        until the index changes, when the backend tells (the embedded one)."""
-        query = self.scoped(query, viewer)
-        return self.results.search(str(self.store.db_path), self.backend, query, self._search)
+        """Ranked hits with snippets and facets among what `viewer` may read."""
+        return self.reading.search(query, viewer)
 
-    def scoped(self, query: _Query, viewer: Viewer) -> _Query:
+    def scoped(self, query: SearchQuery, viewer: Viewer) -> SearchQuery:
         """`query` restricted to the collections and documents `viewer` may read."""
-        readable = access.readable_collections(self.store, viewer)
-        hidden = access.hidden_documents(self.store, viewer)
-        if readable is None and not hidden:
-            return query
-        return replace(query, collections=readable, exclude_docs=hidden)
+        return self.reading.scoped(query, viewer)
 
     def may_read(self, doc: dict[str, Any] | None, viewer: Viewer) -> bool:
-        return access.may_read_document(self.store, viewer, doc)
-
-    def _search(self, query: SearchQuery) -> SearchResults:
-        return assemble(self.store, self.backend.search(query), query, self.backend.name)
+        return self.reading.may_read(doc, viewer)
 
     def document(
         self, doc_id: int, with_words: bool = False, viewer: Viewer = LOCAL
     ) -> dict[str, Any] | None:
-        """A document with its stages, pages and the tree of what was found in it; None when it
-        does not exist or `viewer` may not read it (the same answer)."""
-        doc = self.store.document(doc_id)
-        if not self.may_read(doc, viewer):
-            return None
-        assert doc is not None
-        self._thread_as_seen(doc, viewer)
-        doc["stages"] = self.store.stages(doc_id)
-        doc["pages"] = self.store.pages(doc_id, with_words=with_words)
-        hidden = set(access.hidden_documents(self.store, viewer))
-        doc["children"] = [
-            self._child_tree(c, hidden) for c in self.store.children(doc_id) if c["id"] not in hidden
-        ]
-        if viewer.is_admin:
-            doc["takedown"] = self.store.takedown_of(doc_id)
-        return doc
-
-    def _thread_as_seen(self, doc: dict[str, Any], viewer: Viewer) -> None:
-        """Number the thread of `doc` among the messages `viewer` may read (the stored thread id
-        is the smallest message id of the whole thread, which may be one the viewer may not read)."""
-        mail = doc["metadata"].get("mail")
-        if viewer.is_admin or not isinstance(mail, dict) or not isinstance(mail.get("thread"), dict):
-            return
-        seen = self.thread(doc, viewer)
-        ids = [m["id"] for m in seen]
-        if doc["id"] in ids:
-            mail["thread"] = {"id": min(ids), "position": ids.index(doc["id"]) + 1, "size": len(ids)}
-
-    def _child_tree(self, doc: dict[str, Any], hidden: set[int] | None = None) -> dict[str, Any]:
-        hidden = hidden or set()
-        return {
-            "id": doc["id"],
-            "filename": doc["filename"],
-            "kind": doc["kind"],
-            "status": doc["status"],
-            "error_stage": doc["error_stage"],
-            "error_reason": doc["error_reason"],
-            "children": [
-                self._child_tree(c, hidden) for c in self.store.children(doc["id"]) if c["id"] not in hidden
-            ],
-        }
+        """A document with its stages, pages and children; None when missing or unreadable."""
+        return self.reading.document(doc_id, with_words, viewer)
 
     def page_highlights(
         self, doc_id: int, number: int, query: str = "", viewer: Viewer = LOCAL
     ) -> dict[str, Any] | None:
-        """Boxes to draw over a page image (archive/highlights.py): the query's hits and the
-        entities with word boxes; None when the page doesn't exist. A malformed query raises
-        QueryError."""
-        terms = parse(query).positive_terms() if query.strip() else []
-        page = self.page(doc_id, number, viewer)
-        return None if page is None else page_boxes(page, terms)
+        return self.reading.page_highlights(doc_id, number, query, viewer)
 
     def status(self, viewer: Viewer = LOCAL) -> dict[str, Any]:
-        """The processing summary; a viewer who may not read everything gets only counts of what
-        they may read (nothing of the rest: no failures, languages or stage counts)."""
-        if not viewer.is_admin:
-            collections = self.collections(viewer)
-            return {
-                "documents_readable": sum(int(c["documents"]) for c in collections),
-                "collections": len(collections),
-                "search_backend": self.backend.name,
-            }
-        summary = self.store.status_summary()
-        summary["stages"] = list(STAGES)
-        summary["search_backend"] = self.backend.name
-        try:
-            summary["indexed_pages"] = self.backend.count()
-        except SearchError as exc:
-            summary["indexed_pages"] = None
-            summary["search_error"] = str(exc)
-        summary["index_error"] = self.last_index_error() if summary.get("index_pending") else None
-        return summary
-
-    # -- documents, pages and collections for readers (the web app) -------------------------
+        return self.reading.status(viewer)
 
     @property
     def in_transaction(self) -> bool:
@@ -258,105 +180,62 @@ class Archive:
         return self.store.in_transaction
 
     def document_record(self, doc_id: int, viewer: Viewer = LOCAL) -> dict[str, Any] | None:
-        """The document's own fields (no pages, stages or children), or None (also when `viewer`
-        may not read it)."""
-        doc = self.store.document(doc_id)
-        if not self.may_read(doc, viewer):
-            return None
-        assert doc is not None
-        self._thread_as_seen(doc, viewer)
-        return doc
+        return self.reading.document_record(doc_id, viewer)
 
     def page(self, doc_id: int, number: int, viewer: Viewer = LOCAL) -> dict[str, Any] | None:
-        """One page with its OCR word boxes, or None."""
-        if not viewer.is_admin and self.document_record(doc_id, viewer) is None:
-            return None
-        return self.store.page(doc_id, number)
+        return self.reading.page(doc_id, number, viewer)
 
     def parent(self, doc: dict[str, Any], viewer: Viewer = LOCAL) -> dict[str, Any] | None:
-        """The document (archive, e-mail) that `doc` was found in, or None for a top-level one
-        (and when `viewer` may not read it)."""
-        return self.document_record(doc["parent_id"], viewer) if doc["parent_id"] else None
+        return self.reading.parent(doc, viewer)
 
     def thread(self, doc: dict[str, Any], viewer: Viewer = LOCAL) -> list[dict[str, Any]]:
-        """The e-mail thread of `doc` in thread order, the messages `viewer` may read; [] when it
-        has no thread id."""
-        messages = thread_messages(self.store, doc)
-        return messages if viewer.is_admin else [m for m in messages if self.may_read(m, viewer)]
+        return self.reading.thread(doc, viewer)
 
     def collections(self, viewer: Viewer = LOCAL) -> list[dict[str, Any]]:
-        """The collections `viewer` may read with their number of top-level documents (those the
-        viewer may read), by name; `embargoed_until` for one scheduled to be published."""
-        hidden = {} if viewer.is_admin else self.store.hidden_top_level_counts()
-        out = []
-        for c in self.store.collections():
-            if not access.may_read_collection(viewer, c):
-                continue
-            c["documents"] -= hidden.get(c["name"], 0)
-            c["published"] = access.is_published(c)
-            c["embargoed_until"] = access.embargoed_until(c)
-            out.append(c)
-        return out
+        return self.reading.collections(viewer)
 
     def collection(self, name: str, viewer: Viewer = LOCAL) -> dict[str, Any] | None:
-        return next((c for c in self.collections(viewer) if c["name"] == name), None)
+        return self.reading.collection(name, viewer)
 
     def collection_documents(
         self, name: str, limit: int, offset: int, viewer: Viewer = LOCAL
     ) -> list[dict[str, Any]]:
-        """The top-level documents of a collection that `viewer` may read, by id."""
-        if not access.may_read_collection(viewer, self.store.collection(name)):
-            return []
-        return self.store.collection_documents(name, limit, offset, without_hidden=not viewer.is_admin)
+        return self.reading.collection_documents(name, limit, offset, viewer)
 
     def original(self, doc: dict[str, Any], viewer: Viewer = LOCAL) -> Original | None:
-        """The stored original of `doc` as a download, or None when the file is missing (or
-        `viewer` may not read it)."""
-        return original_file(self.store, doc) if self.may_read(doc, viewer) else None
+        return self.reading.original(doc, viewer)
 
-    # -- redactions (archive/redactions) ------------------------------------------------------
+    def page_image(self, doc: dict[str, Any], number: int, viewer: Viewer = LOCAL) -> bytes | None:
+        return self.reading.page_image(doc, number, viewer)
+
+    def page_thumbnail(self, doc: dict[str, Any], number: int, viewer: Viewer = LOCAL) -> bytes | None:
+        return self.reading.page_thumbnail(doc, number, viewer)
+
+    def failed_documents(self, limit: int = 200, viewer: Viewer = LOCAL) -> list[dict[str, Any]]:
+        return self.reading.failed_documents(limit, viewer)
+
+    def latest_documents(self, limit: int = 10, viewer: Viewer = LOCAL) -> list[dict[str, Any]]:
+        return self.reading.latest_documents(limit, viewer)
+
+    def attachments(self, doc_ids: list[int], viewer: Viewer = LOCAL) -> dict[int, list[dict[str, Any]]]:
+        return self.reading.attachments(doc_ids, viewer)
+
+    # -- redactions (records: archive/reading.py; the check: archive/publishing.py) -----------
 
     def redactions(
         self, doc_id: int, viewer: Viewer = LOCAL, show_hidden: bool = False, page: int | None = None
     ) -> list[dict[str, Any]]:
-        """A document's redaction boxes (of one page when `page` is given). The text left under
-        bad ones (`hidden_text`) only when asked for and the viewer may write to the collection."""
-        doc = self.document_record(doc_id, viewer)
-        if doc is None:
-            return []
-        hidden = show_hidden and access.may_write_collection(viewer, self.store.collection(doc["collection"]))
-        boxes = document_redactions(self.store, doc_id, hidden)
-        return boxes if page is None else [b for b in boxes if b["page"] == page]
+        return self.reading.redactions(doc_id, viewer, show_hidden, page)
 
     def redaction_summary(self, collection: str, viewer: Viewer = LOCAL) -> dict[str, Any] | None:
-        """Pages, redactions, share withheld, bad redactions and boxes by exemption of a collection
-        (None when `viewer` may not read it)."""
-        if self.collection(collection, viewer) is None:
-            return None
-        return collection_summary(self.store, collection)
+        return self.reading.redaction_summary(collection, viewer)
 
     def redaction_rows(self, collection: str, viewer: Viewer = LOCAL) -> Iterator[list[Any]]:
-        """The per-box CSV rows of a collection, header first (text cells as stored); nothing but
-        the header when `viewer` may not read it."""
-        rows = csv_rows(self.store, collection)
-        if self.collection(collection, viewer) is None:
-            return iter([next(rows)])
-        return rows
+        return self.reading.redaction_rows(collection, viewer)
 
     def check_collection(self, collection: str, allow: Iterable[str] = ()) -> list[dict[str, Any]]:
-        """The publication check (archive/redactions/check.py): a list of findings. Values on the
-        archive's own allow-list (`allow-list.txt` in the archive folder, one per line) and in
-        `allow` are never reported."""
-        kept = self.root / "allow-list.txt"
-        if kept.is_file():
-            allow = [*allow, *kept.read_text(encoding="utf-8", errors="replace").splitlines()]
-        return check_collection(self, collection, allow)
-
-    def page_image(self, doc: dict[str, Any], number: int, viewer: Viewer = LOCAL) -> bytes | None:
-        """Page `number` of `doc` as PNG bytes (rendered once, then cached), or None when there is
-        no such page (or `viewer` may not read it). Raises NoPageImages for a kind without page
-        images (text, e-mail)."""
-        return page_png(self.store, doc, number) if self.may_read(doc, viewer) else None
+        """The publication check: a list of findings (archive/publishing.py)."""
+        return publishing.check_collection(self, collection, allow)
 
     # -- accounts, publishing and takedowns (archive/accounts.py, archive/publishing.py) --------
 
@@ -368,14 +247,10 @@ class Archive:
         return self.accounts.token_viewer(token)
 
     def publish(self, name: str, at: str | None = None, force: bool = False) -> list[dict[str, Any]]:
-        from .publishing import publish
-
-        return publish(self, name, at, force)
+        return publishing.publish(self, name, at, force)
 
     def unpublish(self, name: str) -> None:
-        from .publishing import unpublish
-
-        unpublish(self, name)
+        publishing.unpublish(self, name)
 
     def set_collection(self, name: str, **fields: Any) -> None:
         self.store.ensure_collection(name)
@@ -383,11 +258,7 @@ class Archive:
 
     def hide_document(self, doc_id: int, reason: str, by: str | None = None) -> int:
         """Take a document (and what was found in it) down from every view but an admin's."""
-        if self.store.document(doc_id) is None:
-            raise KeyError(doc_id)
-        if not reason.strip():
-            raise ValueError("a takedown needs a reason")
-        return self.store.hide_document(doc_id, reason.strip(), by)
+        return publishing.take_down(self, doc_id, reason, by)
 
     def unhide_document(self, doc_id: int) -> int:
         return self.store.unhide_document(doc_id)
@@ -399,9 +270,7 @@ class Archive:
 
     def collection_zip(self, name: str, viewer: Viewer = LOCAL) -> Iterator[bytes]:
         """The release as a zip of the originals `viewer` may read, in pieces."""
-        from .publishing import release_zip
-
-        return release_zip(self, name, viewer)
+        return publishing.release_zip(self, name, viewer)
 
     def secret_key(self) -> str:
         """The key that signs this archive's web sessions, made once (secret_key, mode 0600)."""
@@ -413,35 +282,6 @@ class Archive:
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_hex(32))
         return path.read_text().strip()
-
-    # -- the reading room (issue #20) ---------------------------------------------------------
-
-    def page_thumbnail(self, doc: dict[str, Any], number: int, viewer: Viewer = LOCAL) -> bytes | None:
-        """A small PNG of page `number` for the viewer's page strip (cached); None and
-        NoPageImages as `page_image`."""
-        return page_thumbnail(self.store, doc, number) if self.may_read(doc, viewer) else None
-
-    def failed_documents(self, limit: int = 200, viewer: Viewer = LOCAL) -> list[dict[str, Any]]:
-        """Failed documents `viewer` may read, newest first: id, filename, title, collection,
-        kind, error stage and reason, and the parent's filename for a member."""
-        docs = self.store.failed_documents(limit if viewer.is_admin else limit * 5)
-        return docs if viewer.is_admin else [d for d in docs if self.may_read(d, viewer)][:limit]
-
-    def latest_documents(self, limit: int = 10, viewer: Viewer = LOCAL) -> list[dict[str, Any]]:
-        """The newest top-level documents `viewer` may read (by document date, then by id)."""
-        docs = self.store.latest_documents(limit if viewer.is_admin else limit * 10)
-        return docs if viewer.is_admin else [d for d in docs if self.may_read(d, viewer)][:limit]
-
-    def attachments(self, doc_ids: list[int], viewer: Viewer = LOCAL) -> dict[int, list[dict[str, Any]]]:
-        """The attachments (direct children: id, filename, kind) of each document, by id: those
-        `viewer` may read."""
-        found = self.store.children_by_parent(doc_ids)
-        if viewer.is_admin:
-            return found
-        return {
-            parent: [c for c in children if self.document_record(int(c["id"]), viewer) is not None]
-            for parent, children in found.items()
-        }
 
     def retry(self, doc_id: int, viewer: Viewer = LOCAL) -> IngestReport | None:
         """Read a failed document again from its stored original (its children too); None when

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from .redactions.check import check_collection as redactions_check
 
 if TYPE_CHECKING:
     from .access import Viewer
@@ -38,7 +40,17 @@ def failed_documents(archive: Archive, name: str) -> list[Finding]:
 def redactions_and_personal_data(archive: Archive, name: str) -> list[Finding]:
     """Bad redactions (text left under a box) and personal data left unredacted: the check of
     `foi collections check` (archive/redactions/check.py), with the archive's allow-list."""
-    return archive.check_collection(name)
+    return check_collection(archive, name)
+
+
+def check_collection(archive: Archive, name: str, allow: Iterable[str] = ()) -> list[Finding]:
+    """The redactions and personal-data check (archive/redactions/check.py): a list of findings.
+    Values on the archive's own allow-list (`allow-list.txt` in the archive folder, one per line)
+    and in `allow` are never reported."""
+    kept = archive.root / "allow-list.txt"
+    if kept.is_file():
+        allow = [*allow, *kept.read_text(encoding="utf-8", errors="replace").splitlines()]
+    return redactions_check(archive, name, allow)
 
 
 PUBLICATION_CHECKS: list[Check] = [failed_documents, redactions_and_personal_data]
@@ -86,6 +98,16 @@ def publish(archive: Archive, name: str, at: str | None = None, force: bool = Fa
         archive.store.set_collection(name, public=1, publish_at=None)
     archive.results.clear()
     return findings
+
+
+def take_down(archive: Archive, doc_id: int, reason: str, by: str | None = None) -> int:
+    """Take a document (and what was found in it) down from every view but an admin's; returns
+    the number of documents hidden. KeyError for no such document, ValueError without a reason."""
+    if archive.store.document(doc_id) is None:
+        raise KeyError(doc_id)
+    if not reason.strip():
+        raise ValueError("a takedown needs a reason")
+    return archive.store.hide_document(doc_id, reason.strip(), by)
 
 
 def unpublish(archive: Archive, name: str) -> None:
