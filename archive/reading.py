@@ -102,7 +102,7 @@ class ReadingRoom:
         mail = doc["metadata"].get("mail")
         if viewer.is_admin or not isinstance(mail, dict):
             return
-        seen = self.thread(doc, viewer) if isinstance(mail.get("thread"), dict) else []
+        seen = self._readable_thread(doc, viewer) if isinstance(mail.get("thread"), dict) else []
         ids = [m["id"] for m in seen]
         if doc["id"] in ids:
             mail["thread"] = {"id": min(ids), "position": ids.index(doc["id"]) + 1, "size": len(ids)}
@@ -145,10 +145,14 @@ class ReadingRoom:
     def thread(self, doc: dict[str, Any], viewer: Viewer = LOCAL) -> list[dict[str, Any]]:
         """The e-mail thread of `doc` in thread order, the messages `viewer` may read; [] when it
         has no thread id. Each message's references are as `viewer` may see them."""
-        messages = thread_messages(self.store, doc)
         if viewer.is_admin:
-            return messages
-        seen = [m for m in messages if self.may_read(m, viewer)]
+            return thread_messages(self.store, doc)
+        # The thread id as stored: `doc` may be one numbered for the viewer (_mail_as_seen).
+        stored = self.store.document(int(doc["id"]))
+        return self._readable_thread(stored, viewer) if stored is not None else []
+
+    def _readable_thread(self, doc: dict[str, Any], viewer: Viewer) -> list[dict[str, Any]]:
+        seen = [m for m in thread_messages(self.store, doc) if self.may_read(m, viewer)]
         for m in seen:
             mail = m["metadata"].get("mail")
             if isinstance(mail, dict):

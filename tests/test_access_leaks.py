@@ -29,11 +29,20 @@ PUBLIC = "released"
 # (sent in queries, so echoed back in search boxes: never checked).
 SECRETS = ["zanzibarite", "marmalisk", "xylophant", "hushcorp", "quokkabudget", "pangolium", "embargoled"]
 QUERY_WORDS = ["quokkasearch", "pangosearch"]
+# The private message's Message-ID. The public reply names it in its own In-Reply-To and
+# References: no view may show it (only the reply's original file, released as it is, holds it).
+PRIVATE_MESSAGE_ID = "<m1-wombatine@mail.example>"
 PASSWORD = "a long enough password"
 
 
 def _mail(
-    subject: str, sender: str, body: str, msgid: str, reply_to: str | None = None, attach: str = ""
+    subject: str,
+    sender: str,
+    body: str,
+    msgid: str,
+    reply_to: str | None = None,
+    attach: str = "",
+    references: str | None = None,
 ) -> bytes:
     msg = email.message.EmailMessage()
     msg["From"] = sender
@@ -45,7 +54,7 @@ def _mail(
     msg["Message-ID"] = msgid
     if reply_to:
         msg["In-Reply-To"] = reply_to
-        msg["References"] = reply_to
+        msg["References"] = references or reply_to
     msg.set_content(body)
     if attach:
         msg.add_attachment(
@@ -68,7 +77,7 @@ def build(root: Path, config: dict[str, Any]) -> dict[str, Any]:
             "Marmalisk plans quokkasearch",
             "Xylophant Secretperson <xylophant@hushcorp.example>",
             "The marmalisk figures are attached. quokkasearch",
-            "<m1@mail.example>",
+            PRIVATE_MESSAGE_ID,
             attach="quokkabudget line items marmalisk 4,000,000",
         )
     )
@@ -83,7 +92,18 @@ def build(root: Path, config: dict[str, Any]) -> dict[str, Any]:
             "Records Office <records@council.example>",
             "We reply about the lighthouse.",
             "<m2@mail.example>",
-            reply_to="<m1@mail.example>",
+            reply_to=PRIVATE_MESSAGE_ID,
+        )
+    )
+    # A public answer to the public reply: its reference to the reply is kept, the private one not.
+    (src / "public" / "reply2.eml").write_bytes(
+        _mail(
+            "Re: Re: the plans",
+            "Records Office <records@council.example>",
+            "Thank you for the lighthouse reply.",
+            "<m3@mail.example>",
+            reply_to="<m2@mail.example>",
+            references=f"{PRIVATE_MESSAGE_ID} <m2@mail.example>",
         )
     )
     (src / "public" / "takedown.txt").write_text(
@@ -110,13 +130,16 @@ def build(root: Path, config: dict[str, Any]) -> dict[str, Any]:
         ]
         for watch in watches:
             assert a.alerts.run(watch, since="2000-01-01") >= 1
-        thread_ok = any((d["metadata"].get("mail") or {}).get("thread", {}).get("size") == 2 for d in docs)
+        thread_ok = any((d["metadata"].get("mail") or {}).get("thread", {}).get("size") == 3 for d in docs)
         assert thread_ok, "the fixture needs a thread across the collections"
     return {
         "root": root / "archive",
         "private_ids": private_ids,
         "public_ids": public_ids,
         "hidden": hidden,
+        "mail_ids": {
+            d["metadata"]["mail"]["message_id"]: d["id"] for d in docs if (d["metadata"].get("mail") or {})
+        },
         "search_ids": [w.id for w in watches],
         "config": config,
     }
@@ -191,6 +214,9 @@ def _leaks(resp, site: dict[str, Any], url: str = "") -> list[str]:
     text = body.decode("utf-8", "replace") + "\n" + "\n".join(f"{k}: {v}" for k, v in resp.headers.items())
     lowered = text.lower()
     found = [w for w in [*SECRETS, *([] if PRIVATE in url else [PRIVATE])] if w in lowered]
+    released = any(url.startswith(f"/documents/{i}/original") for i in site["public_ids"])
+    if PRIVATE_MESSAGE_ID.lower().strip("<>") in lowered and not released:
+        found.append("the private Message-ID")
     for doc_id in [*site["private_ids"], site["hidden"]]:
         patterns = [rf"/documents/{doc_id}\b", rf'"(?:document_)?id": ?{doc_id}\b']
         if resp.mimetype == "application/zip":
@@ -243,6 +269,19 @@ def _controls(app, site) -> None:
     assert "Harbour release" in landing and "CC-BY-4.0" in landing and "harbour-report.txt" in landing
     public_hits = anon.get("/api/search?q=lighthouse").get_json()
     assert public_hits["total"] >= 1 and {h["collection"] for h in public_hits["hits"]} == {PUBLIC}
+    # E-mail headers: the admin sees them as stored, a reader only the references they may follow.
+    reply, answer = (site["mail_ids"][m] for m in ("<m2@mail.example>", "<m3@mail.example>"))
+    stored = admin.get(f"/api/documents/{reply}").get_json()["metadata"]["mail"]
+    assert stored["in_reply_to"] == PRIVATE_MESSAGE_ID and stored["references"] == [PRIVATE_MESSAGE_ID]
+    seen = anon.get(f"/api/documents/{answer}").get_json()["metadata"]["mail"]
+    assert seen["in_reply_to"] == "<m2@mail.example>" and seen["references"] == ["<m2@mail.example>"]
+    assert seen["references_withheld"] is True and seen["thread"]["size"] == 2
+    page = anon.get(f"/documents/{answer}").get_data(as_text=True)
+    assert f'href="/documents/{reply}"' in page and "Thread (2 messages)" in page
+    seen = anon.get(f"/api/documents/{reply}").get_json()["metadata"]["mail"]
+    assert (
+        seen["in_reply_to"] is None and seen["references"] == [] and seen["message_id"] == "<m2@mail.example>"
+    )
 
 
 def test_no_route_shows_the_private_side_sqlite(sqlite_site):
