@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from . import access, publishing
+from . import publishing, retries
 from .access import LOCAL, Viewer
 from .accounts import Accounts
 from .alerts import Alerts
@@ -284,14 +284,20 @@ class Archive:
         return path.read_text().strip()
 
     def retry(self, doc_id: int, viewer: Viewer = LOCAL) -> IngestReport | None:
-        """Read a failed document again from its stored original (its children too); None when
-        the document is not failed (or `viewer` may not write to its collection)."""
-        doc = self.store.document(doc_id)
-        if doc is None or not access.may_write_collection(viewer, self.store.collection(doc["collection"])):
+        """Read a failed document again now, from its stored original (its children too); None
+        when the document is not failed (or `viewer` may not write to its collection)."""
+        if not retries.queue(self, doc_id, viewer):
             return None
-        if not self.store.mark_for_retry(doc_id):
-            return None
-        return Ingester(self.context, self.steps()).recover()
+        return retries.run_queued(self)
+
+    def queue_retry(self, doc_id: int, viewer: Viewer = LOCAL) -> bool:
+        """Queue a failed document to be read again in the background (archive/retries.py);
+        False when it is not failed (or `viewer` may not write to its collection)."""
+        return retries.queue(self, doc_id, viewer)
+
+    def run_queued_retries(self) -> IngestReport | None:
+        """Read the documents queued by `queue_retry` again; None when none was queued."""
+        return retries.run_queued(self)
 
     def translation_model(self) -> str | None:
         """The id of the installed zh->en translation model, or None when there is none."""

@@ -921,6 +921,11 @@ class Store:
         )
         return cur.rowcount == 1
 
+    def has_queued_retries(self) -> bool:
+        """Whether a document waits to be read again (`mark_for_retry`: pending with no run)."""
+        row = self.db.execute("SELECT 1 FROM documents WHERE status='pending' AND run IS NULL LIMIT 1")
+        return row.fetchone() is not None
+
 
 _PAGE_COLUMNS_IN_META = {"translation", "translation_status", "segments", "gloss"}
 

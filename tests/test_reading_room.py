@@ -349,7 +349,9 @@ def test_status_lists_failed_documents_and_retry_cures_one(site, desk):
     row.locator("button").click()
     page.wait_for_load_state()
     assert page.url.endswith(f"/documents/{ids['retry-me.txt']}")
-    assert "kestrel sighting" in page.inner_text("pre.text") and "Failed" not in page.inner_text("main")
+    # Queued: the server's background worker reads it again and the page reloads until it is done.
+    page.locator("pre.text", has_text="kestrel sighting").wait_for(timeout=30_000)
+    assert "Failed" not in page.inner_text("main") and "Queued" not in page.inner_text("main")
     page.goto(f"{base}/?q=kestrel")
     assert page.locator(".hit").count() == 1
     page.close()

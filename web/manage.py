@@ -43,14 +43,15 @@ def _writable(name: str) -> dict[str, Any]:
 
 
 def run_uploads(root: Path, config: dict[str, Any], stop: threading.Event, poll: float = 1.0) -> None:
-    """The background worker: ingest queued uploads until `stop` is set, in its own archive
-    (its own SQLite connection); first queue again what a stopped server left half done."""
+    """The background worker: ingest queued uploads, and read again the documents queued for a
+    retry (archive/retries.py), until `stop` is set, in its own archive (its own SQLite
+    connection); first queue again what a stopped server left half done."""
     with Archive(root, config) as opened:
         uploads = opened.uploads
         uploads.requeue_abandoned()
         while not stop.is_set():
             try:
-                worked = uploads.run_one()
+                worked = uploads.run_one() or opened.run_queued_retries() is not None
             except Exception:  # never let the worker die: log and try again later
                 log.exception("upload worker")
                 worked = False
@@ -59,7 +60,8 @@ def run_uploads(root: Path, config: dict[str, Any], stop: threading.Event, poll:
 
 
 def start_upload_worker(app: Any) -> None:
-    """One background thread per server process ingests the queued uploads (archive/uploads.py)."""
+    """One background thread per server process ingests the queued uploads (archive/uploads.py)
+    and retries (archive/retries.py)."""
     if app.extensions.get("foi_upload_worker") is not None:
         return
     stop = threading.Event()

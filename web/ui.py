@@ -27,6 +27,7 @@ from . import archive
 from . import validation as valid
 from .alerts import ui_bp as alerts_ui_bp
 from .auth import current_viewer
+from .manage import start_upload_worker
 from .markup import css_name, locate, render_text
 from archive import NoPageImages, SearchQuery, may_write_collection
 from archive.search import FACETS, parse
@@ -552,7 +553,8 @@ def _page_png(doc_id: int, number: int, thumbnail: bool) -> Any:
 
 @bp.post("/documents/<int:doc_id>/retry")
 def retry_document(doc_id: int):  # type: ignore[no-untyped-def]
-    """Read a failed document again from its stored original (an operator's action)."""
+    """Queue a failed document to be read again from its stored original (an operator's
+    action); the server's background worker reads it (archive/retries.py), not this request."""
     a = archive()
     viewer = current_viewer()
     doc = a.document_record(doc_id, viewer)
@@ -562,7 +564,8 @@ def retry_document(doc_id: int):  # type: ignore[no-untyped-def]
         abort(403, "Only an editor of this collection may retry its documents")
     if doc["status"] != "failed":
         abort(409, "Only a failed document can be retried")
-    a.retry(doc_id, viewer)
+    a.queue_retry(doc_id, viewer)
+    start_upload_worker(current_app)  # the background worker reads it
     return redirect(url_for("ui.document_page", doc_id=doc_id), code=303)
 
 
