@@ -219,13 +219,18 @@ class ReadingRoom:
     def collection_documents(
         self, name: str, limit: int, offset: int, viewer: Viewer = LOCAL
     ) -> list[dict[str, Any]]:
-        """The top-level documents of a collection that `viewer` may read, by id (e-mail headers
-        as `viewer` may see them)."""
+        """The top-level documents of a collection that `viewer` may read, by id. An e-mail's
+        record carries neither its thread nor its references here, unless `viewer` is an admin
+        (`document` has them as the viewer may see them: a thread lookup per message would make
+        a page of a large release slow)."""
         if not access.may_read_collection(viewer, self.store.collection(name)):
             return []
         docs = self.store.collection_documents(name, limit, offset, without_hidden=not viewer.is_admin)
         for doc in docs:
-            self._mail_as_seen(doc, viewer)
+            mail = doc["metadata"].get("mail")
+            if isinstance(mail, dict) and not viewer.is_admin:
+                mail.pop("thread", None)
+                doc["metadata"]["mail"] = access.mail_as_seen(viewer, mail, [])
         return docs
 
     def status(self, viewer: Viewer = LOCAL) -> dict[str, Any]:

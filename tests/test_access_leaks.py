@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import email.message
 import email.utils
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -301,3 +302,23 @@ def test_no_route_shows_the_private_side_elasticsearch(tmp_path, es_url, es_inde
     app = _app(site)
     _controls(app, site)
     _check_every_route(app, site, _clients(app, site))
+
+
+def test_records_of_listings_and_threads_carry_no_private_message_id(sqlite_site):
+    """What the facade hands the web for listings and threads, not only what a route shows."""
+    from archive import LOCAL
+    from archive import PUBLIC as ANONYMOUS
+
+    reply = sqlite_site["mail_ids"]["<m2@mail.example>"]
+    with Archive(sqlite_site["root"], sqlite_site["config"]) as a:
+        doc = a.document_record(reply, ANONYMOUS)
+        assert doc is not None
+        thread = a.thread(doc, ANONYMOUS)
+        assert [m["id"] for m in thread] == [reply, sqlite_site["mail_ids"]["<m3@mail.example>"]]
+        listed = a.collection_documents(PUBLIC, 50, 0, ANONYMOUS)
+        assert reply in {d["id"] for d in listed}
+        seen = json.dumps([doc, thread, listed])
+        assert PRIVATE_MESSAGE_ID not in seen and "internal-dossier" not in seen
+        # The control: the local investigator sees the headers as stored.
+        stored = a.thread(a.document_record(reply, LOCAL), LOCAL)
+        assert PRIVATE_MESSAGE_ID in json.dumps(stored)
