@@ -240,8 +240,9 @@ class OfficeConverter:
     def _convert_long_lived(
         self, soffice: str, source: Path, expected: Path, target: str, timeout: float,
         memory: int, env: dict[str, str], what: str,
-    ) -> str:  # fmt: skip
-        """Through this process's bridge (started when needed); the error detail, "" if none."""
+    ) -> str | None:  # fmt: skip
+        """Through this process's bridge (started when needed); the error detail, "" if none,
+        None when the bridge knows no filter for `target`."""
         if self._bridge is not None and self._bridge.conversions >= CONVERSIONS_PER_START:
             self._bridge.close()
             self._bridge = None
@@ -262,6 +263,8 @@ class OfficeConverter:
         if answer.get("stopped"):
             self._drop_bridge()
             raise _Stopped
+        if answer.get("unknown_target"):
+            return None  # for a one-off --convert-to, which guesses the filter
         return str(answer.get("reason") or "")  # could not open or export it: said by the caller
 
     def _drop_bridge(self) -> None:

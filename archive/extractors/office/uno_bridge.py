@@ -8,12 +8,13 @@ the given user profile, its address space capped, listening on a private pipe, a
 over UNO. Then it reads one JSON request a line on stdin and answers one JSON line on stdout:
 
     first line out    {"ready": true, "soffice": PID}  or  {"ready": false, "error": "..."}
-    request           {"source": PATH, "output": PATH, "target": "pdf" | "xlsx" | "EXT:Filter"}
-    answer            {"ok": true}  or  {"ok": false, "error": "...", "stopped": bool, "reason": "..."}
+    request           {"source": PATH, "output": PATH, "target": "pdf" | "xlsx" | ... | "EXT:Filter"}
+    answer            {"ok": true}  or  {"ok": false, "error": "...", "stopped": bool, "reason": "...",
+                                                 "unknown_target": bool}
 
 Documents are loaded hidden, read-only, with macros never executed and links never updated, then
 stored through the export filter that fits the document (Writer, Calc, Impress or Draw PDF) and
-closed. "reason" (when given) says why a document was refused, naming no path. "stopped" means LibreOffice itself went away (crashed, killed): the bridge exits after
+closed. "unknown_target": no filter here for that target. "reason" (when given) says why a document was refused, naming no path. "stopped" means LibreOffice itself went away (crashed, killed): the bridge exits after
 answering and the caller starts another. At the end of stdin it terminates LibreOffice.
 """
 
@@ -40,15 +41,28 @@ PDF_FILTERS = (  # (service the loaded document supports, its PDF export filter)
     ("com.sun.star.text.WebDocument", "writer_web_pdf_Export"),
     ("com.sun.star.text.GenericTextDocument", "writer_pdf_Export"),
 )
+TEXT, SHEET = "com.sun.star.text.TextDocument", "com.sun.star.sheet.SpreadsheetDocument"
+SLIDES = "com.sun.star.presentation.PresentationDocument"
 OTHER_FILTERS = {  # other targets: (filter, the service a document needs for it)
-    "xlsx": ("Calc Office Open XML", "com.sun.star.sheet.SpreadsheetDocument"),
-    "docx": ("MS Word 2007 XML", "com.sun.star.text.TextDocument"),
-    "odt": ("writer8", "com.sun.star.text.TextDocument"),
+    "docx": ("MS Word 2007 XML", TEXT),
+    "doc": ("MS Word 97", TEXT),
+    "odt": ("writer8", TEXT),
+    "rtf": ("Rich Text Format", TEXT),
+    "xlsx": ("Calc Office Open XML", SHEET),
+    "xls": ("MS Excel 97", SHEET),
+    "ods": ("calc8", SHEET),
+    "pptx": ("Impress Office Open XML", SLIDES),
+    "ppt": ("MS PowerPoint 97", SLIDES),
+    "odp": ("impress8", SLIDES),
 }
 
 
 class Refused(ValueError):
     """A document this bridge will not convert; its message names no path."""
+
+
+class UnknownTarget(ValueError):
+    """A target this bridge has no filter for (the caller's one-off --convert-to guesses one)."""
 
 
 NEVER_EXECUTE = 0  # com.sun.star.document.MacroExecMode.NEVER_EXECUTE
@@ -178,7 +192,7 @@ class Office:
                 if not doc.supportsService(needed):
                     raise Refused(f"not a document that converts to {extension}")
             else:
-                raise Refused(f"no export filter known for {extension}")
+                raise UnknownTarget(extension)
             store = self._props(FilterName=filter_name, Overwrite=True)
             doc.storeToURL(Path(output).resolve().as_uri(), store)
         finally:
@@ -217,6 +231,8 @@ def main() -> int:
         try:
             office.convert(request["source"], request["output"], request["target"])
             _say({"ok": True})
+        except UnknownTarget as exc:
+            _say({"ok": False, "error": f"no filter for {exc}", "unknown_target": True, "stopped": False})
         except Refused as exc:
             _say({"ok": False, "error": str(exc), "reason": str(exc), "stopped": False})
         except Exception as exc:
