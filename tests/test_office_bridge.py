@@ -269,3 +269,24 @@ def test_refused_targets_say_why_without_a_path(tmp_path):
         assert conv.starts == 1 and conv.retried_alone == 0  # refusals do not restart LibreOffice
     finally:
         conv.close()
+
+
+def test_an_ingest_converts_its_office_files_through_one_soffice(tmp_path):
+    from archive import Archive
+    from archive.extractors.office.convert import converter
+    from archive.search.base import SearchQuery
+
+    folder = tmp_path / "release"
+    folder.mkdir()
+    documents = [name for name, _ in FILES if not name.endswith(".xls")]  # a sheet is read by cell
+    for name in documents:
+        (folder / Path(name).name).write_bytes(corpus_file(name).read_bytes())
+    conv = converter()  # the ingest process's own
+    starts, conversions = conv.starts, conv.conversions
+    with Archive(tmp_path / "archive") as archive:
+        report = archive.ingest([folder], collection="c")
+        assert not report.failures
+        hits = archive.search(SearchQuery(text='"Here is some text on page 2"', limit=5)).hits
+        assert [(h.filename, h.page) for h in hits] == [("tika_testFooter.odt", 2)]
+    assert conv.conversions - conversions == len(documents) == 4
+    assert conv.starts - starts <= 1 and conv.process_group is not None  # kept for the next files
