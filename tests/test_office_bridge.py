@@ -290,3 +290,21 @@ def test_an_ingest_converts_its_office_files_through_one_soffice(tmp_path):
         assert [(h.filename, h.page) for h in hits] == [("tika_testFooter.odt", 2)]
     assert conv.conversions - conversions == len(documents) == 4
     assert conv.starts - starts <= 1 and conv.process_group is not None  # kept for the next files
+
+
+def test_a_libreoffice_that_does_not_start_fails_the_document_saying_so(tmp_path, monkeypatch):
+    fake = tmp_path / "bin" / "soffice"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\nexit 3\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    conv = OfficeConverter(tmp_path / "profile")
+    try:
+        with pytest.raises(StageError) as raised:
+            conv.convert(corpus_file("office/tika_test.doc"), tmp_path / "o", "pdf", "Word document")
+    finally:
+        conv.close()
+    assert str(raised.value) == (
+        "extract: Word document: LibreOffice did not start (soffice exited at start (status 3))"
+    )
+    assert conv.starts == 0 and conv.process_group is None

@@ -70,6 +70,10 @@ class _BridgeUnavailable(Exception):
     """The long-lived converter cannot run here (no UNO bindings, no such Python)."""
 
 
+class _StartFailed(Exception):
+    """The long-lived LibreOffice did not start (the reason, naming no path)."""
+
+
 class _Stopped(Exception):
     """LibreOffice went away during a conversion (crashed, or killed)."""
 
@@ -98,14 +102,14 @@ class _Bridge:
         self.conversions = 0
         try:
             ready = self._answer(startup + 5)
-        except (TimeoutError, EOFError) as exc:
+        except (TimeoutError, EOFError, ValueError) as exc:
             self.kill()
-            raise StageError("extract", f"LibreOffice did not start ({exc})") from None
+            raise _StartFailed(str(exc)) from None
         if not ready.get("ready"):
             self.kill()
             if ready.get("no_uno"):
                 raise _BridgeUnavailable(str(ready.get("error")))
-            raise StageError("extract", f"LibreOffice did not start ({ready.get('error')})")
+            raise _StartFailed(str(ready.get("error")))
         self.soffice_pid = int(ready["soffice"])
 
     @property
@@ -248,7 +252,10 @@ class OfficeConverter:
             self._bridge = None
         if self._bridge is None:
             python = os.environ.get("FOI_OFFICE_PYTHON") or DEFAULT_PYTHON
-            self._bridge = _Bridge(python, soffice, self.profile, memory, env)
+            try:
+                self._bridge = _Bridge(python, soffice, self.profile, memory, env)
+            except _StartFailed as exc:
+                raise StageError("extract", f"{what}: LibreOffice did not start ({exc})") from None
             self.starts += 1
         try:
             answer = self._bridge.convert(source, expected, target, timeout)
