@@ -14,7 +14,7 @@ RUN apt-get update \
       tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesseract-ocr-osd \
       poppler-utils fonts-wqy-microhei wbritish curl \
       libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui \
-      pst-utils p7zip-full unar libarchive-tools djvulibre-bin mdbtools \
+      pst-utils p7zip-full unar libarchive-tools djvulibre-bin mdbtools python3-uno \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -8,6 +8,12 @@ RapidOCR gives a box per text line and, from the recognizer's column positions, 
 character (per Latin letter); Latin letters, digits and signs in a row are joined back into
 words here, so the words come out as Tesseract's do for Chinese: a word per Han character (and
 per Chinese punctuation mark), a word per run of Latin text.
+
+The recognizer often drops the spaces between Latin words on small print (about 20 px lines:
+"ThePermanentSecretary"). Its character boxes are too coarse to tell a word gap from a letter
+gap, so the page's pixels decide: between two Latin characters the recognizer did not part, a
+run of ink-free columns at least WORD_GAP of the line's height wide (letters in a word leave at
+most about 0.2, a word space at least about 0.25) starts a new word.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import numpy as np
 from PIL import Image
 
 DETECT_SIDE = 480.0
+WORD_GAP = 0.25  # a blank run this share of the line's height wide parts two Latin words
 
 
 class RapidOcrUnavailable(Exception):
@@ -72,8 +79,31 @@ def _bounds(points: Sequence[Sequence[float]]) -> tuple[int, int, int, int]:
     return left, top, max(1, int(round(max(xs))) - left), max(1, int(round(max(ys))) - top)
 
 
-def _line_words(line: Sequence[Any]) -> list[RapidWord]:
-    """The words of one recognized line: [box, text, score, char boxes, chars, char scores]."""
+def _blank_columns(gray: np.ndarray, bounds: tuple[int, int, int, int]) -> np.ndarray:
+    """For each pixel column of a line's box: whether it holds no ink (dark pixels after Otsu's
+    threshold on the box alone, so a tinted or textured background is not ink)."""
+    import cv2
+
+    left, top, width, height = bounds
+    crop = np.ascontiguousarray(gray[max(0, top) : top + height, max(0, left) : left + width])
+    if crop.size == 0:
+        return np.zeros(0, dtype=bool)
+    _, ink = cv2.threshold(crop, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    blank: np.ndarray = ink.sum(axis=0) == 0
+    return blank
+
+
+def _longest_run(flags: np.ndarray) -> int:
+    best = run = 0
+    for flag in flags:
+        run = run + 1 if flag else 0
+        best = max(best, run)
+    return best
+
+
+def _line_words(line: Sequence[Any], gray: np.ndarray | None = None) -> list[RapidWord]:
+    """The words of one recognized line: [box, text, score, char boxes, chars, char scores];
+    with the page in grey (`gray`), Latin words the recognizer ran together are parted."""
     box, text, score = line[0], str(line[1]), float(line[2])
     chars: list[str] = list(line[4]) if len(line) > 4 else []
     char_boxes: list[Any] = list(line[3]) if len(line) > 3 else []
@@ -107,6 +137,18 @@ def _line_words(line: Sequence[Any]) -> list[RapidWord]:
         )
         run.clear()
 
+    line_left, _, _, line_height = line_bounds = _bounds(box)
+    blank = _blank_columns(gray, line_bounds) if gray is not None else None
+    gap = max(2, round(WORD_GAP * line_height))
+
+    def parted(before: tuple[int, int, int, int], after: tuple[int, int, int, int]) -> bool:
+        """Whether the page shows a word space between two characters' centres."""
+        if blank is None:
+            return False
+        start = before[0] + before[2] // 2 - line_left
+        end = after[0] + after[2] // 2 - line_left
+        return _longest_run(blank[max(0, start) : max(0, end)]) >= gap
+
     for ch, points, conf in zip(chars, char_boxes, confs, strict=True):
         ch = str(ch)
         if not ch.strip():
@@ -117,6 +159,8 @@ def _line_words(line: Sequence[Any]) -> list[RapidWord]:
             flush()
             words.append(RapidWord(ch, *bounds, round(conf * 100, 2)))
         else:
+            if run and parted(run[-1][1], bounds):
+                flush()
             run.append((ch, bounds, conf))
     flush()
     return words
@@ -130,4 +174,5 @@ def read_lines(image: Image.Image) -> list[list[RapidWord]]:
         found, _elapsed = engine(np.ascontiguousarray(array), return_word_box=True)
     except Exception as exc:
         raise RapidOcrUnavailable(f"RapidOCR failed: {type(exc).__name__}: {exc}") from exc
-    return [words for words in (_line_words(line) for line in found or []) if words]
+    gray = np.asarray(image.convert("L"))
+    return [words for words in (_line_words(line, gray) for line in found or []) if words]

@@ -8,6 +8,9 @@ APT_PACKAGES=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-oc
   poppler-utils fonts-wqy-microhei chromium ocrmypdf curl unzip zip openjdk-17-jre-headless
   libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui pst-utils p7zip-full unar
   libarchive-tools djvulibre-bin mdbtools)
+# LibreOffice's UNO bindings for the system Python: one long-lived LibreOffice converts office files
+# (archive/extractors/office/uno_bridge.py runs on /usr/bin/python3, not in the venv).
+APT_PACKAGES+=(python3-uno)
 # The English word list OCR counts dictionary words with (ocr/words.py).
 APT_PACKAGES+=(wbritish)
 

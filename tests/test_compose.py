@@ -119,6 +119,7 @@ def test_dockerfile_has_debian_slim_and_the_ocr_languages():
         "djvulibre-bin",
         "mdbtools",
         "wbritish",
+        "python3-uno",  # the long-lived LibreOffice's bridge runs on the system Python
     ):
         assert package in text and package in setup, package
     assert re.search(r"^USER\s+(?!root)\S+", text, re.M)  # not run as root
@@ -143,3 +144,18 @@ def test_docker_compose_config_accepts_the_file():
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_installed_package_holds_every_subpackage():
+    """`pip install .` (the image) installs only the packages pyproject lists: each folder with an
+    __init__.py must be there, or the image lacks it (office, data, alerts, redactions were)."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(p.parent.relative_to(ROOT).parts)
+        for top in ("archive", "ocr", "web")
+        for p in (ROOT / top).rglob("__init__.py")
+    }
+    assert found <= listed, sorted(found - listed)
+    assert (ROOT / "archive" / "extractors" / "office" / "uno_bridge.py").is_file()  # shipped, run by path
