@@ -63,3 +63,56 @@ def test_password_opens_opendocument_and_legacy_office(locked, tmp_path):
             doc = _top(a, name)
             assert doc["status"] == "done" and doc["metadata"]["office"]["decrypted"] is True, name
             assert doc["id"] in _hit_ids(a, f'"{phrase}"'), name
+
+
+def _picture_of_text(path: Path, words: str) -> Path:
+    from PIL import Image, ImageDraw, ImageFont
+
+    im = Image.new("L", (1400, 200), 255)
+    ImageDraw.Draw(im).text((30, 60), words, fill=0, font=ImageFont.load_default(size=56))
+    im.save(path, dpi=(300, 300))
+    return path
+
+
+def _soffice(src: Path, target: str, outdir: Path) -> Path:
+    from archive.extractors.office.convert import OfficeConverter
+
+    conv = OfficeConverter(outdir / "profile")
+    try:
+        made = conv.convert(src, outdir / "made", target)
+        final = outdir / f"{src.stem}.{target}"
+        made.replace(final)
+        return final
+    finally:
+        conv.close()
+
+
+@pytest.mark.slow
+@pytest.mark.tesseract
+def test_pictures_inside_legacy_office_files_are_ocrd(tmp_path):
+    import docx
+    import openpyxl
+    from openpyxl.drawing.image import Image as SheetImage
+
+    from archive import Archive
+
+    d = docx.Document()
+    d.add_paragraph("A letter with a scanned note pasted in.")
+    d.add_picture(str(_picture_of_text(tmp_path / "note.png", "Tidal barrier maintenance schedule")))
+    d.save(str(tmp_path / "pasted.docx"))
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "Claims register"
+    wb.active.add_image(
+        SheetImage(str(_picture_of_text(tmp_path / "stamp.png", "Received by the Treasury"))), "B3"
+    )
+    wb.save(str(tmp_path / "claims.xlsx"))
+    folder = tmp_path / "release"
+    folder.mkdir()
+    doc_file = _soffice(tmp_path / "pasted.docx", "doc", folder)
+    xls_file = _soffice(tmp_path / "claims.xlsx", "xls", folder)
+    with Archive(tmp_path / "a") as a:
+        a.ingest([doc_file, xls_file], collection="c")
+        for name, phrase in (("pasted.doc", '"tidal barrier"'), ("claims.xls", '"received by the treasury"')):
+            doc = _top(a, name)
+            assert [c["kind"] for c in doc["children"]] == ["image"], name
+            assert _hit_ids(a, phrase) == {doc["children"][0]["id"]}, name
