@@ -116,3 +116,54 @@ def test_pictures_inside_legacy_office_files_are_ocrd(tmp_path):
             doc = _top(a, name)
             assert [c["kind"] for c in doc["children"]] == ["image"], name
             assert _hit_ids(a, phrase) == {doc["children"][0]["id"]}, name
+
+
+MEDIA = ROOT / "tests" / "data" / "media"
+
+
+def test_audio_and_video_keep_duration_and_tags(tmp_path):
+    import cv2
+    import mutagen
+    import numpy as np
+
+    from archive import Archive
+
+    folder = tmp_path / "release"
+    folder.mkdir()
+    titles = {
+        "hearing.mp3": "Select committee hearing on ferry contracts",
+        "briefing.flac": "Minister briefing on the harbour levy",
+        "voicenote.ogg": "Voice note about the tender shortlist",
+        "interview.m4a": "Interview with the port auditor",
+        "cctv.mp4": "Gate camera footage of the depot",
+    }
+    for name, source in (
+        ("hearing.mp3", "no-tags.mp3"),
+        ("briefing.flac", "no-tags.flac"),
+        ("voicenote.ogg", "empty.ogg"),
+        ("interview.m4a", "no-tags.m4a"),
+    ):
+        (folder / name).write_bytes((MEDIA / source).read_bytes())
+    writer = cv2.VideoWriter(str(folder / "cctv.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10, (64, 48))
+    for i in range(25):
+        writer.write(np.full((48, 64, 3), i * 10, np.uint8))
+    writer.release()
+    for name, title in titles.items():
+        media = mutagen.File(str(folder / name), easy=True)
+        if media.tags is None:
+            media.add_tags()
+        media["title"], media["artist"] = title, "Records Office"
+        media.save()
+    with Archive(tmp_path / "a") as a:
+        report = a.ingest([folder], collection="c")
+        assert not report.failures
+        seconds = {"hearing.mp3": 0.06, "briefing.flac": 3.68, "voicenote.ogg": 3.68, "interview.m4a": 3.71}
+        for name, title in titles.items():
+            doc = _top(a, name)
+            media = doc["metadata"]["media"]
+            assert doc["kind"] == ("video" if name.endswith("mp4") else "audio"), name
+            assert "no text" in doc["metadata"]["no_text"] and doc["title"] == title, name
+            assert media["tags"]["artist"] == "Records Office", name
+            assert media["seconds"] == seconds.get(name, 2.5), name
+            assert doc["id"] in _hit_ids(a, f'"{title}"'), name
+        assert _top(a, "briefing.flac")["metadata"]["media"]["rate"] == 44100
