@@ -167,3 +167,43 @@ def test_audio_and_video_keep_duration_and_tags(tmp_path):
             assert media["seconds"] == seconds.get(name, 2.5), name
             assert doc["id"] in _hit_ids(a, f'"{title}"'), name
         assert _top(a, "briefing.flac")["metadata"]["media"]["rate"] == 44100
+
+
+def test_contact_and_calendar_fields_are_entities(tmp_path):
+    from archive import Archive
+
+    folder = tmp_path / "release"
+    folder.mkdir()
+    (folder / "contacts.vcf").write_text(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Okonkwo;Margaret;;;\r\nFN:Margaret Okonkwo\r\n"
+        "ORG:Port Authority\r\nEMAIL:M.Okonkwo@port.example\r\nBDAY:1971-03-09\r\nEND:VCARD\r\n"
+        # No FN: the name comes from N.
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Tranh;Quoc;;;\r\nEMAIL:qt@harbour.example\r\nEND:VCARD\r\n",
+        encoding="utf-8",
+    )
+    (folder / "meeting.ics").write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:1@test\r\n"
+        "DTSTAMP:20240101T000000Z\r\nDTSTART:20240312T093000Z\r\nSUMMARY:Levy review\r\n"
+        "ORGANIZER;CN=Wilhelmina Stroud:mailto:w.stroud@council.example\r\n"
+        "ATTENDEE;CN=Desmond Achterberg:mailto:desmond@port.example\r\n"
+        "LOCATION:Harbour Office\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        encoding="utf-8",
+    )
+    with Archive(tmp_path / "a") as a:
+        report = a.ingest([folder], collection="c")
+        assert not report.failures
+        vcf, ics = _top(a, "contacts.vcf"), _top(a, "meeting.ics")
+        for query, doc in (
+            ('entity:"Margaret Okonkwo"', vcf),
+            ('entity:"Quoc Tranh"', vcf),
+            ('entity:"Port Authority"', vcf),
+            ('entity:"m.okonkwo@port.example"', vcf),
+            ('entity:"Wilhelmina Stroud"', ics),
+            ('entity:"Desmond Achterberg"', ics),
+            ('entity:"desmond@port.example"', ics),
+            ('entity:"Harbour Office"', ics),
+        ):
+            assert _hit_ids(a, query) == {doc["id"]}, query
+        kinds = {(e["type"], e["norm"]) for e in ics["metadata"]["entities"]}
+        assert {("person", "Wilhelmina Stroud"), ("date", "2024-03-12"), ("place", "Harbour Office")} <= kinds
+        assert ("date", "1971-03-09") in {(e["type"], e["norm"]) for e in vcf["metadata"]["entities"]}
