@@ -207,3 +207,70 @@ def test_contact_and_calendar_fields_are_entities(tmp_path):
         kinds = {(e["type"], e["norm"]) for e in ics["metadata"]["entities"]}
         assert {("person", "Wilhelmina Stroud"), ("date", "2024-03-12"), ("place", "Harbour Office")} <= kinds
         assert ("date", "1971-03-09") in {(e["type"], e["norm"]) for e in vcf["metadata"]["entities"]}
+
+
+def _in_tree(archive, doc_id, hit_doc):
+    while hit_doc is not None:
+        if hit_doc == doc_id:
+            return True
+        hit_doc = archive.store.document(hit_doc)["parent_id"]
+    return False
+
+
+def _djvu_page(work: Path, name: str, words: str) -> Path:
+    from PIL import Image, ImageDraw, ImageFont
+
+    im = Image.new("L", (2400, 900), 255)
+    ImageDraw.Draw(im).text((150, 350), words, fill=0, font=ImageFont.load_default(size=90))
+    bitmap = work / f"{name}.pbm"
+    im.point(lambda v: 255 if v > 128 else 0).convert("1").save(bitmap)
+    page = work / f"{name}.djvu"
+    subprocess.run(["cjb2", "-dpi", "300", str(bitmap), str(page)], check=True, capture_output=True)
+    return page
+
+
+@pytest.mark.slow
+@pytest.mark.tesseract
+def test_odp_ost_plain_tar_and_multipage_djvu(tmp_path):
+    import tarfile
+
+    from archive import Archive
+    from conftest import corpus_file
+
+    folder = tmp_path / "release"
+    folder.mkdir()
+    made = _soffice(corpus_file("office/tika_testPPT.pptx"), "odp", tmp_path)
+    made.replace(folder / "deck.odp")
+    # No tool here writes an OST; readpst reads one exactly as a PST (same !BDN layout), so a
+    # real PST under the .ost name stands in for one.
+    (folder / "offline.ost").write_bytes((ROOT / "tests" / "fixtures" / "pst" / "dist-list.pst").read_bytes())
+    note = tmp_path / "note.txt"
+    note.write_text("Minutes of the pontoon inspection, plain tar member.", encoding="utf-8")
+    with tarfile.open(folder / "bundle.tar", "w") as tf:
+        tf.add(note, "minutes/note.txt")
+    pages = [
+        _djvu_page(tmp_path, "p1", "Reservoir overflow audit"),
+        _djvu_page(tmp_path, "p2", "Culvert survey results"),
+    ]
+    subprocess.run(
+        ["djvm", "-c", str(folder / "survey.djvu"), *map(str, pages)], check=True, capture_output=True
+    )
+    with Archive(tmp_path / "a") as a:
+        report = a.ingest([folder], collection="c")
+        assert not report.failures
+        odp = _top(a, "deck.odp")
+        assert odp["kind"] == "office" and odp["page_count"] == 3
+        assert "Attachment Test" in odp["pages"][0]["text"]
+        ost = _top(a, "offline.ost")
+        assert ost["kind"] == "mailbox" and ost["pages"][0]["text"].startswith(
+            "Outlook store (.ost): 1 contacts, 1 calendar"
+        )
+        assert any(_in_tree(a, ost["id"], h) for h in _hit_ids(a, '"Test appointment"'))
+        tar = _top(a, "bundle.tar")
+        assert [c["filename"] for c in tar["children"]] == ["minutes/note.txt"]
+        assert _hit_ids(a, '"pontoon inspection"') == {tar["children"][0]["id"]}
+        djvu = _top(a, "survey.djvu")
+        assert djvu["page_count"] == 2 and djvu["metadata"]["djvu"]["pages"] == 2
+        assert "overflow audit" in djvu["pages"][0]["text"].lower()
+        assert "culvert survey" in djvu["pages"][1]["text"].lower()
+        assert a.page_image(a.document_record(djvu["id"]), 2)
