@@ -274,3 +274,52 @@ def test_odp_ost_plain_tar_and_multipage_djvu(tmp_path):
         assert "overflow audit" in djvu["pages"][0]["text"].lower()
         assert "culvert survey" in djvu["pages"][1]["text"].lower()
         assert a.page_image(a.document_record(djvu["id"]), 2)
+
+
+def _extract(path: Path, ctx=None):
+    from archive.extractors import ExtractContext, choose, make_source
+
+    source = make_source(path)
+    extractor = choose(source)
+    assert extractor is not None
+    return extractor.extract(source, ctx or ExtractContext(workdir=path.parent / "work"))
+
+
+def test_7z_names_never_climb_out_and_each_member_keeps_its_bytes(tmp_path):
+    import py7zr
+
+    with py7zr.SevenZipFile(tmp_path / "slip.7z", "w") as z:
+        # py7zr's public writestr refuses such names; its inner one writes them as an attacker would.
+        z._writestr(b"escaped?", "../../etc/cron.d/evil.txt")
+        z._writestr(b"rooted", "/etc/rooted.txt")
+        z._writestr(b"fine", "docs/fine.txt")
+    ex = _extract(tmp_path / "slip.7z")
+    assert [(c.name, c.path.read_bytes()) for c in ex.children] == [
+        ("etc/rooted.txt", b"rooted"),
+        ("docs/fine.txt", b"fine"),
+    ]
+    assert all(c.path.is_relative_to(tmp_path / "work") for c in ex.children)
+    assert ex.warnings == ["etc/cron.d/evil.txt: its name climbs out of the archive (..): not read"]
+    assert "etc/cron.d/evil.txt" in ex.pages[0].text  # listed all the same
+    assert not Path("/etc/rooted.txt").exists()
+
+
+def test_7z_and_rar_bombs_are_refused_before_writing(tmp_path):
+    import py7zr
+    from make_format_fixtures import _rar
+
+    from archive.extractors import ExtractContext
+    from archive.limits import TreeBudget, TreeLimits
+    from archive.models import StageError
+
+    with py7zr.SevenZipFile(tmp_path / "bomb.7z", "w") as z:
+        z.writestr(b"\0" * (8 * 1024 * 1024), "zeros.bin")
+    assert (tmp_path / "bomb.7z").stat().st_size < 10_000
+    ctx = ExtractContext(workdir=tmp_path / "w", budget=TreeBudget(TreeLimits(bytes=1024 * 1024)))
+    with pytest.raises(StageError, match="7z archive would expand to 8388608 bytes"):
+        _extract(tmp_path / "bomb.7z", ctx)
+    assert not any((tmp_path / "w").rglob("*.bin"))
+    _rar(tmp_path / "big.rar", [("big.txt", b"x" * 5000)])
+    ctx = ExtractContext(workdir=tmp_path / "w2", budget=TreeBudget(TreeLimits(bytes=1000)))
+    with pytest.raises(StageError, match="RAR archive would expand to 5000 bytes"):
+        _extract(tmp_path / "big.rar", ctx)
