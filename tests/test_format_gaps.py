@@ -323,3 +323,46 @@ def test_7z_and_rar_bombs_are_refused_before_writing(tmp_path):
     ctx = ExtractContext(workdir=tmp_path / "w2", budget=TreeBudget(TreeLimits(bytes=1000)))
     with pytest.raises(StageError, match="RAR archive would expand to 5000 bytes"):
         _extract(tmp_path / "big.rar", ctx)
+
+
+def test_pst_expansion_is_bounded_by_the_trees_byte_budget(tmp_path):
+    """readpst writes 7 messages (67 KB) from this store; with 30 KB left it is cut there, the
+    cut recorded, and what stays on disk fits the budget."""
+    import shutil
+
+    from archive.extractors import ExtractContext
+    from archive.limits import TreeBudget, TreeLimits
+
+    store = tmp_path / "mailbox.pst"
+    shutil.copyfile(ROOT / "tests" / "fixtures" / "pst" / "tika-testPST.pst", store)
+    whole = _extract(store, ExtractContext(workdir=tmp_path / "whole"))
+    assert len(whole.children) == 7 and "limits" not in whole.metadata
+    ctx = ExtractContext(workdir=tmp_path / "w", budget=TreeBudget(TreeLimits(bytes=30_000)))
+    cut = _extract(store, ctx)
+    assert cut.metadata["limits"].startswith(
+        "Outlook store (.pst) expands past the byte budget of the archive tree (30000 bytes left"
+    )
+    assert 0 < len(cut.children) < 7
+    assert sum(c.path.stat().st_size for c in cut.children) <= 30_000
+    assert sum(p.stat().st_size for p in (tmp_path / "w" / "pst").rglob("*") if p.is_file()) <= 30_000
+
+
+def test_a_writer_past_the_budget_is_stopped_while_it_runs(tmp_path):
+    """The watch stops a real process that keeps writing (as readpst on a huge store would)."""
+    import time
+
+    from archive.extractors.mail.pst import _tree_bytes, _watch
+
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = subprocess.Popen(
+        ["sh", "-c", "i=0; while :; do i=$((i+1)); head -c 4096 /dev/zero > f$i; sleep 0.005; done"],
+        cwd=out,
+        start_new_session=True,
+    )
+    began = time.monotonic()
+    assert _watch(proc, out, 200_000, 60, "Outlook store (.pst)") is True
+    assert proc.returncode is not None and time.monotonic() - began < 30
+    stopped_at = _tree_bytes(out)
+    time.sleep(0.3)
+    assert _tree_bytes(out) == stopped_at > 200_000  # nothing written after the stop
