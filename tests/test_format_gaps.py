@@ -17,12 +17,7 @@ from archive.search.base import SearchQuery
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 from make_encrypted_office import PHRASES as LOCKED  # noqa: E402
-
-
-def _top(archive, filename):
-    docs = archive.store.documents("filename=? AND parent_id IS NULL", (filename,))
-    assert docs, filename
-    return archive.document(docs[0]["id"])
+from test_formats import _in_tree, _top  # noqa: E402
 
 
 def _hit_ids(archive, text):
@@ -207,14 +202,6 @@ def test_contact_and_calendar_fields_are_entities(tmp_path):
         kinds = {(e["type"], e["norm"]) for e in ics["metadata"]["entities"]}
         assert {("person", "Wilhelmina Stroud"), ("date", "2024-03-12"), ("place", "Harbour Office")} <= kinds
         assert ("date", "1971-03-09") in {(e["type"], e["norm"]) for e in vcf["metadata"]["entities"]}
-
-
-def _in_tree(archive, doc_id, hit_doc):
-    while hit_doc is not None:
-        if hit_doc == doc_id:
-            return True
-        hit_doc = archive.store.document(hit_doc)["parent_id"]
-    return False
 
 
 def _djvu_page(work: Path, name: str, words: str) -> Path:
