@@ -57,11 +57,13 @@ def ole_holds_pictures(path: Path) -> bool:
     try:
         with olefile.OleFileIO(str(path)) as ole:
             for stream in ole.listdir(streams=True, storages=False):
-                if ole.get_size("/".join(stream)) > 256 * 1024 * 1024:
-                    continue
-                data = ole.openstream(stream).read()
-                if any(magic in data for magic in _PICTURE_MAGIC):
-                    return True
+                fh = ole.openstream(stream)
+                tail = b""
+                while chunk := fh.read(1024 * 1024):  # by chunks: a stream may be large
+                    data = tail + chunk
+                    if any(magic in data for magic in _PICTURE_MAGIC):
+                        return True
+                    tail = data[-8:]
     except (OSError, ValueError):
         return False
     return False
