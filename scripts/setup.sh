@@ -13,6 +13,8 @@ APT_PACKAGES=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-oc
 APT_PACKAGES+=(python3-uno)
 # The English word list OCR counts dictionary words with (ocr/words.py).
 APT_PACKAGES+=(wbritish)
+# The tests save password-protected office files through LibreOffice's UNO (scripts/make_encrypted_office.py).
+APT_PACKAGES+=(python3-uno)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -9,13 +9,14 @@ from typing import Any
 
 from ..highlights import ocr_character_boxes
 from .alignment import attach_boxes
-from .base import FIELDS, EntityExtractor, Mention, PageTexts
+from .base import FIELDS, TYPES, EntityExtractor, Mention, PageTexts
 from .exemptions import is_foi_text
 
 log = logging.getLogger(__name__)
 
-# Lower wins when two mentions overlap.
-PRIORITY = {"watchlist": 0, "exemptions": 1, "patterns": 2, "ner_zh": 3, "ner_en": 4}
+# Lower wins when two mentions overlap. "record": a structured file's own fields (a vCard's FN, a
+# calendar attendee's CN), given by its extractor in the page's meta["record_entities"].
+PRIORITY = {"record": 0, "watchlist": 0, "exemptions": 1, "patterns": 2, "ner_zh": 3, "ner_en": 4}
 
 
 def resolve_overlaps(mentions: Iterable[Mention]) -> list[Mention]:
@@ -43,8 +44,12 @@ def extract_page(
     extractors: Sequence[EntityExtractor],
     context: dict[str, Any] | None = None,
     skip: Collection[str] = (),
+    given: Iterable[dict[str, Any]] = (),
 ) -> list[Mention]:
     """All mentions on one page, overlaps resolved per field, OCR boxes attached to the original.
+
+    `given` are mentions an extractor read from a structured file's fields (type, text, norm,
+    start, end in the original text); kept over any overlapping mention the extractors find.
 
     `context` carries document-level facts to extractors that set `uses_context` (the exemption
     extractor reads {"foi": True}: a later page of an FOI letter need not say "Freedom of Information").
@@ -54,7 +59,7 @@ def extract_page(
         text = page.text(name)
         if not text.strip():
             continue
-        found: list[Mention] = []
+        found = _given_mentions(text, given) if name == "original" else []
         scan = text.translate(_SPACES)  # same length, so offsets hold for `text`
         for ex in extractors:
             if name not in ex.fields or ex.name in skip:
@@ -75,6 +80,19 @@ def extract_page(
             attach_boxes(mentions, text, ocr_character_boxes(page.words) if page.ocr else page.words)
         out.extend(mentions)
     return out
+
+
+def _given_mentions(text: str, given: Iterable[dict[str, Any]]) -> list[Mention]:
+    found = []
+    for g in given:
+        start, end = int(g.get("start", -1)), int(g.get("end", -1))
+        if g.get("type") in TYPES and 0 <= start < end <= len(text) and text[start:end] == g.get("text"):
+            found.append(
+                Mention(
+                    str(g["type"]), text[start:end], str(g.get("norm") or g["text"]), start, end, "record"
+                )
+            )
+    return found
 
 
 def summarize(pages: Iterable[tuple[int, list[dict[str, Any]]]]) -> list[dict[str, Any]]:

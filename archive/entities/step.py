@@ -58,7 +58,13 @@ class EntityStep:
                 ocr=page.ocr,
                 words=[(w.text, w.left, w.top, w.width, w.height) for w in page.words],
             )
-            found = extract_page(texts, self.extractors, context, skip=plan.skip(index))
+            found = extract_page(
+                texts,
+                self.extractors,
+                context,
+                skip=plan.skip(index),
+                given=page.meta.get("record_entities") or (),
+            )
             mentions = [m.as_dict() for m in found]
             page.meta["entities"] = mentions
             per_page.append((page.number, mentions))
@@ -97,7 +103,9 @@ def rescan_document(archive: Archive, doc_id: int, extractors: Sequence[EntityEx
                 ocr=p["ocr"],
                 words=[tuple(w[:5]) for w in p.get("words") or []],
             )
-            mentions = [m.as_dict() for m in extract_page(texts, extractors, context, skip=plan.skip(index))]
+            given = p["meta"].get("record_entities") or ()
+            found = extract_page(texts, extractors, context, skip=plan.skip(index), given=given)
+            mentions = [m.as_dict() for m in found]
             meta = dict(p["meta"])
             meta["entities"] = mentions
             archive.store.update_page(p["id"], meta=meta)

@@ -100,6 +100,7 @@ class ContainerReading:
         self.warnings: list[str] = []
         self.listing: list[str] = []
         self.refused: list[str] = []
+        self.sinks_made = 0
         self.written = 0
         self.cut: str | None = (
             f"archive nested deeper than {MAX_DEPTH} levels: {len(self.files)} members not read"
@@ -144,7 +145,9 @@ class ContainerReading:
 
     def sink(self, member: Member) -> MemberSink:
         suffix = PurePosixPath(safe_member_path(member.name)).suffix[:16]
-        target = self.outdir / f"member-{len(self.listing):05d}{suffix}"
+        # Numbered by sinks made, not by members listed: 7z lists every member before writing any.
+        self.sinks_made += 1
+        target = self.outdir / f"member-{self.sinks_made:05d}{suffix}"
         room = min(self.budget.bytes_left - self.written, MAX_MEMBER_SIZE)
         return MemberSink(target, room, member.packed, safe_member_path(member.name))
 
@@ -356,22 +359,34 @@ class SevenZipExtractor:
             if m.packed == 0 or m.packed > m.size:
                 m.packed = 0
         reading = ContainerReading(source, ctx, "7z archive", members)
-        admitted = {m.name: m for m in members if reading.admit(m)}
+        # Keyed by the safe name: py7zr hands the factory its own cleaned name ("/a" as "a"), and
+        # refuses to extract a name that climbs out ("../x") at all, which would lose the rest.
+        admitted: dict[str, Member] = {}
+        for m in members:
+            if not reading.admit(m):
+                continue
+            if ".." in PurePosixPath(m.name.replace("\\", "/")).parts or re.match(r"^[A-Za-z]:", m.name):
+                reading.warnings.append(
+                    f"{safe_member_path(m.name)}: its name climbs out of the archive (..): not read"
+                )
+            else:
+                admitted[safe_member_path(m.name)] = m
         sinks: dict[str, MemberSink] = {}
 
         class Factory(py7zr.io.WriterFactory):
             def create(self, filename: str) -> Any:
-                member = admitted.get(filename)
+                name = safe_member_path(filename)
+                member = admitted.get(name)
                 if member is None:
                     return _SinkIO(None)
-                sinks[filename] = reading.sink(member)
-                return _SinkIO(sinks[filename])
+                sinks[name] = reading.sink(member)
+                return _SinkIO(sinks[name])
 
         failure: StageError | None = None
         if admitted:
             try:
                 with py7zr.SevenZipFile(path, password=password) as archive:
-                    archive.extract(targets=list(admitted), factory=Factory())
+                    archive.extract(targets=[m.name for m in admitted.values()], factory=Factory())
             except _TooLarge as exc:
                 failure = StageError("extract", str(exc))
             except Exception as exc:

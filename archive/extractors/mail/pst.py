@@ -3,14 +3,20 @@ becomes an .eml child (its attachments inside it), contacts .vcf and calendar it
 named by the folder they were in, so they are read, threaded and searched like any mail.
 
 readpst reads the store item by item and writes each one out, so a large store is never held in
-memory; it runs with a time limit and a per-file size cap, and its output is then admitted under
-the same limits as an archive's members (count, size, the tree's budget)."""
+memory; it runs with a time limit and a per-file size cap, and the size of its output folder is
+watched while it runs: past the archive tree's byte budget it is stopped, the items written so
+far are kept (the one being written is dropped) and the cut is recorded on the store. Its output
+is then admitted under the same limits as an archive's members (count, size, the tree's budget)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import resource
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path, PurePosixPath
 
 from ...limits import positive_setting
@@ -47,23 +53,34 @@ class PstExtractor:
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
         timeout = positive_setting("FOI_READPST_TIMEOUT", READPST_TIMEOUT)
-        try:
-            done = subprocess.run(
+        errors = Path(ctx.workdir) / "readpst.err"
+        with errors.open("wb") as err:
+            proc = subprocess.Popen(
                 # -j 0: readpst's parallel jobs (its default) drop messages at random under load
                 [readpst, "-e", "-D", "-8", "-b", "-q", "-j", "0", "-o", str(outdir), str(source.path)],
                 stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=timeout,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
                 preexec_fn=limits,
                 cwd=outdir,
+                start_new_session=True,  # its own process group: stopped whole
             )
-        except subprocess.TimeoutExpired:
-            raise StageError(
-                "extract", f"{what}: readpst took longer than {timeout:g} s (FOI_READPST_TIMEOUT)"
-            ) from None
+            over = _watch(proc, outdir, room, timeout, what)
+        returncode = proc.returncode
+        cut = None
+        if over:
+            kept = _trim(outdir, room)
+            cut = (
+                f"{what} expands past the byte budget of the archive tree ({room} bytes left, "
+                f"FOI_TREE_MAX_BYTES): readpst stopped, {kept} items kept; the rest not read"
+            )
         files = sorted(p for p in outdir.rglob("*") if p.is_file())
-        if done.returncode != 0 and not files:
-            said = done.stderr.decode("utf-8", "replace").replace(str(source.path), source.filename)
+        if returncode != 0 and not files and cut is None:
+            said = (
+                errors.read_bytes()[:4000]
+                .decode("utf-8", "replace")
+                .replace(str(source.path), source.filename)
+            )
             raise StageError(
                 "extract", f"{what}: damaged or unsupported store ({said.strip()[:200] or 'readpst failed'})"
             )
@@ -91,10 +108,64 @@ class PstExtractor:
             "calendar": sum(m.name.endswith(".ics") for m in members),
         }
         extraction = reading.result({"folders": sorted(folders), **kinds})
+        if cut is not None:
+            extraction.metadata["limits"] = cut
         extraction.kind = "mailbox"
         summary = ", ".join(f"{n} {k}" for k, n in kinds.items() if n)
         extraction.pages[0].text = f"{what}: {summary or 'no items'}\n\n" + extraction.pages[0].text
         return extraction
+
+
+def _tree_bytes(folder: Path) -> int:
+    total = 0
+    for root, _, names in os.walk(folder):
+        for name in names:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(root, name)).st_size
+    return total
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def _watch(proc: subprocess.Popen[bytes], outdir: Path, room: int, timeout: float, what: str) -> bool:
+    """Wait for readpst; True when it was stopped for writing more than `room` bytes. A walk of
+    the output folder costs time on a large store, so the pause between looks grows with it."""
+    began = time.monotonic()
+    pause = 0.1
+    while proc.poll() is None:
+        looked = time.monotonic()
+        if _tree_bytes(outdir) > room:
+            _stop(proc)
+            return True
+        if looked - began > timeout:
+            _stop(proc)
+            raise StageError(
+                "extract", f"{what}: readpst took longer than {timeout:g} s (FOI_READPST_TIMEOUT)"
+            )
+        pause = min(2.0, max(pause, 4 * (time.monotonic() - looked)))
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=pause)
+    return _tree_bytes(outdir) > room
+
+
+def _trim(outdir: Path, room: int) -> int:
+    """After readpst was stopped: drop the file it was writing (the newest) and any others, newest
+    first, until what is left fits `room`; returns the number of files kept."""
+    files = sorted((p for p in outdir.rglob("*") if p.is_file()), key=lambda p: p.stat().st_mtime_ns)
+    total = sum(p.stat().st_size for p in files)
+    if files:
+        newest = files.pop()
+        total -= newest.stat().st_size
+        newest.unlink()
+    while files and total > room:
+        last = files.pop()
+        total -= last.stat().st_size
+        last.unlink()
+    return len(files)
 
 
 def _unquote_attached_messages(path: Path) -> None:

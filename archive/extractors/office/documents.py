@@ -1,7 +1,8 @@
 """Word processor files and slide decks (.docx .doc .odt .rtf .pptx .ppt .odp): one document each,
 page by page (a slide a page) from the PDF LibreOffice makes of them, which also serves their
-page images, so the viewer and hit boxes work as for any PDF. Pictures inside the package large
-enough to hold text become child images, OCR'd like any image."""
+page images, so the viewer and hit boxes work as for any PDF. Pictures inside the package (or,
+for legacy binary formats and RTF, inside that PDF) large enough to hold text become child
+images, OCR'd like any image."""
 
 from __future__ import annotations
 
@@ -16,10 +17,9 @@ from .convert import converter
 from .detect import DOCUMENTS
 from .encryption import decrypt, is_encrypted
 from .names import kind_name
+from .pictures import MAX_IMAGES, large_enough, pictures_from_pdf
 from .properties import document_date, from_pdf_info, properties_text, read_properties
 
-MAX_IMAGES = 20
-MIN_IMAGE_SIDE = 200  # pixels: logos, bullets and rules hold no text worth OCR
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff"}
 _MEDIA_FOLDERS = ("word/media/", "ppt/media/", "xl/media/", "Pictures/")
 
@@ -63,7 +63,10 @@ class OfficeDocumentExtractor:
         date = document_date(props)
         if date:
             metadata["date"] = date
-        children, warnings = _embedded_images(path, Path(ctx.workdir) / "images")
+        if zipfile.is_zipfile(path):
+            children, warnings = package_pictures(path, Path(ctx.workdir) / "images")
+        else:
+            children, warnings = pictures_from_pdf(pdf, Path(ctx.workdir) / "images")
         title = str(props.get("title") or "").strip() or source.filename
         return Extraction(
             kind="office",
@@ -76,7 +79,7 @@ class OfficeDocumentExtractor:
         )
 
 
-def _embedded_images(path: Path, outdir: Path) -> tuple[list[ChildFile], list[str]]:
+def package_pictures(path: Path, outdir: Path) -> tuple[list[ChildFile], list[str]]:
     """Raster pictures of an OOXML or OpenDocument package large enough to hold text."""
     from PIL import Image
 
@@ -85,7 +88,7 @@ def _embedded_images(path: Path, outdir: Path) -> tuple[list[ChildFile], list[st
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError):
-        return children, warnings  # legacy binary formats: their pictures stay in the PDF pages
+        return children, warnings
     with zf:
         for info in zf.infolist():
             name = info.filename
@@ -109,7 +112,7 @@ def _embedded_images(path: Path, outdir: Path) -> tuple[list[ChildFile], list[st
             except Exception:
                 target.unlink(missing_ok=True)
                 continue
-            if min(width, height) < MIN_IMAGE_SIDE // 2 or max(width, height) < MIN_IMAGE_SIDE:
+            if not large_enough(width, height):
                 target.unlink(missing_ok=True)
                 continue
             children.append(ChildFile(name=name, path=target, meta={"embedded": {"picture": name}}))

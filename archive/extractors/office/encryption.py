@@ -1,5 +1,6 @@
 """Office files with a password: told before LibreOffice sees them (it would wait for one), and
-opened with the passwords given to the ingester (`--password`) through msoffcrypto-tool."""
+opened with the passwords given to the ingester (`--password`): Microsoft formats through
+msoffcrypto-tool, OpenDocument through `odf_crypto`."""
 
 from __future__ import annotations
 
@@ -38,15 +39,13 @@ def is_encrypted(path: Path, mime: str) -> bool:
 def decrypt(path: Path, mime: str, passwords: tuple[str, ...], outdir: Path, what: str) -> tuple[Path, str]:
     """A decrypted copy of `path` and its office type. Raises StageError("extract", ...) that
     says a password is needed when none of `passwords` opens it."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    target = outdir / ("decrypted" + path.suffix.lower()[:12])
     if mime in _ODF_KINDS:
-        raise StageError(
-            "extract", f"encrypted {what}: password required (OpenDocument encryption is not opened here)"
-        )
+        return _decrypt_odf(path, mime, passwords, target, what), mime
     import msoffcrypto
 
     candidates = [*passwords, _EXCEL_DEFAULT] if mime == XLS else list(passwords)
-    outdir.mkdir(parents=True, exist_ok=True)
-    target = outdir / ("decrypted" + path.suffix.lower()[:12])
     for password in candidates:
         try:
             with open(path, "rb") as fh:
@@ -60,6 +59,27 @@ def decrypt(path: Path, mime: str, passwords: tuple[str, ...], outdir: Path, wha
         real = office_mime(target, "application/zip") if mime == ENCRYPTED_OOXML else mime
         if real is not None:
             return target, real
+    raise _no_password(passwords, what)
+
+
+def _decrypt_odf(path: Path, mime: str, passwords: tuple[str, ...], target: Path, what: str) -> Path:
+    from .odf_crypto import UnsupportedEncryption, WrongPassword, decrypt_package
+
+    for password in passwords:
+        try:
+            return decrypt_package(path, password, target)
+        except WrongPassword:
+            continue
+        except UnsupportedEncryption as exc:
+            raise StageError(
+                "extract", f"encrypted {what}: its encryption ({exc}) is not opened here"
+            ) from None
+        except (zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError) as exc:
+            raise StageError("extract", f"encrypted {what}: damaged ({type(exc).__name__})") from None
+    raise _no_password(passwords, what)
+
+
+def _no_password(passwords: tuple[str, ...], what: str) -> StageError:
     if not passwords:
-        raise StageError("extract", f"encrypted {what}: password required (pass it with --password)")
-    raise StageError("extract", f"encrypted {what}: none of the {len(passwords)} passwords given opens it")
+        return StageError("extract", f"encrypted {what}: password required (pass it with --password)")
+    return StageError("extract", f"encrypted {what}: none of the {len(passwords)} passwords given opens it")

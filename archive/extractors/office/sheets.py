@@ -1,7 +1,9 @@
 """Spreadsheets (.xlsx .xls .ods) read cell by cell: a PDF of a large sheet is unreadable, so each
 row becomes a line that names its sheet, row and columns ("Budget, row 14: A: Health | C: 4.2"),
 and pages are runs of rows of one sheet (`meta["sheet"]`, `meta["rows"]`), so a hit says where
-it is. OpenDocument sheets are turned into .xlsx by LibreOffice first; .xls is read by xlrd."""
+it is. OpenDocument sheets are turned into .xlsx by LibreOffice first; .xls is read by xlrd.
+Pictures large enough to hold text become child images, OCR'd like any image (an .xls is turned
+into .xlsx for them only when it holds a picture at all)."""
 
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ from .. import ExtractContext
 from ..tables import Row, TablePages
 from .convert import converter
 from .detect import ODS, SPREADSHEETS, XLS
-from .documents import opened
+from .documents import opened, package_pictures
 from .names import kind_name
+from .pictures import ole_holds_pictures
 from .properties import document_date, properties_text, read_properties
 
 MAX_CELLS = 5_000_000  # a workbook's cells read; the rest noted
@@ -131,5 +134,16 @@ class SpreadsheetExtractor:
         date = document_date(props)
         if date:
             metadata["date"] = date
+        pictures_from = readable
+        if mime == XLS and ole_holds_pictures(path):
+            pictures_from = converter().convert(path, Path(ctx.workdir) / "office", "xlsx", what)
+        children, more = package_pictures(pictures_from, Path(ctx.workdir) / "images")
         title = str(props.get("title") or "").strip() or source.filename
-        return Extraction(kind="spreadsheet", title=title, pages=pages, metadata=metadata, warnings=warnings)
+        return Extraction(
+            kind="spreadsheet",
+            title=title,
+            pages=pages,
+            metadata=metadata,
+            children=children,
+            warnings=warnings + more,
+        )
