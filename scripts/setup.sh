@@ -9,12 +9,11 @@ APT_PACKAGES=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-oc
   libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui pst-utils p7zip-full unar
   libarchive-tools djvulibre-bin mdbtools)
 # LibreOffice's UNO bindings for the system Python: one long-lived LibreOffice converts office files
-# (archive/extractors/office/uno_bridge.py runs on /usr/bin/python3, not in the venv).
+# (archive/extractors/office/uno_bridge.py runs on /usr/bin/python3, not in the venv); the tests
+# also save password-protected office files through it (scripts/make_encrypted_office.py).
 APT_PACKAGES+=(python3-uno)
 # The English word list OCR counts dictionary words with (ocr/words.py).
 APT_PACKAGES+=(wbritish)
-# The tests save password-protected office files through LibreOffice's UNO (scripts/make_encrypted_office.py).
-APT_PACKAGES+=(python3-uno)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
