@@ -19,7 +19,6 @@ sent before anyone looks for them.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import logging
@@ -867,11 +866,10 @@ class ElasticBackend:
         the older segments before it looks up any query's terms there.
 
         With `pages` (these documents' records as they were just indexed) a query none of whose
-        pages can match (archive.search.prefilter: its terms are not there) is not sent, the
-        queries are grouped by how many pages they can match (the broad ones together), and each
-        search is restricted to the pages its queries can match: the node decides the same hits
-        on less. A group the node refuses is run query by query, so one bad query marks only
-        itself."""
+        pages can match (archive.search.prefilter: its terms are not there) is not sent, and the
+        queries are grouped by how many pages they can match (the broad ones together): the node
+        decides the same hits on less. A group the node refuses is run query by query, so one bad
+        query marks only itself."""
         ids = sorted({int(d) for d in doc_ids})
         out: list[MatchOutcome | None] = [None] * len(queries)
         compiled = [self._compiled_match(q) for q in queries]
@@ -893,7 +891,7 @@ class ElasticBackend:
         if ids and clauses:
             order = sorted(clauses, key=lambda i: -len(restrict[i])) if terms is not None else list(clauses)
             groups = [order[k : k + _MATCH_GROUP] for k in range(0, len(order), _MATCH_GROUP)]
-            scope = functools.partial(self._match_scope, ids, restrict if terms is not None else None)
+            scope = self._match_scope(ids)
             for group, resp in zip(groups, self._msearch_groups(scope, groups, clauses), strict=True):
                 if "error" not in resp:
                     found: dict[int, list[BackendHit]] = {i: [] for i in group}
@@ -952,21 +950,17 @@ class ElasticBackend:
         return compiled
 
     @staticmethod
-    def _match_scope(
-        doc_ids: list[int], restrict: Mapping[int, frozenset[int]] | None, group: list[int]
-    ) -> list[dict[str, Any]]:
-        """What a matching search of `group` is restricted to: the pages its queries can match
-        (by page id) or the batch's documents, each as a range (cheap to rule a segment out)
-        then the ids themselves."""
-        if restrict is None:
-            field, values = "doc_id", doc_ids
-        else:
-            field, values = "page_id", sorted(frozenset().union(*(restrict[i] for i in group)))
-        return [{"range": {field: {"gte": values[0], "lte": values[-1]}}}, {"terms": {field: values}}]
+    def _match_scope(doc_ids: list[int]) -> list[dict[str, Any]]:
+        """What a matching search is restricted to: the batch's documents, as a range (cheap to
+        rule a segment out) then the ids themselves."""
+        return [
+            {"range": {"doc_id": {"gte": doc_ids[0], "lte": doc_ids[-1]}}},
+            {"terms": {"doc_id": doc_ids}},
+        ]
 
     def _msearch_groups(
         self,
-        scope: Callable[[list[int]], list[dict[str, Any]]],
+        scope: list[dict[str, Any]],
         groups: list[list[int]],
         clauses: dict[int, dict[str, Any]],
     ) -> list[dict[str, Any]]:
@@ -977,7 +971,7 @@ class ElasticBackend:
                 {
                     "query": {
                         "bool": {
-                            "must": scope(group),
+                            "must": scope,
                             "should": [clauses[i] for i in group],
                             "minimum_should_match": 1,
                         }

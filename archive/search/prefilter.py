@@ -6,9 +6,9 @@ fields hold the whitespace-joined terms an engine with a whitespace analyzer ind
 query's necessary condition can be checked here before the engine is asked:
 
     a term              a page holding it
-    a prefix            a page holding a term that starts with it
-    a phrase            a page holding all its terms (their order is for the engine)
-    a AND b             the pages of any side (their intersection; a NOT side is no condition)
+    a prefix            no condition (expanding it costs more than the engine's look-up)
+    a phrase            a page holding its rarest term (the others and the order: the engine's)
+    a AND b             the pages of its rarest side (a NOT side is no condition)
     a OR b              the pages of either side
     NOT a, filters      no condition: any page
 
@@ -19,7 +19,8 @@ It holds only for an engine whose terms are exactly the whitespace-separated ana
 
 from __future__ import annotations
 
-import bisect
+import itertools
+from collections import Counter
 from collections.abc import Iterable
 
 from .base import IndexRecord
@@ -35,80 +36,82 @@ class PageTerms:
     """The terms of a batch's pages, for `candidates`."""
 
     def __init__(self, records: Iterable[IndexRecord], trees: Iterable[Node | None] = ()):
-        """`trees`: the queries that will be asked (only their terms are kept per page)."""
-        self.pages: list[tuple[int, frozenset[str]]] = []
-        self.always: set[int] = set()  # pages that are candidates for every query
-        for r in records:
-            terms = frozenset(f"{r.body} {r.translation} {r.gloss}".split())
-            self.pages.append((r.page_id, terms))
-            if terms and max(map(len, terms)) > _MAX_UNITS // 2 and _too_long(terms):
-                self.always.add(r.page_id)
-        self.all_pages = frozenset(p for p, _ in self.pages)
+        """`trees`: the queries that will be asked (a term of another query sets no condition).
+        Each page's terms are read once, in C (split, set intersection, counting): this runs on
+        a thousand pages for a thousand saved searches after every batch."""
+        asked = [t for t in trees if t is not None]
         exact: set[str] = set()
-        prefixes: set[str] = set()
-        for tree in trees:
-            _collect(tree, exact, prefixes)
-        self._expanded: dict[str, list[str]] = {}
-        if prefixes:
-            vocab = sorted(frozenset().union(*(terms for _, terms in self.pages)))
-            for p in prefixes:
-                k = bisect.bisect_left(vocab, p)
-                found = self._expanded[p] = []
-                while k < len(vocab) and vocab[k].startswith(p):
-                    found.append(vocab[k])
-                    k += 1
-                exact.update(found)
-        wanted = self._asked = frozenset(exact)
-        self._where: dict[str, set[int]] = {}
-        for page_id, terms in self.pages:
-            for t in terms & wanted:
-                self._where.setdefault(t, set()).add(page_id)
+        for tree in asked:
+            _collect(tree, exact)
+        self.page_ids: list[int] = []
+        self.always: set[int] = set()  # pages that are candidates for every query
+        token_lists: list[list[str]] = []
+        for r in records:
+            text = f"{r.body} {r.translation} {r.gloss}"
+            tokens = text.split()
+            self.page_ids.append(r.page_id)
+            token_lists.append(tokens)
+            # Only characters beyond the BMP take two units (analysis cuts terms at 255 characters).
+            if not text.isascii() and max(text) > "\uffff" and _too_long(tokens):
+                self.always.add(r.page_id)
+        self.all_pages = frozenset(self.page_ids)
+        self._known = frozenset(exact)
+        self._page_hits = [self._known.intersection(tokens) for tokens in token_lists]
+        self._df = Counter(itertools.chain.from_iterable(self._page_hits))
+        # The pages of the terms that decide: per query only its rarest necessary terms.
+        chosen: set[str] = set()
+        for tree in asked:
+            if (choice := self._choose(tree)) is not None:
+                chosen.update(choice[0])
+        self._where: dict[str, set[int]] = {t: set() for t in chosen}
+        for page_id, hits in zip(self.page_ids, self._page_hits, strict=True):
+            for t in hits & chosen:
+                self._where[t].add(page_id)
 
     def candidates(self, tree: Node | None) -> frozenset[int]:
         """The page ids `tree` may match (all pages when it sets no condition)."""
-        found = self._pages(tree)
-        if found is None:
+        choice = self._choose(tree)
+        if choice is None:
             return self.all_pages
-        return frozenset(found | self.always)
+        found = set(self.always)
+        for t in choice[0]:
+            found |= self._pages(t)
+        return frozenset(found)
 
-    def _term(self, term: str) -> set[int]:
+    def _pages(self, term: str) -> set[int]:
         found = self._where.get(term)
         if found is None:
-            # Not on any page, or a term of a query not given at construction: look now.
-            found = set() if term in self._asked else {p for p, terms in self.pages if term in terms}
-            self._where[term] = found
+            found = self._where[term] = {
+                p for p, hits in zip(self.page_ids, self._page_hits, strict=True) if term in hits
+            }
         return found
 
-    def _pages(self, n: Node | None) -> set[int] | None:
-        """The pages `n` may match; None: no condition (any page)."""
+    def _choose(self, n: Node | None) -> tuple[list[str], int] | None:
+        """Terms one of which a page must hold to match `n`, and on how many pages they are
+        (the fewest such terms that can be told); None: no condition."""
         if isinstance(n, Term):
-            if not n.prefix:
-                return self._term(n.term)
-            if n.term not in self._expanded:
-                self._expanded[n.term] = [t for _, terms in self.pages for t in terms if t.startswith(n.term)]
-            out: set[int] = set()
-            for t in self._expanded[n.term]:
-                out |= self._term(t)
-            return out
+            # A prefix sets no condition: expanding it over the batch's terms costs more than the
+            # node spends on the query.
+            return ([n.term], self._df[n.term]) if n.term in self._known and not n.prefix else None
         if isinstance(n, Phrase):
-            sets = sorted((self._term(t) for t in n.terms), key=len)
-            return set(sets[0]).intersection(*sets[1:]) if sets else None
-        if isinstance(n, Or):
-            union: set[int] = set()
-            for item in n.items:
-                found = self._pages(item)
-                if found is None:
-                    return None
-                union |= found
-            return union
-        if isinstance(n, And):
-            known = [
-                f for item in n.items if not isinstance(item, Not) and (f := self._pages(item)) is not None
-            ]
+            known = [t for t in n.terms if t in self._known]
             if not known:
                 return None
-            known.sort(key=len)
-            return set(known[0]).intersection(*known[1:])
+            rarest = min(known, key=self._df.__getitem__)
+            return [rarest], self._df[rarest]
+        if isinstance(n, Or):
+            terms: list[str] = []
+            pages = 0
+            for item in n.items:
+                choice = self._choose(item)
+                if choice is None:
+                    return None
+                terms += choice[0]
+                pages += choice[1]
+            return terms, pages
+        if isinstance(n, And):
+            choices = [c for i in n.items if not isinstance(i, Not) and (c := self._choose(i)) is not None]
+            return min(choices, key=lambda c: c[1]) if choices else None
         return None  # Not, or nothing (filters only): no condition
 
 
@@ -116,13 +119,14 @@ def _too_long(terms: Iterable[str]) -> bool:
     return any(len(t.encode("utf-16-le")) > 2 * _MAX_UNITS for t in terms)
 
 
-def _collect(n: Node | None, exact: set[str], prefixes: set[str]) -> None:
+def _collect(n: Node | None, exact: set[str]) -> None:
     if isinstance(n, Term):
-        (prefixes if n.prefix else exact).add(n.term)
+        if not n.prefix:
+            exact.add(n.term)
     elif isinstance(n, Phrase):
         exact.update(n.terms)
     elif isinstance(n, Or | And):
         for item in n.items:
-            _collect(item, exact, prefixes)
+            _collect(item, exact)
     elif isinstance(n, Not):
-        _collect(n.item, exact, prefixes)
+        _collect(n.item, exact)
