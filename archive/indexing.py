@@ -14,7 +14,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,9 +49,11 @@ class Indexer:
         self.state = _IndexState()
         self.queue: _IndexQueue | None = None
         # Called with the ids of documents just indexed, after each batch (the saved searches'
-        # matching, archive/alerts): set by the Archive facade; None: nothing to tell.
-        self.after_index: Callable[[list[int]], object] | None = None
+        # matching, archive/alerts), and their records as indexed when they are all still at
+        # hand (else None): set by the Archive facade; None: nothing to tell.
+        self.after_index: Callable[[list[int], list[IndexRecord] | None], object] | None = None
         self._unmatched = 0  # documents indexed since `after_index` was last called
+        self._sent: dict[int, list[IndexRecord]] = {}  # records of those documents, as indexed
 
     def close(self) -> None:
         """Send what is queued or in flight (failures stay index-pending); never raises."""
@@ -62,12 +64,16 @@ class Indexer:
                 log.warning("search index queue not flushed on close", exc_info=True)
         self.tell_indexed()
 
-    def indexed(self, doc_ids: Collection[int], batch_done: bool) -> None:
+    def indexed(
+        self, doc_ids: Collection[int], batch_done: bool, records: Mapping[int, list[IndexRecord]]
+    ) -> None:
         """Documents just indexed (already noted in the store, `Store.note_indexed`, in the
-        transaction that marked them): tell `after_index` when a batch is done, or, for a backend
-        indexing one document at a time, every MATCH_BATCH documents."""
+        transaction that marked them) with the records sent: tell `after_index` when a batch is
+        done, or, for a backend indexing one document at a time, every MATCH_BATCH documents."""
         if self.after_index is None:
             return
+        for d in doc_ids:
+            self._sent[d] = records[d]
         self._unmatched += len(doc_ids)
         if batch_done or self._unmatched >= MATCH_BATCH:
             self.tell_indexed()
@@ -78,15 +84,21 @@ class Indexer:
         after a failure they are handed over again next time)."""
         self._unmatched = 0
         if self.after_index is None:
+            self._sent.clear()
             return
         while ids := self.store.indexed_unmatched():
+            # Documents a killed process left unmatched have no records here: then none are given.
+            sent = [self._sent.get(d) for d in ids]
+            pages = None if any(r is None for r in sent) else [p for r in sent if r for p in r]
             try:
-                self.after_index(ids)
+                self.after_index(ids, pages)
             except Exception:
                 log.warning("matching saved searches against %d documents failed", len(ids), exc_info=True)
                 return
             with _transaction(self.store):
                 self.store.forget_unmatched(ids)
+            for d in ids:
+                self._sent.pop(d, None)
 
     def store_analysis(self, doc_id: int) -> int:
         """Make and keep the token streams of a document's pages (ingest does this as it stores
@@ -153,7 +165,7 @@ class Indexer:
             self.store.set_stage(doc_id, "index", "ok")
             if self.after_index is not None:
                 self.store.note_indexed([doc_id])
-        self.indexed([doc_id], batch_done=False)
+        self.indexed([doc_id], batch_done=False, records={doc_id: records})
         return True
 
     def flush(self) -> None:
@@ -168,16 +180,17 @@ class Indexer:
         returns how many remain pending. Stops at the first connection failure: a dead or hanging
         node costs one timeout, not one per document. With a report, sets `report.index_pending`
         and `report.index_error` (the first indexing error since the last catch-up, or None)."""
-        pending = self.store.index_pending_documents()
         queue = self._queue()
         if queue is None:
-            for doc_id, _ in pending:
+            for doc_id, _ in self.store.index_pending_documents():
                 if not self.index_document(doc_id) and self.state.unreachable:
                     break
         else:
             queue.resume()  # a catch-up always makes one attempt
             queue.flush()  # what this ingest queued first: tells at once whether the node is there
-            for doc_id, pages in pending:
+            # Read after that flush: the batch it collected was pending until then, and read before
+            # it would be sent (and matched against the saved searches) a second time.
+            for doc_id, pages in self.store.index_pending_documents():
                 if queue.paused():
                     break
                 if doc_id not in queue.docs:
@@ -612,4 +625,4 @@ class _IndexQueue:
             self.store.set_stages("index", outcomes, stamp)
             if self.indexer.after_index is not None:
                 self.store.note_indexed(done)
-        self.indexer.indexed(done, batch_done=True)
+        self.indexer.indexed(done, batch_done=True, records=batch)

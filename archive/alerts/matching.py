@@ -9,7 +9,7 @@ from typing import Any
 
 from ..analysis import normalize
 from ..search import SearchBackend
-from ..search.base import match_key
+from ..search.base import IndexRecord, SearchQuery, match_key
 from ..search.query import Phrase, Term, parse
 from ..search.snippets import highlight_spans, make_snippet
 from .db import AlertDB
@@ -20,21 +20,29 @@ log = logging.getLogger(__name__)
 MAX_TERMS = 12
 
 
-def match_documents(db: AlertDB, backend: SearchBackend, doc_ids: Collection[int]) -> int:
+def match_documents(
+    db: AlertDB,
+    backend: SearchBackend,
+    doc_ids: Collection[int],
+    pages: Collection[IndexRecord] | None = None,
+) -> int:
     """Run every active saved search over `doc_ids` and record the new hits; returns how many.
     Only documents indexed since a search was saved count (it starts from then, not from the back
-    catalogue); a hit already recorded for a (search, document) is never recorded again."""
+    catalogue); a hit already recorded for a (search, document) is never recorded again.
+    `pages`: the documents' records as just indexed, when the indexer still has them (see
+    `SearchBackend.match_documents`)."""
     if not doc_ids:
         return 0
     searches = db.searches(active_only=True)
     if not searches:
         return 0
-    # Broad searches first, together: a backend that runs them in groups (Elasticsearch) then has
-    # one group that matches much and others that match little, instead of every group matching
-    # much (the hits so far say which are broad).
-    counts = db.hit_counts()
-    searches.sort(key=lambda s: -counts.get(s.id, 0))
-    return record_matches(db, backend, searches, doc_ids, respect_since=True)
+    if pages is None:
+        # Broad searches first, together: a backend that runs them in groups (Elasticsearch) then
+        # has one group that matches much and others that match little, instead of every group
+        # matching much (the hits so far say which are broad; with `pages` the backend knows).
+        counts = db.hit_counts()
+        searches.sort(key=lambda s: -counts.get(s.id, 0))
+    return record_matches(db, backend, searches, doc_ids, respect_since=True, pages=pages)
 
 
 def backfill(
@@ -56,15 +64,18 @@ def record_matches(
     searches: Sequence[SavedSearch],
     doc_ids: Collection[int],
     respect_since: bool,
+    pages: Collection[IndexRecord] | None = None,
 ) -> int:
     # Saved searches that are the same query (many people keep "Jari") run once.
-    queries = [s.search_query() for s in searches]
-    distinct: dict[tuple[Any, ...], int] = {}
-    for q in queries:
-        distinct.setdefault(match_key(q), len(distinct))
-    unique = list({match_key(q): q for q in queries}.values())
-    ran = backend.match_documents(unique, doc_ids)
-    outcomes = [ran[distinct[match_key(q)]] for q in queries]
+    unique: dict[tuple[Any, ...], SearchQuery] = {}
+    keys = []
+    for s in searches:
+        q = s.search_query()
+        keys.append(key := match_key(q))
+        unique.setdefault(key, q)
+    position = {key: n for n, key in enumerate(unique)}
+    ran = backend.match_documents(list(unique.values()), doc_ids, pages)
+    outcomes = [ran[position[key]] for key in keys]
     firsts: dict[tuple[int, int], int] = {}  # (search, document) -> first matching page
     for search, outcome in zip(searches, outcomes, strict=True):
         if isinstance(outcome, str):

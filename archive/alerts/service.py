@@ -10,6 +10,7 @@ from typing import Any
 
 from ..access import Viewer
 from ..search import SearchBackend
+from ..search.base import IndexRecord
 from ..store import Store
 from . import mail
 from .atom import feed_xml
@@ -147,9 +148,10 @@ class Alerts:
 
     # -- matching -------------------------------------------------------------------------------
 
-    def match_documents(self, doc_ids: Collection[int]) -> int:
-        """Saved searches over documents just indexed (the indexer calls this after each batch)."""
-        return match_documents(self.records, self.backend, doc_ids)
+    def match_documents(self, doc_ids: Collection[int], pages: Collection[IndexRecord] | None = None) -> int:
+        """Saved searches over documents just indexed (the indexer calls this after each batch,
+        with their records when it still has them)."""
+        return match_documents(self.records, self.backend, doc_ids, pages)
 
     def run(self, search: SavedSearch, since: str | None) -> int:
         """Backfill: match `search` against documents added since `since` (an ISO date; None: all)."""

@@ -158,11 +158,18 @@ class SearchBackend(Protocol):
         """A number that changes whenever the index changes (in any process), which keys the
         result cache; None for a backend that cannot tell (its results are not cached)."""
 
-    def match_documents(self, queries: Sequence[SearchQuery], doc_ids: Collection[int]) -> list[MatchOutcome]:
+    def match_documents(
+        self,
+        queries: Sequence[SearchQuery],
+        doc_ids: Collection[int],
+        pages: Collection[IndexRecord] | None = None,
+    ) -> list[MatchOutcome]:
         """Run each query over the pages of these documents only (saved searches over what was just
         indexed): per query, its matching pages ordered by document and page number, or the
         reason it cannot run (a `QueryError` message: one bad query does not stop the others).
-        Raises `SearchError` when the engine fails as a whole."""
+        `pages`, when the caller has them: every record of these documents as it was indexed
+        (a backend may use their terms to spare the engine queries that cannot match; the hits
+        are the same). Raises `SearchError` when the engine fails as a whole."""
 
     def delete_document(self, doc_id: int) -> None: ...
 

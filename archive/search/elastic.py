@@ -27,7 +27,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, NamedTuple
 
 from elastic_transport import Transport
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
@@ -46,6 +46,7 @@ from .base import (
     match_key,
     merged_filters,
 )
+from .prefilter import PageTerms
 from .query import And, Node, Not, Or, Phrase, QueryError, Term, check_runnable, parse
 
 log = logging.getLogger(__name__)
@@ -337,7 +338,7 @@ class ElasticBackend:
         self._unrefreshed_docs: set[int] = set()
         # Called before every read and on close; never from a write (no re-entry from a flush).
         self._before_read_hook: Callable[[], object] | None = None
-        self._match_cache: dict[tuple[Any, ...], dict[str, Any] | str] = {}
+        self._match_cache: dict[tuple[Any, ...], _Compiled | str] = {}
 
     def set_before_read(self, callback: Callable[[], object] | None) -> None:
         """Call `callback` before every read and on close (None: no callback)."""
@@ -850,26 +851,48 @@ class ElasticBackend:
         next_cursor = list(hits_json[-1]["sort"]) if hits_json and more else None
         return BackendResults(total=total, hits=hits, facets=facets, next_cursor=next_cursor)
 
-    def match_documents(self, queries: Sequence[SearchQuery], doc_ids: Collection[int]) -> list[MatchOutcome]:
+    def match_documents(
+        self,
+        queries: Sequence[SearchQuery],
+        doc_ids: Collection[int],
+        pages: Collection[IndexRecord] | None = None,
+    ) -> list[MatchOutcome]:
         """Each query over the pages of `doc_ids` only, in one `_msearch` (no percolator needed).
 
-        Queries go `_MATCH_GROUP` to a search, each as a named clause of one `should` under the
-        documents' ids filter: the node evaluates the group over the batch's pages once and says
-        per page which queries matched (`matched_queries`), instead of running a search per query.
-        A group the node refuses is run query by query, so one bad query marks only itself."""
+        Queries go `_MATCH_GROUP` to a search, each as a named clause of one `should` under a
+        filter on the batch: the node evaluates the group over the batch's pages once and says per
+        page which queries matched (`matched_queries`), instead of running a search per query.
+        The filter comes first as a `must` (a doc-id range, then the ids), so that the node skips
+        the older segments before it looks up any query's terms there.
+
+        With `pages` (these documents' records as they were just indexed) a query none of whose
+        pages can match (archive.search.prefilter: its terms are not there) is not sent, and the
+        queries are grouped by how many pages they can match (the broad ones together): the node
+        decides the same hits on less. A group the node refuses is run query by query, so one bad
+        query marks only itself."""
         ids = sorted({int(d) for d in doc_ids})
         out: list[MatchOutcome | None] = [None] * len(queries)
+        compiled = [self._compiled_match(q) for q in queries]
+        terms = None
+        if pages is not None and ids:
+            terms = PageTerms(pages, (c.tree for c in compiled if not isinstance(c, str)))
         clauses: dict[int, dict[str, Any]] = {}
-        for i, q in enumerate(queries):
-            compiled = self._compiled_match(q)
-            if isinstance(compiled, str):
-                out[i] = compiled
-            else:
-                clauses[i] = {"bool": {**compiled, "_name": str(i)}}
+        restrict: dict[int, frozenset[int]] = {}
+        for i, c in enumerate(compiled):
+            if isinstance(c, str):
+                out[i] = c
+                continue
+            if terms is not None:
+                restrict[i] = terms.candidates(c.tree)
+                if not restrict[i]:
+                    out[i] = []  # none of its terms is on these pages
+                    continue
+            clauses[i] = {"bool": {**c.clause, "_name": str(i)}}
         if ids and clauses:
-            order = list(clauses)
+            order = sorted(clauses, key=lambda i: -len(restrict[i])) if terms is not None else list(clauses)
             groups = [order[k : k + _MATCH_GROUP] for k in range(0, len(order), _MATCH_GROUP)]
-            for group, resp in zip(groups, self._msearch_groups(ids, groups, clauses), strict=True):
+            scope = self._match_scope(ids)
+            for group, resp in zip(groups, self._msearch_groups(scope, groups, clauses), strict=True):
                 if "error" not in resp:
                     found: dict[int, list[BackendHit]] = {i: [] for i in group}
                     for h in resp["hits"]["hits"]:
@@ -889,7 +912,7 @@ class ElasticBackend:
                     continue
                 # One query spoils its group: run the group's queries one by one to find it.
                 singles = [[i] for i in group]
-                for (i,), single in zip(singles, self._msearch_groups(ids, singles, clauses), strict=True):
+                for (i,), single in zip(singles, self._msearch_groups(scope, singles, clauses), strict=True):
                     if "error" in single:
                         e = (
                             single["error"]
@@ -903,20 +926,22 @@ class ElasticBackend:
                         out[i] = [_match_hit(h) for h in single["hits"]["hits"]]
         return [[] if o is None else o for o in out]
 
-    def _compiled_match(self, q: SearchQuery) -> dict[str, Any] | str:
-        """A saved search's bool clauses (filter, must), or why it cannot run; kept by `match_key`."""
+    def _compiled_match(self, q: SearchQuery) -> _Compiled | str:
+        """A saved search's bool clauses (filter, must) and parsed tree, or why it cannot run;
+        kept by `match_key`."""
         key = match_key(q)
         found = self._match_cache.get(key)
         if found is not None:
             return found
-        compiled: dict[str, Any] | str
+        compiled: _Compiled | str
         try:
             parsed = parse(q.text)
             check_runnable(parsed.tree)
             filters, date_from, date_to = merged_filters(q, parsed.filters)
-            compiled = {"filter": filter_clauses(filters, date_from, date_to)}
+            clause: dict[str, Any] = {"filter": filter_clauses(filters, date_from, date_to)}
             if parsed.tree is not None:
-                compiled["must"] = [compile_query(parsed.tree)]
+                clause["must"] = [compile_query(parsed.tree)]
+            compiled = _Compiled(clause, parsed.tree)
         except QueryError as exc:
             compiled = str(exc)
         if len(self._match_cache) >= 20_000:
@@ -924,8 +949,20 @@ class ElasticBackend:
         self._match_cache[key] = compiled
         return compiled
 
+    @staticmethod
+    def _match_scope(doc_ids: list[int]) -> list[dict[str, Any]]:
+        """What a matching search is restricted to: the batch's documents, as a range (cheap to
+        rule a segment out) then the ids themselves."""
+        return [
+            {"range": {"doc_id": {"gte": doc_ids[0], "lte": doc_ids[-1]}}},
+            {"terms": {"doc_id": doc_ids}},
+        ]
+
     def _msearch_groups(
-        self, ids: list[int], groups: list[list[int]], clauses: dict[int, dict[str, Any]]
+        self,
+        scope: list[dict[str, Any]],
+        groups: list[list[int]],
+        clauses: dict[int, dict[str, Any]],
     ) -> list[dict[str, Any]]:
         lines: list[dict[str, Any]] = []
         for group in groups:
@@ -934,16 +971,17 @@ class ElasticBackend:
                 {
                     "query": {
                         "bool": {
-                            "filter": [{"terms": {"doc_id": ids}}],
+                            "must": scope,
                             "should": [clauses[i] for i in group],
                             "minimum_should_match": 1,
                         }
                     },
                     "size": MAX_WINDOW,
                     "sort": [{"doc_id": "asc"}, {"number": "asc"}],
-                    # From doc values: no stored _source to load and parse per hit.
+                    # From doc values: no stored field (not even _id) to load and parse per hit.
                     "_source": False,
-                    "docvalue_fields": ["doc_id", "number"],
+                    "stored_fields": "_none_",
+                    "docvalue_fields": ["page_id", "doc_id", "number"],
                     "track_total_hits": False,
                 }
             )
@@ -957,8 +995,16 @@ class ElasticBackend:
         return list(resp["responses"])
 
 
+class _Compiled(NamedTuple):
+    """A saved search as the matching `_msearch` runs it, with the tree `PageTerms` reads."""
+
+    clause: dict[str, Any]
+    tree: Node | None
+
+
 def _match_hit(h: dict[str, Any]) -> BackendHit:
-    return BackendHit(int(h["_id"]), int(h["fields"]["doc_id"][0]), int(h["fields"]["number"][0]), 0.0)
+    f = h["fields"]
+    return BackendHit(int(f["page_id"][0]), int(f["doc_id"][0]), int(f["number"][0]), 0.0)
 
 
 _RAW_WORD = re.compile(r"[^\W_]+")

@@ -766,10 +766,17 @@ class SqliteBackend:
                 raise QueryError(f"query not understood: {exc}") from exc
             raise SearchError(str(exc)) from exc
 
-    def match_documents(self, queries: Sequence[SearchQuery], doc_ids: Collection[int]) -> list[MatchOutcome]:
+    def match_documents(
+        self,
+        queries: Sequence[SearchQuery],
+        doc_ids: Collection[int],
+        pages: Collection[IndexRecord] | None = None,
+    ) -> list[MatchOutcome]:
         """Each query over the pages of `doc_ids` only: FTS5 is given the pages' rowid range (it
         seeks there in each term's list instead of reading it whole) and the documents as a
-        JSON list, so a thousand saved searches cost a thousand small look-ups."""
+        JSON list, so a thousand saved searches cost a thousand small look-ups. `pages` is not
+        used: unicode61 splits the analysed terms again (archive.search.prefilter's terms are not
+        exactly FTS5's), and these look-ups already cost little."""
         self._before_read()
         self.check_version()
         ids = json.dumps(sorted({int(d) for d in doc_ids}))

@@ -1,0 +1,213 @@
+"""Saved searches matched with the batch's terms at hand (archive/search/prefilter.py) find exactly
+what they find without them: random documents and random queries, on a real Elasticsearch node
+(with and without the terms) and on SQLite (which must agree on documents of real words)."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import es_fixtures
+import pytest
+from es_fixtures import new_index_name
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from archive.analysis import index_text
+from archive.search.base import IndexRecord, MatchOutcome, SearchQuery
+from archive.search.elastic import ElasticBackend
+from archive.search.prefilter import PageTerms
+from archive.search.query import QueryError, parse
+from archive.search.sqlite import SqliteBackend
+
+es_url = es_fixtures.es_url  # fixture
+
+# Words that overlap on purpose: prefixes of one another, a phrase's parts, Chinese words and
+# their characters (Traditional and Simplified), accents and a capital, a word over 255 characters.
+WORDS = [
+    "naval",
+    "nav",
+    "navy",
+    "base",
+    "bases",
+    "budget",
+    "ref12",
+    "ref123",
+    "ref1234",
+    "海洋",
+    "海",
+    "洋",
+    "军事基地",
+    "軍事",
+    "基地",
+    "測試",
+    "测试",
+    "王明",
+    "甲东",
+    "Straße",
+    "café",
+    "CAFE",
+    "x" * 300,
+    "𠀀" * 200,
+    "s.43(2)",
+]
+_QUERY_PIECES = st.sampled_from(
+    [
+        *WORDS,
+        "nav*",
+        "ref1*",
+        "海*",
+        "AND",
+        "OR",
+        "NOT",
+        "-naval",
+        '"naval base"',
+        '"海洋 军事基地"',
+        "(",
+        ")",
+    ]
+    + ["lang:zh", "lang:en", "collection:c1", "year:2019", "from:2020", "kind:email"]
+)
+_QUERIES = st.lists(st.one_of(_QUERY_PIECES, st.text(max_size=5)), min_size=1, max_size=6).map(" ".join)
+_REAL_TEXT = st.lists(st.sampled_from(WORDS), max_size=10).map(" ".join)
+_ANY_TEXT = st.lists(st.one_of(st.sampled_from(WORDS), st.text(max_size=8)), max_size=10).map(" ".join)
+
+
+def _documents(text: st.SearchStrategy[str]) -> st.SearchStrategy[list[dict[str, Any]]]:
+    page = st.tuples(text, st.one_of(st.just(""), text))  # original, translation
+    doc = st.fixed_dictionaries(
+        {
+            "pages": st.lists(page, min_size=1, max_size=3),
+            "lang": st.sampled_from(["en", "zh-Hans"]),
+            "collection": st.sampled_from(["c1", "c2"]),
+            "year": st.sampled_from([2019, 2020]),
+        }
+    )
+    return st.lists(doc, min_size=1, max_size=4)
+
+
+_ids = itertools.count(1)
+
+
+def _records(docs: list[dict[str, Any]]) -> tuple[list[int], list[IndexRecord]]:
+    """The documents as the indexer makes them, under ids no earlier example used."""
+    doc_ids, records = [], []
+    for doc in docs:
+        doc_id = next(_ids)
+        doc_ids.append(doc_id)
+        for number, (text, translation) in enumerate(doc["pages"], 1):
+            records.append(
+                IndexRecord(
+                    page_id=doc_id * 10 + number,
+                    doc_id=doc_id,
+                    number=number,
+                    collection=doc["collection"],
+                    kind="email",
+                    lang=doc["lang"],
+                    title=f"document {doc_id}",
+                    body=index_text(text),
+                    translation=index_text(translation),
+                    date=f"{doc['year']}-05-01T00:00:00Z",
+                )
+            )
+    return doc_ids, records
+
+
+@pytest.fixture(scope="module")
+def backends(
+    tmp_path_factory: pytest.TempPathFactory, es_url: str
+) -> Iterator[tuple[ElasticBackend, SqliteBackend]]:
+    es = ElasticBackend(es_url, new_index_name("prefilter"))
+    lite = SqliteBackend(Path(tmp_path_factory.mktemp("prefilter")) / "search.db")
+    yield es, lite
+    es.drop()
+    es.close()
+    lite.close()
+
+
+def _index(
+    backends: tuple[ElasticBackend, SqliteBackend], docs: list[dict[str, Any]]
+) -> tuple[list[int], list[IndexRecord]]:
+    es, lite = backends
+    doc_ids, records = _records(docs)
+    by_doc = {d: [r for r in records if r.doc_id == d] for d in doc_ids}
+    assert es.index_batch(by_doc, fresh=doc_ids) == {}
+    for recs in by_doc.values():
+        lite.index(recs)
+    return doc_ids, records
+
+
+def _pages(outcomes: Sequence[MatchOutcome]) -> list[Any]:
+    """Per query its (document, page) hits, or that it could not run (the reasons differ by engine)."""
+    return ["error" if isinstance(o, str) else [(h.doc_id, h.number) for h in o] for o in outcomes]
+
+
+@pytest.mark.elasticsearch
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(docs=_documents(_ANY_TEXT), queries=st.lists(_QUERIES, min_size=1, max_size=8))
+def test_the_batch_terms_never_change_what_matches(backends, docs, queries):
+    es, _ = backends
+    doc_ids, records = _index(backends, docs)
+    asked = [SearchQuery(q) for q in queries]
+    with_terms = es.match_documents(asked, doc_ids, records)
+    assert _pages(with_terms) == _pages(es.match_documents(asked, doc_ids))
+    # And what the node found is within what the terms allowed.
+    trees = {}
+    for q in queries:
+        with contextlib.suppress(QueryError):
+            trees[q] = parse(q).tree
+    terms = PageTerms(records, trees.values())
+    for q, outcome in zip(queries, with_terms, strict=True):
+        if not isinstance(outcome, str):
+            assert {h.page_id for h in outcome} <= terms.candidates(trees[q])
+
+
+@pytest.mark.elasticsearch
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(docs=_documents(_REAL_TEXT), queries=st.lists(_QUERIES, min_size=1, max_size=8))
+def test_both_backends_match_the_same_pages(backends, docs, queries):
+    es, lite = backends
+    doc_ids, records = _index(backends, docs)
+    asked = [SearchQuery(q) for q in queries]
+    assert _pages(es.match_documents(asked, doc_ids, records)) == _pages(
+        lite.match_documents(asked, doc_ids, records)
+    )
+
+
+def test_terms_rule_out_only_what_cannot_match():
+    _, records = _records(
+        [
+            {
+                "pages": [("naval base ref1234", ""), ("海洋 budget", "ocean")],
+                "lang": "en",
+                "collection": "c1",
+                "year": 2019,
+            },
+            {"pages": [("navy", "")], "lang": "en", "collection": "c2", "year": 2020},
+        ]
+    )
+    queries = ["naval", "nav*", '"base naval"', "naval OR ocean", "naval budget", "navy -naval", "洋", "jari"]
+    queries += ["NOT jari naval OR (ref1234 -x)", "collection:c1"]
+    terms = PageTerms(records, [parse(q).tree for q in queries])
+    pages = {r.body.split()[0]: r.page_id for r in records}
+    naval, ocean, navy = pages["naval"], pages["海洋"], pages["navy"]
+
+    everything = {r.page_id for r in records}
+
+    def cand(q: str) -> set[int]:
+        return set(terms.candidates(parse(q).tree))
+
+    assert cand("naval") == {naval}
+    assert cand("nav*") == everything  # a prefix: no condition
+    assert cand('"base naval"') == {naval}  # the order is the engine's to check
+    assert cand("naval OR ocean") == {naval, ocean}
+    assert cand("naval budget") in ({naval}, {ocean})  # the rarest side decides: the node does the rest
+    assert cand("navy -naval") == {navy}
+    assert cand("洋") == {ocean}  # a character of a word, from the character stream
+    assert cand("jari") == set()
+    assert cand("NOT jari naval OR (ref1234 -x)") == {naval}
+    assert cand("collection:c1") == everything  # a filter alone: any page
+    assert cand("海洋") == everything  # a term not asked at construction: no condition
