@@ -6,7 +6,6 @@ was saved as a low-quality JPEG."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 from PIL import Image
