@@ -10,8 +10,8 @@ whether a viewer may see a document. A `Viewer` is who is asking:
 A collection is readable by everyone once it is published: `public` set. A scheduled one
 (`publish_at`) becomes public when its time has come and the pre-publication check, run again
 then, finds nothing (archive/publishing.py `go_live_due`, run before reads, so nobody has to act
-at that time); until then, and while that check holds it back, it is private. A hidden document (a takedown, `foi documents hide`) and everything found inside it is
-readable by admins only. An unreadable document is answered as a missing one.
+at that time); until then, and while that check holds it back, it is private. A hidden document
+(a takedown, `foi documents hide`) and everything found inside it is readable by admins only. An unreadable document is answered as a missing one.
 """
 
 from __future__ import annotations
