@@ -7,10 +7,11 @@ whether a viewer may see a document. A `Viewer` is who is asking:
 - `PUBLIC`: an anonymous visitor of a public site (reads published collections only, writes nothing);
 - a named account with a role (`admin`, `editor`, `reader`) and per-collection grants.
 
-A collection is readable by everyone once it is published: `public` set, or its `publish_at` time
-passed (scheduled publishing is decided when a document is read, so nobody has to act at that
-time). A hidden document (a takedown, `foi documents hide`) and everything found inside it is
-readable by admins only. An unreadable document is answered as a missing one.
+A collection is readable by everyone once it is published: `public` set. A scheduled one
+(`publish_at`) becomes public when its time has come and the pre-publication check, run again
+then, finds nothing (archive/publishing.py `go_live_due`, run before reads, so nobody has to act
+at that time); until then, and while that check holds it back, it is private. A hidden document
+(a takedown, `foi documents hide`) and everything found inside it is readable by admins only. An unreadable document is answered as a missing one.
 """
 
 from __future__ import annotations
@@ -55,12 +56,10 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def is_published(collection: dict[str, Any], at: str | None = None) -> bool:
-    """Public now: published, or its scheduled `publish_at` (ISO 8601 UTC) has passed."""
-    if bool(collection.get("public")):
-        return True
-    publish_at = collection.get("publish_at")
-    return bool(publish_at) and str(publish_at) <= (at or utc_now())
+def is_published(collection: dict[str, Any]) -> bool:
+    """Public now. A scheduled publication whose time has passed is public only once the go-live
+    check has made it so (it sets `public`): a collection is never public unchecked."""
+    return bool(collection.get("public"))
 
 
 def embargoed_until(collection: dict[str, Any]) -> str | None:

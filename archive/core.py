@@ -45,6 +45,9 @@ class Archive:
         self.results: ResultCache = self.config.get("result_cache") or ResultCache.configured()
         # What readers see, each query filtered for its viewer (archive/reading.py).
         self.reading = ReadingRoom(self.store, self.backend, self.results, self.last_index_error)
+        # Scheduled publications go live when their time has come, checked again then.
+        self.schedules = publishing.Schedules(self)
+        self.reading.before_read = self.schedules.settle
         self.ocr_languages: tuple[str, ...] | None = self.config.get("ocr_languages", DEFAULT_OCR_LANGUAGES)
         self._ocr: Any = None
 

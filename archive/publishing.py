@@ -1,5 +1,12 @@
 """Publishing a collection: now, or at a time (`publish_at`), after the pre-publication checks.
 
+A scheduled publication is checked twice: when it is scheduled, and again when its time comes
+(`go_live_due`, run before reads): the collection may have changed in between. Clean, it goes
+public; with findings it stays private, held, and the verdict (with the findings, for its
+owner) is kept with the collection's content version, so the check runs again only once the
+documents (or the allow-list) change. Until the go-live check has passed, a collection whose
+time has come is not public (archive/access.py `is_published`).
+
 A check is a function `(archive, collection name) -> list of findings`, each finding a dict with
 at least 'kind' and 'message'. `PUBLICATION_CHECKS` is the explicit list `publish` runs, in order;
 a check added later (redactions, personal data) is one more entry there. When any check reports a
@@ -9,16 +16,22 @@ finding, publishing is refused unless forced, and the findings say why.
 from __future__ import annotations
 
 import io
+import json
+import logging
+import time
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from .access import utc_now
 from .redactions.check import check_collection as redactions_check
 
 if TYPE_CHECKING:
     from .access import Viewer
     from .core import Archive
+
+log = logging.getLogger(__name__)
 
 Finding = dict[str, Any]
 Check = Callable[["Archive", str], list[Finding]]
@@ -93,11 +106,88 @@ def publish(archive: Archive, name: str, at: str | None = None, force: bool = Fa
     if findings and not force:
         raise PublishRefused(findings)
     if at:
-        archive.store.set_collection(name, public=0, publish_at=parse_when(at))
+        # Forced: the owner has seen the findings and accepted them; the go-live check is skipped.
+        verdict = json.dumps({"forced": True}) if force else None
+        archive.store.set_collection(name, public=0, publish_at=parse_when(at), publish_check=verdict)
     else:
-        archive.store.set_collection(name, public=1, publish_at=None)
+        archive.store.set_collection(name, public=1, publish_at=None, publish_check=None)
     archive.results.clear()
     return findings
+
+
+HELD_FINDINGS = 20  # findings kept with a held publication, for its owner
+
+
+def content_version(archive: Archive, name: str) -> str:
+    """What the go-live verdict depends on: the collection's documents and the allow-list."""
+    kept = archive.root / "allow-list.txt"
+    stamp = f"{kept.stat().st_mtime_ns}:{kept.stat().st_size}" if kept.is_file() else "-"
+    return f"{archive.store.collection_version(name)}:{stamp}"
+
+
+def go_live_due(archive: Archive, skip_held: Callable[[str], bool] = lambda name: False) -> list[str]:
+    """Check again each collection whose scheduled time has come: clean (or scheduled with
+    force), it becomes public; with findings it stays private, held, its verdict kept for this
+    content version (not checked again until the content changes; `skip_held(name)` true: not
+    even its version looked at now). Returns the names that went public."""
+    live = []
+    for row in archive.store.due_collections(utc_now()):
+        name = str(row["name"])
+        verdict = json.loads(row["publish_check"] or "null") or {}
+        if verdict.get("findings") and skip_held(name):
+            continue
+        if not verdict.get("forced"):
+            version = content_version(archive, name)
+            if verdict.get("version") == version:
+                continue  # held, and nothing changed since
+            findings = pre_publication_findings(archive, name)
+            if findings:
+                held = {
+                    "version": version,
+                    "checked": utc_now(),
+                    "count": len(findings),
+                    "findings": findings[:HELD_FINDINGS],
+                }
+                archive.store.set_collection(name, publish_check=json.dumps(held, default=str))
+                log.warning("scheduled publication of %s held: %d finding(s)", name, len(findings))
+                continue
+        archive.store.set_collection(name, public=1, publish_check=None)
+        live.append(name)
+    if live:
+        archive.results.clear()
+    return live
+
+
+def held_publication(collection: dict[str, Any]) -> dict[str, Any] | None:
+    """The go-live check's findings of a scheduled publication it is holding back, or None."""
+    if collection.get("public") or not collection.get("publish_check"):
+        return None
+    verdict = json.loads(str(collection["publish_check"]))
+    return verdict if verdict.get("findings") else None
+
+
+class Schedules:
+    """Runs `go_live_due` before reads: one small query of the collections table when nothing
+    is due. A held publication's content version is looked at again at most every
+    `recheck_seconds` per archive object (a page of listings asks many times)."""
+
+    def __init__(self, archive: Archive, recheck_seconds: float = 5.0):
+        self.archive = archive
+        self.recheck_seconds = recheck_seconds
+        self._looked: dict[str, float] = {}
+
+    def _skip_held(self, name: str) -> bool:
+        now = time.monotonic()
+        if now < self._looked.get(name, 0.0):
+            return True
+        self._looked[name] = now + self.recheck_seconds
+        return False
+
+    def settle(self) -> None:
+        try:
+            go_live_due(self.archive, self._skip_held)
+        except Exception:  # a failed check never makes anything public; reads go on
+            log.exception("go-live check")
 
 
 def take_down(archive: Archive, doc_id: int, reason: str, by: str | None = None) -> int:
@@ -113,7 +203,7 @@ def take_down(archive: Archive, doc_id: int, reason: str, by: str | None = None)
 def unpublish(archive: Archive, name: str) -> None:
     if archive.store.collection(name) is None:
         raise KeyError(name)
-    archive.store.set_collection(name, public=0, publish_at=None)
+    archive.store.set_collection(name, public=0, publish_at=None, publish_check=None)
     archive.results.clear()
 
 

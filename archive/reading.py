@@ -18,6 +18,7 @@ from .access import LOCAL, Viewer
 from .highlights import page_boxes
 from .originals import Original, original_file, page_png, page_thumbnail
 from .pipeline import STAGES
+from .publishing import held_publication
 from .redactions.records import collection_summary, csv_rows, document_redactions
 from .search import SearchBackend, SearchError, SearchQuery
 from .search.query import parse
@@ -40,6 +41,9 @@ class ReadingRoom:
         self.backend = backend
         self.results = results
         self.last_index_error = last_index_error
+        # Run before each read that decides access: scheduled publications whose time has come
+        # are checked again and go live then (archive/publishing.py Schedules; set by Archive).
+        self.before_read: Callable[[], None] = lambda: None
 
     # -- search ---------------------------------------------------------------------------------
 
@@ -52,6 +56,7 @@ class ReadingRoom:
 
     def scoped(self, query: SearchQuery, viewer: Viewer) -> SearchQuery:
         """`query` restricted to the collections and documents `viewer` may read."""
+        self.before_read()
         readable = access.readable_collections(self.store, viewer)
         hidden = access.hidden_documents(self.store, viewer)
         if readable is None and not hidden:
@@ -64,6 +69,7 @@ class ReadingRoom:
     # -- documents and pages ----------------------------------------------------------------------
 
     def may_read(self, doc: dict[str, Any] | None, viewer: Viewer) -> bool:
+        self.before_read()
         return access.may_read_document(self.store, viewer, doc)
 
     def document(
@@ -202,6 +208,7 @@ class ReadingRoom:
     def collections(self, viewer: Viewer = LOCAL) -> list[dict[str, Any]]:
         """The collections `viewer` may read with their number of top-level documents (those the
         viewer may read), by name; `embargoed_until` for one scheduled to be published."""
+        self.before_read()
         hidden = {} if viewer.is_admin else self.store.hidden_top_level_counts()
         out = []
         for c in self.store.collections():
@@ -210,6 +217,11 @@ class ReadingRoom:
             c["documents"] -= hidden.get(c["name"], 0)
             c["published"] = access.is_published(c)
             c["embargoed_until"] = access.embargoed_until(c)
+            # Why a scheduled publication is held back: for those who may change the collection.
+            verdict = c.pop("publish_check", None)
+            c["publish_held"] = None
+            if verdict and access.may_write_collection(viewer, c):
+                c["publish_held"] = held_publication(c | {"publish_check": verdict})
             out.append(c)
         return out
 
@@ -223,6 +235,7 @@ class ReadingRoom:
         record carries neither its thread nor its references here, unless `viewer` is an admin
         (`document` has them as the viewer may see them: a thread lookup per message would make
         a page of a large release slow)."""
+        self.before_read()
         if not access.may_read_collection(viewer, self.store.collection(name)):
             return []
         docs = self.store.collection_documents(name, limit, offset, without_hidden=not viewer.is_admin)

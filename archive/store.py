@@ -227,6 +227,9 @@ _COLLECTION_COLUMNS = {
     "title": "TEXT NOT NULL DEFAULT ''",
     "licence": "TEXT NOT NULL DEFAULT ''",
     "publish_at": "TEXT",
+    # The pre-publication check's verdict on a scheduled publication (archive/publishing.py):
+    # JSON {"version", "findings", ...} while it is held, {"forced": true} when scheduled with --force.
+    "publish_check": "TEXT",
 }
 
 
@@ -431,9 +434,30 @@ class Store:
         rows = self.db.execute("SELECT name, public, publish_at FROM collections ORDER BY name")
         return [dict(r) for r in rows]
 
+    def due_collections(self, at: str) -> list[dict[str, Any]]:
+        """Collections scheduled for publishing whose time (`publish_at` <= `at`) has come but
+        which are not public yet: name, publish_at, publish_check."""
+        rows = self.db.execute(
+            "SELECT name, publish_at, publish_check FROM collections "
+            "WHERE public=0 AND publish_at IS NOT NULL AND publish_at <= ?",
+            (at,),
+        )
+        return [dict(r) for r in rows]
+
+    def collection_version(self, name: str) -> str:
+        """What changes when a collection's documents do (added, read again, removed, hidden)."""
+        count, last, updated = self.db.execute(
+            "SELECT count(*), max(id), max(updated) FROM documents WHERE collection=?", (name,)
+        ).fetchone()
+        (hidden,) = self.db.execute(
+            "SELECT count(*) FROM hidden_documents h JOIN documents d ON d.id = h.document_id WHERE d.collection=?",
+            (name,),
+        ).fetchone()
+        return f"{count}:{last}:{updated}:{hidden}"
+
     def set_collection(self, name: str, **fields: Any) -> None:
         """Change a collection's settings (title, description, licence, public, publish_at)."""
-        allowed = {"title", "description", "licence", "public", "publish_at"}
+        allowed = {"title", "description", "licence", "public", "publish_at", "publish_check"}
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"unknown collection settings: {', '.join(sorted(unknown))}")
@@ -952,7 +976,7 @@ _DESCENDANTS = (
 )
 
 _COLLECTIONS = (
-    "SELECT c.name, c.public, c.description, c.created, c.title, c.licence, c.publish_at, "
+    "SELECT c.name, c.public, c.description, c.created, c.title, c.licence, c.publish_at, c.publish_check, "
     "(SELECT count(*) FROM documents d WHERE d.collection=c.name AND d.parent_id IS NULL) AS documents "
     "FROM collections c"
 )

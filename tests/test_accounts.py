@@ -161,8 +161,9 @@ def test_scheduled_publishing_needs_nobody_and_the_check_hook_can_refuse(two_col
         assert a.collection("team")["embargoed_until"] == "2999-01-01T09:00:00Z"
         assert _total(a, "walrus") == 0
         a.store.set_collection("team", publish_at="2001-01-01T00:00:00Z")  # the time has come
+        assert not may_read_collection(PUBLIC, a.store.collection("team"))  # not before its check
+        assert _total(a, "walrus") == 1  # a read runs the go-live check: clean, it is public
         assert may_read_collection(PUBLIC, a.store.collection("team"))
-        assert _total(a, "walrus") == 1
         a.unpublish("team")
         assert _total(a, "walrus") == 0
 

@@ -231,12 +231,12 @@ def test_summary_and_csv_export(redacted_archive, runner):
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)]
 )
-def searched(request, redacted_archive):
+def backend_config(request, redacted_archive):
+    """The archive's configuration for each search backend (Elasticsearch: a fresh index)."""
     from archive import Archive
 
     if request.param == "sqlite":
-        with Archive(redacted_archive) as a:
-            yield a
+        yield {}
         return
     url = request.getfixturevalue("es_url")
     index = es_fixtures.new_index_name("redactions")
@@ -244,9 +244,19 @@ def searched(request, redacted_archive):
     try:
         with Archive(redacted_archive, config) as a:
             assert all(a.index_document(d["id"]) for d in a.store.documents("page_count > 0"))
-            yield a
+            a.flush_index()
+            a.backend.refresh()
+        yield config
     finally:
         es_fixtures.drop_index(url, index)
+
+
+@pytest.fixture(scope="module")
+def searched(backend_config, redacted_archive):
+    from archive import Archive
+
+    with Archive(redacted_archive, backend_config) as a:
+        yield a
 
 
 def _names(a, query: SearchQuery) -> list[tuple[str, int]]:
@@ -264,6 +274,42 @@ def test_filters_facets_and_sort_on_both_backends(searched):
     assert res.facets["bad_redaction"] == [("yes", 2), ("no", 1)]
     assert _names(searched, SearchQuery("", sort="-withheld"))[0][0] == "release.pdf"
     assert _names(searched, SearchQuery("", sort="withheld"))[0] == ("letter.txt", 1)
+
+
+def test_web_and_api_sort_by_most_withheld_and_redaction_facets_on_both_backends(
+    backend_config, redacted_archive
+):
+    from web import create_app
+
+    app = create_app(
+        {"ARCHIVE_DIR": str(redacted_archive), "TESTING": True, "ARCHIVE_CONFIG": backend_config}
+    )
+    client = app.test_client()
+    html = client.get("/?collection=release").get_data(as_text=True)
+    assert 'href="?collection=release&amp;sort=-withheld">most withheld</a>' in html
+    # The redaction facets are listed with their counts and lead to filters shown as chips.
+    assert '<div class="facet" data-facet="redacted"><h2>redacted</h2>' in html
+    assert '<div class="facet" data-facet="bad_redaction"><h2>bad redaction</h2>' in html
+    assert 'href="?collection=release&amp;bad_redaction=yes">yes</a> <span class="meta">2</span>' in html
+    assert 'href="?collection=release&amp;redacted=no">no</a> <span class="meta">1</span>' in html
+    chosen = client.get("/?collection=release&bad_redaction=yes").get_data(as_text=True)
+    assert "<span>bad redaction: <strong>yes</strong></span>" in chosen
+    assert "release.pdf" in chosen and "letter.txt" not in chosen
+    assert "<span>redacted: <strong>no</strong></span>" in client.get("/?redacted=no").get_data(as_text=True)
+    most = client.get("/?collection=release&sort=-withheld").get_data(as_text=True)
+    assert '<strong aria-current="true">most withheld</strong>' in most
+    assert most.index("release.pdf") < most.index("letter.txt")
+    # The API: the same order and the same facets.
+    api = client.get(
+        "/api/search?collection=release&sort=-withheld&facet=redacted&facet=bad_redaction"
+    ).get_json()
+    assert [h["filename"] for h in api["hits"]] == ["release.pdf", "release.pdf", "letter.txt"]
+    yes_no = [{"value": "yes", "count": 2}, {"value": "no", "count": 1}]
+    assert api["facets"]["redacted"] == yes_no and api["facets"]["bad_redaction"] == yes_no
+    least = client.get("/api/search?collection=release&sort=withheld").get_json()
+    assert least["hits"][0]["filename"] == "letter.txt"
+    bad = client.get("/api/search?bad_redaction=yes").get_json()
+    assert {h["filename"] for h in bad["hits"]} == {"release.pdf"} and bad["total"] == 2
 
 
 def _scan(

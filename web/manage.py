@@ -89,7 +89,9 @@ def manage_page(name: str):  # type: ignore[no-untyped-def]
         busy=busy,
         publish_form=PublishForm(),
         upload_form=UploadForm(),
-        findings=[],
+        # A scheduled publication the go-live check held back: why (archive/publishing.py).
+        findings=(info.get("publish_held") or {}).get("findings") or [],
+        held=bool(info.get("publish_held")),
     )
 
 

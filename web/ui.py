@@ -145,6 +145,7 @@ def search_page():  # type: ignore[no-untyped-def]
         printed=printed,
         histogram=date_histogram(query, request.args) if results else None,
         home=home,
+        facet_labels=FILTER_LABELS,
     )
 
 
@@ -167,6 +168,8 @@ FILTER_LABELS = {
     "recipient": "to",
     "entity": "entity",
     "exemption": "exemption",
+    "redacted": "redacted",
+    "bad_redaction": "bad redaction",  # text left under a box (archive/redactions)
 }
 
 LANGUAGES = {

@@ -156,6 +156,8 @@ def collections_list(ctx: Context, as_json: bool) -> None:
         state = "public" if c["published"] else "private"
         if c["embargoed_until"]:
             state = f"embargoed until {c['embargoed_until']}"
+        elif c.get("publish_held"):
+            state = f"held: {c['publish_held']['count']} finding(s) at go-live (foi collections check {c['name']})"
         click.echo(f"{c['name']}\t{state}\t{c['documents']} documents\t{c['title']}")
 
 

@@ -49,7 +49,7 @@ def replace_redactions(store: Store, doc_id: int, boxes: dict[int, list[Box]]) -
         )
 
 
-def _box_dict(row: Any, document_exemptions: list[str]) -> dict[str, Any]:
+def _box_dict(row: Any, document_exemptions: list[str], covering: list[str] | None = None) -> dict[str, Any]:
     out = {
         "id": row["id"],
         "document": row["document_id"],
@@ -60,11 +60,14 @@ def _box_dict(row: Any, document_exemptions: list[str]) -> dict[str, Any]:
         "bad": bool(row["bad"]),
         "label": row["label"],
     }
-    # On the box (or beside it) when found there; else the document's citations, if any.
+    # On the box (or beside it) when found there; else the document's citations, or those of the
+    # covering letter it came with.
     if row["exemption"]:
         out["exemption"], out["exemption_from"] = row["exemption"], "box"
     elif document_exemptions:
         out["exemption"], out["exemption_from"] = "; ".join(document_exemptions), "document"
+    elif covering:
+        out["exemption"], out["exemption_from"] = "; ".join(covering), "covering letter"
     else:
         out["exemption"], out["exemption_from"] = None, None
     return out
@@ -77,12 +80,27 @@ def document_exemptions(metadata: dict[str, Any]) -> list[str]:
     ]
 
 
+def covering_exemptions(store: Store, parent_id: int | None) -> list[str]:
+    """The exemptions cited by the covering letter of a release that came as a parent (an
+    e-mail, a zip): the parent's own text (an e-mail's body) and its children that have no
+    redaction boxes of their own (a letter rather than a redacted release)."""
+    if not parent_id:
+        return []
+    parent = store.document(parent_id)
+    letters = [parent] if parent is not None else []
+    letters += [
+        d for d in store.children(parent_id) if not (d["metadata"].get("redactions") or {}).get("boxes")
+    ]
+    return list(dict.fromkeys(code for d in letters for code in document_exemptions(d["metadata"])))
+
+
 def document_redactions(store: Store, doc_id: int, show_hidden: bool = False) -> list[dict[str, Any]]:
     """A document's boxes in page order; `hidden_text` only with `show_hidden`."""
     doc = store.document(doc_id)
     if doc is None:
         return []
     exemptions = document_exemptions(doc["metadata"])
+    covering = [] if exemptions else covering_exemptions(store, doc.get("parent_id"))
     extra = ", hidden_text" if show_hidden else ""
     rows = store.db.execute(
         f"SELECT {_COLUMNS}{extra} FROM redactions WHERE document_id=? ORDER BY page, bbox_top, bbox_left",
@@ -90,7 +108,7 @@ def document_redactions(store: Store, doc_id: int, show_hidden: bool = False) ->
     )
     out = []
     for row in rows:
-        box = _box_dict(row, exemptions)
+        box = _box_dict(row, exemptions, covering)
         if show_hidden:
             box["hidden_text"] = row["hidden_text"]
         out.append(box)
@@ -133,8 +151,9 @@ def collection_summary(store: Store, collection: str) -> dict[str, Any]:
 def collection_boxes(store: Store, collection: str) -> Iterator[dict[str, Any]]:
     """Every box of a collection (without hidden text), with its document's file name."""
     exemptions: dict[int, list[str]] = {}
+    covering: dict[int, list[str]] = {}  # by parent: the same letter covers every sibling
     rows = store.db.execute(
-        f"SELECT r.{_COLUMNS.replace(', ', ', r.')}, d.filename, d.metadata FROM redactions r "
+        f"SELECT r.{_COLUMNS.replace(', ', ', r.')}, d.filename, d.metadata, d.parent_id FROM redactions r "
         "JOIN documents d ON d.id = r.document_id WHERE d.collection=? ORDER BY r.document_id, r.page, r.bbox_top",
         (collection,),
     )
@@ -142,7 +161,10 @@ def collection_boxes(store: Store, collection: str) -> Iterator[dict[str, Any]]:
         doc_id = row["document_id"]
         if doc_id not in exemptions:
             exemptions[doc_id] = document_exemptions(json.loads(row["metadata"] or "{}"))
-        box = _box_dict(row, exemptions[doc_id])
+        parent = row["parent_id"]
+        if parent and not exemptions[doc_id] and parent not in covering:
+            covering[parent] = covering_exemptions(store, parent)
+        box = _box_dict(row, exemptions[doc_id], covering.get(parent, []) if parent else [])
         box["filename"] = row["filename"]
         yield box
 
