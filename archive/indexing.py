@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import jieba
 
 from .analysis import _WORD, ANALYSIS_VERSION, index_text, normalize
+from .index_matching import AfterIndex, Matcher, unclaimed
 from .script import HAN
 from .search import SearchBackend, SearchError, SearchUnavailable
 from .search.base import IndexRecord
@@ -49,9 +50,12 @@ class Indexer:
         self.state = _IndexState()
         self.queue: _IndexQueue | None = None
         # Called with the ids of documents just indexed, after each batch (the saved searches'
-        # matching, archive/alerts), and their records as indexed when they are all still at
-        # hand (else None): set by the Archive facade; None: nothing to tell.
-        self.after_index: Callable[[list[int], list[IndexRecord] | None], object] | None = None
+        # matching, archive/alerts), their records as indexed when they are all still at hand
+        # (else None) and the store to use: set by the Archive facade; None: nothing to tell.
+        # On a batching backend it runs on a thread of its own, beside indexing
+        # (archive/index_matching.py); close and catch-up wait for it.
+        self.after_index: AfterIndex | None = None
+        self.matcher = Matcher(store, threaded=backend.supports_batches)
         self._unmatched = 0  # documents indexed since `after_index` was last called
         self._sent: dict[int, list[IndexRecord]] = {}  # records of those documents, as indexed
 
@@ -63,6 +67,7 @@ class Indexer:
             except Exception:  # closing must not raise over an engine problem
                 log.warning("search index queue not flushed on close", exc_info=True)
         self.tell_indexed()
+        self.matcher.close()
 
     def indexed(
         self, doc_ids: Collection[int], batch_done: bool, records: Mapping[int, list[IndexRecord]]
@@ -81,24 +86,24 @@ class Indexer:
     def tell_indexed(self) -> None:
         """Hand the documents indexed and not yet matched to `after_index` (those a killed process
         left included), then forget them; never raises (a saved search must not stop indexing:
-        after a failure they are handed over again next time)."""
+        after a failure they are handed over again next time). On a batching backend the match
+        runs on the matcher's thread and this returns at once (unless a batch already waits)."""
         self._unmatched = 0
         if self.after_index is None:
             self._sent.clear()
             return
-        while ids := self.store.indexed_unmatched():
+        handed: set[int] = set()  # in this call: one try each (a failure waits for next time)
+        while ids := unclaimed(self.store, self.matcher.claimed() | handed):
+            handed.update(ids)
             # Documents a killed process left unmatched have no records here: then none are given.
-            sent = [self._sent.get(d) for d in ids]
+            sent = [self._sent.pop(d, None) for d in ids]
             pages = None if any(r is None for r in sent) else [p for r in sent if r for p in r]
-            try:
-                self.after_index(ids, pages)
-            except Exception:
-                log.warning("matching saved searches against %d documents failed", len(ids), exc_info=True)
+            if not self.matcher.hand_over(self.after_index, ids, pages):
                 return
-            with _transaction(self.store):
-                self.store.forget_unmatched(ids)
-            for d in ids:
-                self._sent.pop(d, None)
+
+    def wait_matched(self) -> None:
+        """Wait until the saved searches are matched against everything handed over."""
+        self.matcher.drain()
 
     def store_analysis(self, doc_id: int) -> int:
         """Make and keep the token streams of a document's pages (ingest does this as it stores
@@ -174,6 +179,7 @@ class Indexer:
         if queue is not None:
             queue.flush()
         self.tell_indexed()
+        self.wait_matched()
 
     def catch_up(self, report: IngestReport | None = None) -> int:
         """Index documents left pending (queued by this ingest, or by an outage or a kill before);
@@ -197,6 +203,7 @@ class Indexer:
                     queue.add(doc_id, pages, True, by_time=False)
             queue.flush()
         self.tell_indexed()
+        self.wait_matched()  # an ingest returns with its hits recorded
         remaining = self.store.index_pending_count()
         state = self.state
         error, state.first_error = state.first_error, None

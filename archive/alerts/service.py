@@ -148,10 +148,14 @@ class Alerts:
 
     # -- matching -------------------------------------------------------------------------------
 
-    def match_documents(self, doc_ids: Collection[int], pages: Collection[IndexRecord] | None = None) -> int:
+    def match_documents(
+        self, doc_ids: Collection[int], pages: Collection[IndexRecord] | None = None, store: Store | None = None
+    ) -> int:
         """Saved searches over documents just indexed (the indexer calls this after each batch,
-        with their records when it still has them)."""
-        return match_documents(self.records, self.backend, doc_ids, pages)
+        with their records when it still has them, and from its matching thread with that
+        thread's own `store`)."""
+        records = self.records if store is None or store is self.store else AlertDB(store)
+        return match_documents(records, self.backend, doc_ids, pages)
 
     def run(self, search: SavedSearch, since: str | None) -> int:
         """Backfill: match `search` against documents added since `since` (an ISO date; None: all)."""

@@ -23,6 +23,7 @@ import itertools
 import json
 import logging
 import re
+import threading
 import time
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -335,7 +336,12 @@ class ElasticBackend:
         # Written since the last refresh: refresh before reading, so a process reads its own
         # writes as it does with SQLite (bulk writes themselves never wait for a refresh).
         self._dirty = False
-        self._unrefreshed_docs: set[int] = set()
+        # Documents written since the refresh that saw them -> the write's number. Writes (the
+        # indexer's sending thread) and refreshes (the saved-search matching thread) may overlap:
+        # a refresh forgets only what was acknowledged before it started (archive/index_matching.py).
+        self._unrefreshed_docs: dict[int, int] = {}
+        self._writes = 0
+        self._writes_lock = threading.Lock()
         # Called before every read and on close; never from a write (no re-entry from a flush).
         self._before_read_hook: Callable[[], object] | None = None
         self._match_cache: dict[tuple[Any, ...], _Compiled | str] = {}
@@ -436,14 +442,26 @@ class ElasticBackend:
 
     def refresh(self) -> None:
         """Make every write so far visible to searches."""
+        # Cleared before the request: a write acknowledged while it runs sets it again.
+        self._dirty = False
+        with self._writes_lock:
+            seen = self._writes
         try:
             self.es.indices.refresh(index=self.alias, ignore_unavailable=True)
         except NotFoundError:
             pass
         except (ApiError, TransportError) as exc:
+            self._dirty = True
             raise self._fail("refresh", exc) from exc
-        self._dirty = False
-        self._unrefreshed_docs.clear()
+        with self._writes_lock:
+            self._unrefreshed_docs = {d: n for d, n in self._unrefreshed_docs.items() if n > seen}
+
+    def _note_written(self, docs: Iterable[int]) -> None:
+        """Documents sent (before the request) or acknowledged (after it): not seen by a search
+        until a refresh that starts after this."""
+        with self._writes_lock:
+            self._writes += 1
+            self._unrefreshed_docs.update(dict.fromkeys(docs, self._writes))
 
     def _refresh_if_dirty(self) -> None:
         if self._dirty:
@@ -595,7 +613,7 @@ class ElasticBackend:
         if check:
             keep = [str(r.page_id) for d in check for r in docs[d]]
             try:
-                if self._unrefreshed_docs.intersection(check):
+                if any(d in self._unrefreshed_docs for d in check):
                     self.refresh()  # the look-up must see this process's recent writes
                 # Pages of these documents that the new records do not overwrite (a re-extraction
                 # with fewer pages or new page ids) go, as SQLite deletes them.
@@ -611,11 +629,14 @@ class ElasticBackend:
         if encoded is None:
             encoded = self.encode_batch(docs)
         actions = itertools.chain((_encoded_delete(pid) for pid, _ in stale), encoded)
-        self._unrefreshed_docs.update(docs)
+        self._note_written(docs)
         # A batch of whole documents slightly over `chunk_size` goes as one request, not as a
         # full one and a tiny one (up to twice the size; max_chunk_bytes still caps the body).
         chunk = max(self.chunk_size, min(len(owner), 2 * self.chunk_size))  # owner: every action's id
-        _done, refused = self._bulk_items(actions, self.alias, chunk)
+        try:
+            _done, refused = self._bulk_items(actions, self.alias, chunk)
+        finally:
+            self._note_written(docs)  # again: a refresh that started meanwhile may not have seen it
         per_doc: dict[int, list[str]] = {}
         for pid, reason in refused:
             per_doc.setdefault(owner.get(pid, -1), []).append(reason)
@@ -686,7 +707,8 @@ class ElasticBackend:
         self._ready = True
         self._version_checked = True
         self._dirty = False
-        self._unrefreshed_docs.clear()
+        with self._writes_lock:
+            self._unrefreshed_docs.clear()
         log.info(
             "rebuilt %s as %s: %d pages of %s documents in %.1fs",
             self.alias,
