@@ -1008,7 +1008,9 @@ class ElasticBackend:
                 }
             )
         try:
-            self._refresh_if_dirty()
+            # Always: the documents may have been indexed by another process (one killed before
+            # matching them, or a concurrent ingest), whose writes this one's flag does not see.
+            self.refresh()
             resp = self.es.options(request_timeout=_MATCH_TIMEOUT).msearch(searches=lines)
         except NotFoundError:
             return [{"hits": {"hits": []}} for _ in groups]
