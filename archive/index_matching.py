@@ -7,8 +7,10 @@ only then does the matching thread forget it, on its own connection. A kill, or 
 thread (logged), leaves it there, and a later hand-over (this run's next batch, catch-up, or the
 next run) matches it again; hits are recorded once per (saved search, document) anyway.
 
-Back-pressure: at most one batch waits behind the one being matched; handing over a third waits
-for the first, so memory stays bounded and a matcher that falls behind slows indexing down.
+Back-pressure: at most one batch waits behind the one being matched. Batches handed over while
+one waits join it (one match of several batches costs much less than one match each), up to
+MERGE_DOCS documents and MERGE_PAGES page records; past that, handing over waits, so memory stays
+bounded and a matcher that falls behind slows indexing down.
 
 The thread never touches the caller's sqlite3 connection: it opens its own `Store` on the same
 archive (WAL: the two write in turn). A backend indexing one document at a time on its own
@@ -20,9 +22,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import deque
 from collections.abc import Callable, Collection
-from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 from .search.base import IndexRecord
 from .store import Store
@@ -33,7 +34,30 @@ log = logging.getLogger(__name__)
 # store to read and record through: the matching thread's own, or the caller's when inline).
 AfterIndex = Callable[[list[int], "list[IndexRecord] | None", Store], object]
 
-WAITING = 1  # batches that may wait behind the one being matched
+# The batch waiting behind the one being matched takes in the batches handed over meanwhile (one
+# match of several batches costs much less than one each: the saved searches are parsed and run
+# once), up to these many documents and page records; past them, handing over waits.
+MERGE_DOCS = 2000
+MERGE_PAGES = 5000
+
+
+@dataclass
+class _Batch:
+    after_index: AfterIndex
+    ids: list[int]
+    pages: list[IndexRecord] | None
+
+    def takes(self, after_index: AfterIndex, ids: list[int], pages: list[IndexRecord] | None) -> bool:
+        return (
+            self.after_index == after_index
+            and len(self.ids) + len(ids) <= MERGE_DOCS
+            and len(self.pages or ()) + len(pages or ()) <= MERGE_PAGES
+        )
+
+    def merge(self, ids: list[int], pages: list[IndexRecord] | None) -> None:
+        self.ids.extend(ids)
+        # Records are given only when every document's are at hand.
+        self.pages = None if self.pages is None or pages is None else self.pages + pages
 
 
 class Matcher:
@@ -42,61 +66,77 @@ class Matcher:
     def __init__(self, store: Store, threaded: bool):
         self.store = store
         self.threaded = threaded
-        self._pool: ThreadPoolExecutor | None = None
-        self._pending: deque[Future[None]] = deque()
+        self._cond = threading.Condition()
+        self._waiting: _Batch | None = None
+        self._busy = False  # a batch is being matched
+        self._closing = False
+        self._thread: threading.Thread | None = None
         self._claimed: set[int] = set()  # handed over, not yet matched or given up
-        self._lock = threading.Lock()
         self._own: Store | None = None  # the thread's store, opened there on first use
 
     def claimed(self) -> set[int]:
-        with self._lock:
+        with self._cond:
             return set(self._claimed)
 
     def hand_over(self, after_index: AfterIndex, ids: list[int], pages: list[IndexRecord] | None) -> bool:
         """Match `ids` (not already handed over). Inline: returns whether matching succeeded.
-        Threaded: waits while a batch already waits (back-pressure), then queues it; True."""
+        Threaded: joins the batch waiting, or waits while it is full (back-pressure); True."""
         if not self.threaded:
             return self._run(after_index, ids, pages, self.store)
-        while len(self._pending) > WAITING:
-            self._wait_oldest()
-        with self._lock:
+        with self._cond:
+            while self._waiting is not None and not self._waiting.takes(after_index, ids, pages):
+                self._cond.wait()
+            if self._waiting is None:
+                self._waiting = _Batch(after_index, list(ids), pages)
+            else:
+                self._waiting.merge(ids, pages)
             self._claimed.update(ids)
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="foi-match")
-        self._pending.append(self._pool.submit(self._in_thread, after_index, ids, pages))
+            self._closing = False
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="foi-match", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
         return True
 
     def drain(self) -> None:
         """Wait until every batch handed over is matched (or given up, logged)."""
-        while self._pending:
-            self._wait_oldest()
+        with self._cond:
+            while self._waiting is not None or self._busy:
+                self._cond.wait()
 
     def close(self) -> None:
         self.drain()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        with self._cond:
+            thread, self._thread = self._thread, None
+            self._closing = True
+            self._cond.notify_all()
+        if thread is not None:
+            thread.join()
         if self._own is not None:
             self._own.close()
             self._own = None
 
-    def _wait_oldest(self) -> None:
-        future = self._pending.popleft()
-        try:
-            future.result()
-        except Exception:  # _in_thread catches everything; this is only a safety net
-            log.warning("saved-search matching thread failed", exc_info=True)
-
-    def _in_thread(self, after_index: AfterIndex, ids: list[int], pages: list[IndexRecord] | None) -> None:
-        try:
-            if self._own is None:
-                self._own = Store(self.store.root)
-            self._run(after_index, ids, pages, self._own)
-        except Exception:
-            log.warning("could not open the store for saved-search matching", exc_info=True)
-        finally:
-            with self._lock:
-                self._claimed.difference_update(ids)
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while self._waiting is None and not self._closing:
+                    self._cond.wait()
+                if self._waiting is None:
+                    return
+                batch, self._waiting = self._waiting, None
+                self._busy = True
+                self._cond.notify_all()
+            try:
+                if self._own is None:
+                    self._own = Store(self.store.root)
+                self._run(batch.after_index, batch.ids, batch.pages, self._own)
+            except Exception:  # opening the store: the documents stay unmatched
+                log.warning("could not open the store for saved-search matching", exc_info=True)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._claimed.difference_update(batch.ids)
+                    self._cond.notify_all()
 
     @staticmethod
     def _run(after_index: AfterIndex, ids: list[int], pages: list[IndexRecord] | None, store: Store) -> bool:

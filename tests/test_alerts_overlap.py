@@ -18,6 +18,7 @@ import es_fixtures
 import pytest
 
 from archive import Archive
+from archive import index_matching
 from archive.index_matching import Matcher
 from archive.store import Store
 
@@ -157,16 +158,19 @@ def test_an_ingest_killed_while_matching_is_matched_exactly_once_later(tmp_path,
         assert hit_rows(a, "jari") == JARI
 
 
-def test_at_most_one_batch_waits_behind_the_one_being_matched(tmp_path):
+@pytest.mark.parametrize("merge_docs", [1, 2000])
+def test_at_most_one_batch_waits_behind_the_one_being_matched(tmp_path, monkeypatch, merge_docs):
+    monkeypatch.setattr(index_matching, "MERGE_DOCS", merge_docs)
     store = Store(tmp_path / "archive")
     matcher = Matcher(store, threaded=True)
-    release = threading.Event()
+    release, started = threading.Event(), threading.Event()
     matched: list[list[int]] = []
 
     def blocked(ids, pages, own):
         assert own is not store  # the thread's own connection
+        started.set()
         release.wait(30)
-        matched.append(ids)
+        matched.append(list(ids))
 
     handed: list[int] = []
 
@@ -174,16 +178,23 @@ def test_at_most_one_batch_waits_behind_the_one_being_matched(tmp_path):
         for batch in ([1], [2], [3]):
             matcher.hand_over(blocked, batch, None)
             handed.append(batch[0])
+            started.wait(10)  # batch 1 is being matched before the others come
 
     caller = threading.Thread(target=hand_over_three)
     caller.start()
     caller.join(1.0)
-    # Batch 1 is being matched, batch 2 waits, batch 3 waits for room: the caller is held.
-    assert handed == [1, 2] and caller.is_alive()
-    assert matcher.claimed() == {1, 2}
+    if merge_docs == 1:
+        # Batch 1 is being matched, batch 2 waits and is full, batch 3 waits for room: the caller is held.
+        assert handed == [1, 2] and caller.is_alive()
+        assert matcher.claimed() == {1, 2}
+    else:
+        # Batch 3 joined batch 2, which waits: one match for both.
+        assert handed == [1, 2, 3] and not caller.is_alive()
+        assert matcher.claimed() == {1, 2, 3}
     release.set()
     caller.join(30)
     matcher.close()
-    assert handed == [1, 2, 3] and matched == [[1], [2], [3]]
+    assert handed == [1, 2, 3]
+    assert matched == ([[1], [2], [3]] if merge_docs == 1 else [[1], [2, 3]])
     assert matcher.claimed() == set()
     store.close()
