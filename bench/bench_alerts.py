@@ -258,13 +258,14 @@ def measure(
             matching[variant].append(spent)
             hits[variant].append(n)
     base = statistics.median(times["without"])
-    print(f"{'':14} {what}: without saved searches {base:.2f} s ({n_pages / base:.0f} pages/s)")
+    runs = ", ".join(f"{t:.2f}" for t in times["without"])
+    print(f"{'':14} {what}: without saved searches {base:.2f} s ({n_pages / base:.0f} pages/s; runs {runs})")
     for variant in variants[1:]:
         t = statistics.median(times[variant])
         print(
             f"{'':14}   {variant:20} {t:.2f} s ({n_pages / t:.0f} pages/s): matching adds "
             f"{100 * (t / base - 1):+.1f}% (matching itself {statistics.median(matching[variant]):.2f} s; "
-            f"hits {statistics.median(hits[variant]):.0f})"
+            f"hits {statistics.median(hits[variant]):.0f}; runs {', '.join(f'{x:.2f}' for x in times[variant])})"
         )
     return base, statistics.median(times["with"])
 
