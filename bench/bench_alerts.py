@@ -151,12 +151,12 @@ VARIANTS = ("without", "with", "with, no prefilter")
 def time_batch(archive: Archive, pages: Pages, batch: int, variant: str) -> tuple[float, int, float]:
     """Seconds to index a batch (matching included), hits recorded, seconds spent matching."""
     ids = pages.add(archive, batch)
-    matching = [0.0]
-
     return time_indexing(archive, ids, variant)
 
 
-def time_stream(archive: Archive, pages: Pages, batches: int, batch: int, variant: str) -> tuple[float, int, float]:
+def time_stream(
+    archive: Archive, pages: Pages, batches: int, batch: int, variant: str
+) -> tuple[float, int, float]:
     """`batches` batches of `batch` pages indexed back to back, as an ingest of that many pages
     sends them: timed from the first `index_document` to the end of catch-up, which waits for the
     matching of the last batch (on Elasticsearch the match of batch N runs while batch N+1 is
@@ -205,7 +205,9 @@ def run_backend(name: str, config: dict[str, str], args: argparse.Namespace) -> 
                 archive.alerts.add(f"search {i}", query, filters=filters, cadence="instant")
             saving = time.perf_counter() - started
             es = archive.backend.name == "elasticsearch"
-            print(f"{name:14} catalogue {args.catalogue} pages; {args.searches} saved searches saved in {saving:.1f} s")
+            print(
+                f"{name:14} catalogue {args.catalogue} pages; {args.searches} saved searches saved in {saving:.1f} s"
+            )
             # SQLite does not use the batch's terms: its third variant would time the second again.
             variants = VARIANTS if es else VARIANTS[:2]
             out: Figures = {}

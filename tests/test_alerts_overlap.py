@@ -17,8 +17,7 @@ from pathlib import Path
 import es_fixtures
 import pytest
 
-from archive import Archive
-from archive import index_matching
+from archive import Archive, index_matching
 from archive.index_matching import Matcher
 from archive.store import Store
 
@@ -82,7 +81,9 @@ def test_the_next_batch_is_indexed_while_a_match_runs(tmp_path, es_url, es_index
                 deadline = time.monotonic() + 30
                 indexed = 0
                 while time.monotonic() < deadline:
-                    indexed = store.db.execute("SELECT count(*) FROM documents WHERE index_pending=0").fetchone()[0]
+                    indexed = store.db.execute(
+                        "SELECT count(*) FROM documents WHERE index_pending=0"
+                    ).fetchone()[0]
                     if indexed > len(ids):
                         break
                     time.sleep(0.02)
@@ -121,7 +122,9 @@ def test_a_failed_match_leaves_its_documents_for_the_next_run(tmp_path, es_url, 
         a.catch_up_index()
         assert hit_rows(a, "jari") == JARI
         assert a.store.indexed_unmatched() == []
-        a.ingest(write(tmp_path / "more", {"other.txt": "Jari again, in a new release."}), collection="releases")
+        a.ingest(
+            write(tmp_path / "more", {"other.txt": "Jari again, in a new release."}), collection="releases"
+        )
         assert hit_rows(a, "jari") == sorted([*JARI, "other.txt"])
 
 

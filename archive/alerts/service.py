@@ -149,7 +149,10 @@ class Alerts:
     # -- matching -------------------------------------------------------------------------------
 
     def match_documents(
-        self, doc_ids: Collection[int], pages: Collection[IndexRecord] | None = None, store: Store | None = None
+        self,
+        doc_ids: Collection[int],
+        pages: Collection[IndexRecord] | None = None,
+        store: Store | None = None,
     ) -> int:
         """Saved searches over documents just indexed (the indexer calls this after each batch,
         with their records when it still has them, and from its matching thread with that
