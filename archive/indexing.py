@@ -92,6 +92,11 @@ class Indexer:
         if self.after_index is None:
             self._sent.clear()
             return
+        if self.matcher.threaded and self.store.in_transaction:
+            # Inside the caller's transaction: the matcher's thread could not see these documents
+            # noted, and waiting for it (back-pressure) while holding the write lock would stall
+            # its recording. They stay noted and go at the next call (catch-up, close at the latest).
+            return
         handed: set[int] = set()  # in this call: one try each (a failure waits for next time)
         while ids := unclaimed(self.store, self.matcher.claimed() | handed):
             handed.update(ids)
