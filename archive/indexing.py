@@ -87,7 +87,7 @@ class Indexer:
         """Hand the documents indexed and not yet matched to `after_index` (those a killed process
         left included), then forget them; never raises (a saved search must not stop indexing:
         after a failure they are handed over again next time). On a batching backend the match
-        runs on the matcher's thread and this returns at once (unless a batch already waits)."""
+        runs on the matcher's thread and this returns at once (unless the batch waiting is full)."""
         self._unmatched = 0
         if self.after_index is None:
             self._sent.clear()
