@@ -228,11 +228,14 @@ def _rgb(color: Any) -> tuple[float, ...] | None:
 def _solid_dark_image(stream: PDFStream) -> bool:
     """A tiny 8-bit grey or RGB image with every sample dark (a box stamped as an image)."""
     try:
-        width, height = int(resolve1(stream.get("Width"))), int(resolve1(stream.get("Height")))
-        if width * height > MAX_IMAGE_PIXELS or resolve1(stream.get("BitsPerComponent")) != 8:
+        # An inline image (BI ... ID ... EI) has the abbreviated keys and names.
+        width = int(resolve1(stream.get("Width", stream.get("W"))))
+        height = int(resolve1(stream.get("Height", stream.get("H"))))
+        bits = resolve1(stream.get("BitsPerComponent", stream.get("BPC")))
+        if width * height > MAX_IMAGE_PIXELS or bits != 8:
             return False
-        space = literal_name(resolve1(stream.get("ColorSpace")))
-        channels = {"DeviceGray": 1, "DeviceRGB": 3}.get(space)
+        space = literal_name(resolve1(stream.get("ColorSpace", stream.get("CS"))))
+        channels = {"DeviceGray": 1, "G": 1, "DeviceRGB": 3, "RGB": 3}.get(space)
         if channels is None or stream.get("SMask") is not None or stream.get("Mask") is not None:
             return False
         data = stream.get_data()
