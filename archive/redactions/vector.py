@@ -133,7 +133,9 @@ class DrawingAggregator(PDFPageAggregator):
         self._anchors: dict[int, Shape] = {}
 
     def end_page(self, page: PDFPage) -> None:
-        if self.drawing.shapes:
+        # Annotations are drawn over everything: a page whose only box is one (a black
+        # highlight) needs its characters listed too.
+        if self.drawing.shapes or (page.annots and annotation_shapes(page, self.drawing.page_ctm)):
             self._list_chars(self.cur_item)
         self._anchors = {}
         super().end_page(page)
