@@ -7,12 +7,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..search import QueryError, SearchQuery
+from ..search import SORTS, QueryError, SearchQuery
 from ..search.base import FILTERS
 from ..search.query import check_date, check_runnable, parse
 
 CADENCES = ("instant", "daily", "weekly")
-SORTS = ("relevance", "date", "-date")
 CHANNEL_KINDS = ("email", "webhook")
 # Filters a saved search may carry apart from its text (the same names as `field:value`).
 FILTER_NAMES = (*FILTERS, "from", "to")

@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from ..alerts import CADENCES, AlertError, SavedSearch
-from ..search import QueryError
+from ..search import SORTS, QueryError
 from .context import Context, dump, pass_ctx
 
 EXIT_USAGE = 2
@@ -88,9 +88,7 @@ def alerts() -> None:
 @click.option("--email", "emails", multiple=True, help="Send digests to this address (repeatable).")
 @click.option("--webhook", "webhooks", multiple=True, help="POST signed JSON to this URL (repeatable).")
 @click.option("--cadence", type=click.Choice(CADENCES), default="daily", show_default=True)
-@click.option(
-    "--sort", type=click.Choice(("relevance", "date", "-date")), default="relevance", show_default=True
-)
+@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
 @click.option(
     "--filter", "filters", multiple=True, help="A filter given apart from the query: NAME=VALUE (repeatable)."
 )
