@@ -35,7 +35,9 @@ def titles(a: Archive, name: str) -> list[str]:
 def site(tmp_path):
     root = tmp_path / "archive"
     with Archive(root) as a:
-        a.ingest(write(tmp_path / "docs", {"jari.txt": "Minutes on the Jari project."}), collection="releases")
+        a.ingest(
+            write(tmp_path / "docs", {"jari.txt": "Minutes on the Jari project."}), collection="releases"
+        )
     app = create_app({"ARCHIVE_DIR": str(root), "TESTING": True, "WTF_CSRF_ENABLED": False})
     return app, app.test_client(), root
 
@@ -59,3 +61,56 @@ def test_alert_me_on_results_sorted_by_share_withheld(site):
         assert sorted(s.sort for s in a.alerts.saved()) == ["-withheld", "withheld"]
         for sort in SORTS:  # the one list search uses
             assert a.alerts.add(f"s{sort}", "Jari", sort=sort).sort == sort
+
+
+# -- 2. the owner is told by e-mail (at the account's address) and in the UI -----------------------
+
+
+def test_a_webhook_only_owner_is_told_at_the_accounts_address(tmp_path, runner, archive_dir):
+    from alert_receivers import HookReceiver, SmtpSink
+
+    from archive.cli import cli
+
+    def foi(*args: str, ok: bool = True):
+        result = runner.invoke(cli, ["--archive", str(archive_dir), *args], input="a long password\n")
+        assert not ok or result.exit_code == 0, result.output
+        return result
+
+    foi("users", "add", "alice", "--role", "admin", "--email", "bad address", "--password-stdin", ok=False)
+    added = foi("users", "add", "alice", "--role", "admin", "--email", "alice@news.test", "--password-stdin")
+    assert "added admin alice" in added.output
+    foi("users", "add", "bob", "--role", "admin", "--password-stdin")
+    assert "bob: bob@news.test" in foi("users", "email", "bob", "bob@news.test").output
+    assert foi("users", "email", "nobody", "x@news.test", ok=False).exit_code == 2
+    with SmtpSink() as smtp, HookReceiver() as hooks:
+        config = {"smtp_url": smtp.url, "webhook_tries": 1, "alerts_max_failures": 1, "alerts_retry_after": 0}
+        with Archive(archive_dir, config) as a:
+            assert a.accounts.get("alice")["email"] == "alice@news.test"  # type: ignore[index]
+            a.alerts.add("jari", "Jari", cadence="instant", owner="alice", webhooks=[hooks.url("/a")])
+            a.alerts.add("local", "Jari", cadence="instant", webhooks=[hooks.url("/local")])
+            # No secret known to the receiver: it refuses (401) both hooks.
+            a.ingest(write(tmp_path / "d", {"j.txt": "Jari arrives"}), collection="releases")
+            report = a.alerts.send_due()
+            assert len(report.disabled) == 2
+        # Alice is told at her account's address; the local user has none (the UI tells them).
+        assert [m["To"] for m in smtp.messages] == ["alice@news.test"]
+        body = " ".join(smtp.messages[0].get_body(("plain",)).get_content().split())
+        assert hooks.url("/a") in body and "'jari' was disabled" in body and "answered 401" in body
+
+
+def test_the_alert_page_and_the_list_show_a_disabled_channel(site):
+    app, client, root = site
+    with Archive(root) as a:
+        search = a.alerts.add("jari", "Jari", webhooks=["https://hooks.test/x"])
+        a.alerts.records.update_channel(search.channels[0].id, disabled="disabled after 5 failed deliveries")
+    detail = client.get(f"/alerts/{search.id}").get_data(as_text=True)
+    assert "disabled: disabled after 5 failed deliveries" in detail and "Enable again" in detail
+    listing = client.get("/alerts").get_data(as_text=True)
+    assert "webhook https://hooks.test/x: disabled after 5 failed deliveries" in listing
+    assert (
+        client.post(
+            f"/alerts/{search.id}", data={"action": "enable", "channel": str(search.channels[0].id)}
+        ).status_code
+        == 303
+    )
+    assert "disabled after" not in client.get("/alerts").get_data(as_text=True)

@@ -33,7 +33,7 @@ from . import mail, webhook
 from .db import AlertDB
 from .links import LinkSigner, base_url, hit_link
 from .matching import describe_hits
-from .owners import PUBLIC_OWNER, may_deliver, viewer_for_owner
+from .owners import PUBLIC_OWNER, may_deliver, owner_email, viewer_for_owner
 
 log = logging.getLogger(__name__)
 
@@ -192,24 +192,28 @@ class Sender:
                 self._tell_owner(cid, channel.kind, channel.target, reason)
 
     def _tell_owner(self, channel_id: int, kind: str, target: str, reason: str) -> None:
-        """The owner hears of a disabled channel in the UI (the channel shows why) and, when the
-        search has a working e-mail channel, by e-mail."""
+        """The owner hears of a disabled channel in the UI (the channel shows why) and by e-mail: at
+        the account's address (`foi users email`) and at the search's other working e-mail channels."""
         search_id = self.records.channel_search_id(channel_id)
         search = self.records.search(search_id) if search_id is not None else None
         if search is None:
             return
-        for ch in search.channels:
-            if ch.kind == "email" and ch.id != channel_id and ch.confirmed and not ch.disabled:
-                text = (
-                    f"The {kind} {target} of your saved search {search.name!r} was disabled: {reason}. "
-                    f"Its hits are kept; re-enable it once the receiver works again ({self.base}/alerts/{search.id})."
-                )
-                try:
-                    mail.send(
-                        self.mail, mail.notice(self.mail, ch.target, f"FOI Archive: {kind} disabled", text)
-                    )
-                except mail.MailError:
-                    log.warning("could not tell %s that a channel was disabled", ch.target, exc_info=True)
+        addresses = [owner_email(self.records.store, search.owner)]
+        addresses += [
+            ch.target
+            for ch in search.channels
+            if ch.kind == "email" and ch.id != channel_id and ch.confirmed and not ch.disabled
+        ]
+        text = (
+            f"The {kind} {target} of your saved search {search.name!r} was disabled: {reason}. "
+            f"Its hits are kept; re-enable it once the receiver works again ({self.base}/alerts/{search.id}, "
+            f"or `foi alerts enable {search.name} {channel_id}`)."
+        )
+        for address in dict.fromkeys(a for a in addresses if a and a != target):
+            try:
+                mail.send(self.mail, mail.notice(self.mail, address, f"FOI Archive: {kind} disabled", text))
+            except mail.MailError:
+                log.warning("could not tell %s that a channel was disabled", address, exc_info=True)
 
     def _sent(
         self, ids: list[int], channel_ids: set[int], digest_key: str | None, report: DeliveryReport
