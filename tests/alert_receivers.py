@@ -25,11 +25,18 @@ def free_port() -> int:
 class SmtpSink:
     """aiosmtpd on 127.0.0.1: every message it accepts, parsed."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int | None = None, refuse: tuple[str, ...] = ()) -> None:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
-        self.port = free_port()
+        self.refuse = set(refuse)  # addresses answered 550 at RCPT TO
+        self.port = port or free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:  # noqa: N802
+        if address in self.refuse:
+            return "550 5.1.1 no such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
         msg = message_from_bytes(envelope.content, policy=policy.default)

@@ -83,7 +83,12 @@ def test_a_webhook_only_owner_is_told_at_the_accounts_address(tmp_path, runner, 
     assert "bob: bob@news.test" in foi("users", "email", "bob", "bob@news.test").output
     assert foi("users", "email", "nobody", "x@news.test", ok=False).exit_code == 2
     with SmtpSink() as smtp, HookReceiver() as hooks:
-        config = {"smtp_url": smtp.url, "webhook_tries": 1, "alerts_max_failures": 1, "alerts_retry_after": 0}
+        config = {
+            "smtp_url": smtp.url,
+            "webhook_tries": 1,
+            "alerts_max_failures": 1,
+            "alerts_retry_after": 0.001,
+        }
         with Archive(archive_dir, config) as a:
             assert a.accounts.get("alice")["email"] == "alice@news.test"  # type: ignore[index]
             a.alerts.add("jari", "Jari", cadence="instant", owner="alice", webhooks=[hooks.url("/a")])
@@ -114,3 +119,42 @@ def test_the_alert_page_and_the_list_show_a_disabled_channel(site):
         == 303
     )
     assert "disabled after" not in client.get("/alerts").get_data(as_text=True)
+
+
+# -- 3. an SMTP outage is not the recipients' fault ------------------------------------------------
+
+
+def test_an_smtp_outage_disables_nobody_and_a_refused_address_counts(tmp_path):
+    from alert_receivers import SmtpSink, free_port
+
+    port = free_port()  # nothing listens there yet: the server is down
+    config = {"smtp_url": f"smtp://127.0.0.1:{port}", "alerts_max_failures": 2, "alerts_retry_after": 0.001}
+    root = tmp_path / "archive"
+    with Archive(root, config) as a:
+        search = a.alerts.add(
+            "jari", "Jari", cadence="instant", emails=["reader@news.test", "gone@news.test"]
+        )
+        a.ingest(write(tmp_path / "d", {"j.txt": "Jari arrives"}), collection="releases")
+        for _ in range(4):  # twice max_failures rounds of a server that is down
+            report = a.alerts.send_due()
+            assert report.failures and "failed" in report.failures[0] and not report.disabled
+    with Archive(root, config | {"smtp_url": ""}) as a:  # no server configured at all
+        report = a.alerts.send_due()
+        assert "no SMTP server configured" in report.failures[0] and not report.disabled
+        kept = a.alerts.get(search.id)
+        assert kept is not None
+        assert [(c.failures, c.disabled) for c in kept.channels] == [(0, None), (0, None)]
+        assert a.alerts.outbox_counts(kept) == {"pending": 2}
+    # The server is back; it refuses one address for good (550 at RCPT TO): only that one counts.
+    with SmtpSink(port=port, refuse=("gone@news.test",)) as smtp, Archive(root, config) as a:
+        report = a.alerts.send_due()
+        assert report.emails == 1 and "550" in report.failures[0] and not report.disabled
+        assert [m["To"] for m in smtp.messages] == ["reader@news.test"]
+        assert "j.txt" in smtp.messages[0].get_body(("plain",)).get_content()
+        report = a.alerts.send_due()
+        assert report.disabled and "gone@news.test" in report.disabled[0]
+        kept = a.alerts.get(search.id)
+        assert kept is not None
+        by_target = {c.target: c for c in kept.channels}
+        assert by_target["reader@news.test"].disabled is None
+        assert "refused the recipient" in (by_target["gone@news.test"].disabled or "")

@@ -173,12 +173,18 @@ class Sender:
             for i in range(0, len(group), size):
                 yield uuid.uuid4().hex, group[i : i + size], digest_key
 
-    def _failed(
-        self, ids: list[int], channel_ids: set[int], error: str, attempts: int, report: DeliveryReport
-    ) -> None:
+    def _retry(self, ids: list[int], error: str, attempts: int, report: DeliveryReport) -> None:
+        """Back to pending, to be tried again after a delay doubling per attempt."""
         delay = self.settings.retry_after * (2 ** min(attempts, 10))
         self.records.retry_later(ids, error, _stamp(datetime.now(UTC) + timedelta(seconds=delay)))
         report.failures.append(error)
+
+    def _failed(
+        self, ids: list[int], channel_ids: set[int], error: str, attempts: int, report: DeliveryReport
+    ) -> None:
+        """A failure that is the channel's (a refused address, a receiver answering an error): retried
+        later, and counted against the channel, which is disabled after `max_failures` in a row."""
+        self._retry(ids, error, attempts, report)
         for cid in channel_ids:
             channel = self.records.channel(cid)
             if channel is None:
@@ -249,11 +255,17 @@ class Sender:
             ]
             unsubscribe = self.signer.link(self.base, "unsubscribe", sorted(channels))
             cadence = group[0]["cadence"]
+            attempts = max(r["attempts"] for r in group)
             try:
                 mail.send(self.mail, mail.digest(self.mail, to, cadence, hits, delivery, unsubscribe))
-            except mail.MailError as exc:
-                self._failed(ids, channels, str(exc), max(r["attempts"] for r in group), report)
+            except mail.RecipientRefused as exc:  # this address's trouble: counts against its channels
+                self._failed(ids, channels, str(exc), attempts, report)
                 continue
+            except mail.MailError as exc:
+                # The server's trouble (down, not configured, login refused, a temporary 4xx): no
+                # recipient is to blame, so no channel counts a failure; the rest waits for a later round.
+                self._retry(ids, str(exc), attempts, report)
+                return
             self._sent(ids, channels, digest_key, report)
             report.emails += 1
 
