@@ -158,3 +158,85 @@ def test_an_smtp_outage_disables_nobody_and_a_refused_address_counts(tmp_path):
         by_target = {c.target: c for c in kept.channels}
         assert by_target["reader@news.test"].disabled is None
         assert "refused the recipient" in (by_target["gone@news.test"].disabled or "")
+
+
+# -- 4. double opt-in: expiry, no undoing an unsubscribe, the web form, rate limits ----------------
+
+
+def test_confirmation_links_expire_after_seven_days(archive):
+    import time
+
+    from archive.alerts.links import CONFIRM_MAX_AGE, LinkSigner
+
+    archive.store.ensure_collection("open", public=True)
+    search = archive.alerts.add("jari", "Jari", public_feed=True)
+    channel = archive.alerts.records.add_channel(search.id, "email", "r@news.test", confirmed=False)
+    secret = archive.alerts.records.secret()
+    made_at = time.time() - CONFIRM_MAX_AGE
+    stale = LinkSigner(secret, clock=lambda: made_at - 60).sign("confirm", [channel.id])
+    with pytest.raises(ValueError, match="expired"):
+        archive.alerts.confirm(stale)
+    assert archive.alerts.get(search.id).channels[0].confirmed is False  # type: ignore[union-attr]
+    fresh = LinkSigner(secret, clock=lambda: made_at + 60).sign("confirm", [channel.id])  # 6 days 23:59
+    assert archive.alerts.confirm(fresh).id == search.id
+    assert archive.alerts.get(search.id).channels[0].confirmed is True  # type: ignore[union-attr]
+
+
+def test_web_subscription_end_to_end_with_rate_limits(tmp_path):
+    from alert_receivers import SmtpSink
+
+    root = tmp_path / "archive"
+    with Archive(root) as a:
+        a.store.ensure_collection("open", public=True)
+        search = a.alerts.add("jari", "Jari", cadence="instant", public_feed=True)
+    with SmtpSink() as smtp:
+        config = {"smtp_url": smtp.url, "base_url": "http://localhost"}
+        app = create_app(
+            {"ARCHIVE_DIR": str(root), "TESTING": True, "WTF_CSRF_ENABLED": False, "ARCHIVE_CONFIG": config}
+        )
+        client = app.test_client()
+        form = f"/alerts/{search.id}/subscribe"
+        sent = client.post(form, data={"email": "reader@public.test"})
+        assert (
+            sent.status_code == 200
+            and "A confirmation link was sent to reader@public.test" in sent.get_data(as_text=True)
+        )
+        [confirmation] = smtp.messages
+        assert confirmation["To"] == "reader@public.test"
+        link = re.search(
+            r"http://localhost(/alerts/confirm/\S+)", confirmation.get_body(("plain",)).get_content()
+        )
+        assert link is not None
+        with Archive(root, config) as a:
+            a.ingest(write(tmp_path / "d1", {"before.txt": "Jari before confirming"}), collection="open")
+            assert a.alerts.send_due().hits_sent == 0  # not confirmed yet: nothing goes
+        assert "Subscription confirmed" in client.get(link.group(1)).get_data(as_text=True)
+        with Archive(root, config) as a:
+            a.ingest(write(tmp_path / "d2", {"after.txt": "Jari after confirming"}), collection="open")
+            assert a.alerts.send_due().hits_sent == 2
+        digest = smtp.messages[-1]
+        assert (
+            digest["To"] == "reader@public.test" and "after.txt" in digest.get_body(("plain",)).get_content()
+        )
+        # Unsubscribed, the old confirmation link (still within its week) does not start it again.
+        unsubscribe = urlsplit(digest["List-Unsubscribe"].strip("<>")).path
+        assert client.post(unsubscribe).status_code == 200
+        again = client.get(link.group(1))
+        assert again.status_code == 400 and "unsubscribed" in again.get_data(as_text=True)
+        with Archive(root, config) as a:
+            a.ingest(write(tmp_path / "d3", {"later.txt": "Jari later"}), collection="open")
+            assert a.alerts.send_due().hits_sent == 0
+            assert a.alerts.get(search.id).channels[0].disabled == "unsubscribed"  # type: ignore[union-attr]
+        # Three requests an hour per address: the fourth mails nothing.
+        assert client.post(form, data={"email": "Reader@public.test"}).status_code == 200
+        assert client.post(form, data={"email": "reader@public.test"}).status_code == 200
+        mails = len(smtp.messages)
+        refused = client.post(form, data={"email": "reader@public.test"})
+        assert refused.status_code == 429 and len(smtp.messages) == mails
+        # Twenty an hour per client, whatever the addresses.
+        other = {"REMOTE_ADDR": "203.0.113.9"}
+        codes = [
+            client.post(form, data={"email": f"r{i}@public.test"}, environ_base=other).status_code
+            for i in range(21)
+        ]
+        assert codes == [200] * 20 + [429]

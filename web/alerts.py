@@ -9,7 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from limits import parse as parse_limit
+from limits.strategies import RateLimiter
 from markupsafe import Markup
 
 from . import archive
@@ -25,6 +37,10 @@ MAX_CHANNELS = 20
 HITS_PAGE = 50
 FILTER_NAMES = (*valid.FILTERS, "from", "to")
 ATOM = "application/atom+xml; charset=utf-8"
+# Subscription requests (each mails a confirmation): per address, so nobody mail-bombs an address
+# through confirmations, and per client address, so nobody sprays many (the login's limiter).
+SUBSCRIBE_PER_ADDRESS = parse_limit("3 per hour")
+SUBSCRIBE_PER_CLIENT = parse_limit("20 per hour")
 
 
 def request_owner() -> str:
@@ -209,6 +225,7 @@ def subscribe(search_id: int):  # type: ignore[no-untyped-def]
     sent = None
     if request.method == "POST":
         address = valid.text(request.form, "email", 254)
+        _check_subscribe_rate(address)
         try:
             archive().alerts.subscribe(search, address)
         except AlertError as exc:
@@ -217,6 +234,17 @@ def subscribe(search_id: int):  # type: ignore[no-untyped-def]
             abort(503, f"The confirmation could not be sent: {exc}")
         sent = address
     return render_template("alert_subscribe.html", search=search, sent=sent)
+
+
+def _check_subscribe_rate(address: str) -> None:
+    """A 429 past the limits of confirmation mails to this address or from this client."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return
+    limiter: RateLimiter = current_app.extensions["foi_login_limiter"]
+    allowed = [limiter.hit(SUBSCRIBE_PER_ADDRESS, "subscribe-to", address.strip().casefold())]
+    allowed.append(limiter.hit(SUBSCRIBE_PER_CLIENT, "subscribe-from", request.remote_addr or "-"))
+    if not all(allowed):
+        abort(429, "Too many subscription requests; try again in an hour")
 
 
 @ui_bp.get("/confirm/<token>")

@@ -206,6 +206,8 @@ class Alerts:
         channel = self.records.add_channel(
             search.id, "email", check_channel("email", address), confirmed=False, audience="public"
         )
+        if channel.disabled == "unsubscribed":  # subscribing again: a new confirmation is needed
+            self.records.update_channel(channel.id, confirmed=0, disabled=None)
         link = self.signer().link(base_url(self.config), "confirm", [channel.id])
         settings = mail.MailSettings.configured(self.config)
         mail.send(settings, mail.confirmation(settings, address, search.name, search.query, link))
@@ -214,10 +216,13 @@ class Alerts:
     def confirm(self, token: str) -> SavedSearch:
         """Follow a confirmation link (ValueError when it is forged or expired)."""
         (channel_id,) = self.signer().check("confirm", token, CONFIRM_MAX_AGE)[:1]
+        channel = self.records.channel(channel_id)
         search_id = self.records.channel_search_id(channel_id)
-        if search_id is None:
+        if channel is None or search_id is None:
             raise ValueError("this subscription no longer exists")
-        self.records.update_channel(channel_id, confirmed=1, disabled=None)
+        if channel.disabled:  # an old link must not undo an unsubscribe (or a disabled channel)
+            raise ValueError(f"this subscription was stopped ({channel.disabled}): subscribe again")
+        self.records.update_channel(channel_id, confirmed=1)
         found = self.records.search(search_id)
         assert found is not None
         return found
