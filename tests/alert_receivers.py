@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -65,6 +66,8 @@ class HookReceiver:
         self.requests: list[dict[str, Any]] = []
         self.secrets: dict[str, str] = {}
         self.plan: list[int] = []
+        self.stalls: list[float] = []  # seconds to wait before answering the next requests
+        self.guard = webhook.ReplayGuard()
         self.lock = threading.Lock()
         receiver = self
 
@@ -72,26 +75,33 @@ class HookReceiver:
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 secret = receiver.secrets.get(self.path, "")
-                ok = webhook.verify(
-                    secret,
-                    self.headers.get(webhook.TIMESTAMP_HEADER, ""),
-                    body,
-                    self.headers.get(webhook.SIGNATURE_HEADER, ""),
-                )
                 with receiver.lock:
+                    ok = receiver.guard.verify(
+                        secret,
+                        self.headers.get(webhook.TIMESTAMP_HEADER, ""),
+                        body,
+                        self.headers.get(webhook.SIGNATURE_HEADER, ""),
+                    )
+                    stall = receiver.stalls.pop(0) if receiver.stalls else 0.0
                     status = receiver.plan.pop(0) if receiver.plan else 200
                     receiver.requests.append(
                         {
                             "path": self.path,
                             "verified": ok,
                             "delivery": self.headers.get(webhook.DELIVERY_HEADER),
+                            "headers": dict(self.headers.items()),
                             "body": body,
                             "json": json.loads(body),
-                            "status": status,
+                            "status": -1 if stall else status,  # a stalled answer is never read
                         }
                     )
-                self.send_response(status if ok else 401)
-                self.end_headers()
+                if stall:
+                    time.sleep(stall)
+                try:
+                    self.send_response(status if ok else 401)
+                    self.end_headers()
+                except OSError:
+                    pass  # the sender gave up waiting
 
             def log_message(self, *args: Any) -> None:
                 pass

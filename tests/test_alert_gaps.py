@@ -240,3 +240,87 @@ def test_web_subscription_end_to_end_with_rate_limits(tmp_path):
             for i in range(21)
         ]
         assert codes == [200] * 20 + [429]
+
+
+# -- 5. webhooks: replay, stalls, daily digests -----------------------------------------------------
+
+
+def test_the_verifier_refuses_a_stale_timestamp_and_a_replayed_request(tmp_path):
+    import time
+    import urllib.error
+    import urllib.request
+
+    from alert_receivers import HookReceiver
+
+    from archive.alerts import webhook
+
+    body = b'{"hits": []}'
+    old = str(int(time.time()) - 301)
+    assert not webhook.verify("s3cret", old, body, webhook.sign("s3cret", old, body))  # stale
+    future = str(int(time.time()) + 301)
+    assert not webhook.verify("s3cret", future, body, webhook.sign("s3cret", future, body))
+    fresh = str(int(time.time()))
+    assert webhook.verify("s3cret", fresh, body, webhook.sign("s3cret", fresh, body))
+    assert not webhook.verify("other", fresh, body, webhook.sign("s3cret", fresh, body))
+
+    with HookReceiver() as hooks, Archive(tmp_path / "archive") as a:
+        search = a.alerts.add("jari", "Jari", cadence="instant", webhooks=[hooks.url("/h")])
+        hooks.secrets["/h"] = search.channels[0].secret or ""
+        a.ingest(write(tmp_path / "d", {"j.txt": "Jari arrives"}), collection="releases")
+        assert a.alerts.send_due().webhooks == 1
+        [first] = hooks.requests
+        assert first["verified"] and first["status"] == 200
+        sent = {k.lower(): v for k, v in first["headers"].items()}
+        # The same request sent again, byte for byte, within its five minutes: refused.
+        names = (webhook.TIMESTAMP_HEADER, webhook.SIGNATURE_HEADER, webhook.DELIVERY_HEADER, "Content-Type")
+        replay = urllib.request.Request(
+            hooks.url("/h"),
+            data=first["body"],
+            method="POST",
+            headers={n: sent[n.lower()] for n in names},
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(replay, timeout=5)
+        assert refused.value.code == 401 and hooks.requests[-1]["verified"] is False
+
+
+def test_a_stalled_receiver_gets_the_hit_later(tmp_path):
+    from alert_receivers import HookReceiver
+
+    config = {"webhook_timeout": 0.5, "webhook_tries": 1, "alerts_retry_after": 0.001}
+    with HookReceiver() as hooks, Archive(tmp_path / "archive", config) as a:
+        search = a.alerts.add("jari", "Jari", cadence="instant", webhooks=[hooks.url("/h")])
+        hooks.secrets["/h"] = search.channels[0].secret or ""
+        hooks.stalls = [2.0]  # answers after the sender stopped waiting
+        a.ingest(write(tmp_path / "d", {"j.txt": "Jari arrives"}), collection="releases")
+        report = a.alerts.send_due()
+        assert report.webhooks == 0 and "timed out" in report.failures[0]
+        assert a.alerts.outbox_counts(search) == {"pending": 1}  # kept for a later round
+        report = a.alerts.send_due()
+        assert report.webhooks == 1 and report.failures == []
+        [delivered] = hooks.accepted()
+        assert [h["title"] for h in delivered["json"]["hits"]] == ["j.txt"]
+        assert a.alerts.outbox_counts(search) == {"sent": 1}
+
+
+def test_a_daily_webhook_digest(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from alert_receivers import HookReceiver
+
+    with HookReceiver() as hooks, Archive(tmp_path / "archive") as a:
+        search = a.alerts.add("jari", "Jari", cadence="daily", webhooks=[hooks.url("/d")])
+        hooks.secrets["/d"] = search.channels[0].secret or ""
+        a.ingest(write(tmp_path / "d1", {"j1.txt": "Jari one"}), collection="releases")
+        assert a.alerts.send_due().webhooks == 1  # the first digest goes at once
+        a.ingest(
+            write(tmp_path / "d2", {"j2.txt": "Jari two", "j3.txt": "Jari three"}), collection="releases"
+        )
+        assert a.alerts.send_due().webhooks == 0  # the next waits for its day
+        assert a.alerts.send_due(datetime.now(UTC) + timedelta(hours=23)).webhooks == 0
+        report = a.alerts.send_due(datetime.now(UTC) + timedelta(days=1, minutes=1))
+        assert (report.webhooks, report.hits_sent) == (1, 2)
+        digest = hooks.accepted()[-1]["json"]
+        assert digest["search"]["cadence"] == "daily"
+        assert sorted(h["title"] for h in digest["hits"]) == ["j2.txt", "j3.txt"]
+        assert all(r["verified"] for r in hooks.requests)
