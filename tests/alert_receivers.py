@@ -84,6 +84,8 @@ class HookReceiver:
                     )
                     stall = receiver.stalls.pop(0) if receiver.stalls else 0.0
                     status = receiver.plan.pop(0) if receiver.plan else 200
+                    if ok and status == 200:
+                        receiver.guard.remember(self.headers.get(webhook.SIGNATURE_HEADER, ""))
                     receiver.requests.append(
                         {
                             "path": self.path,

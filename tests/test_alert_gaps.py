@@ -324,3 +324,71 @@ def test_a_daily_webhook_digest(tmp_path):
         assert digest["search"]["cadence"] == "daily"
         assert sorted(h["title"] for h in digest["hits"]) == ["j2.txt", "j3.txt"]
         assert all(r["verified"] for r in hooks.requests)
+
+
+# -- 6. instant hits go at once ----------------------------------------------------------------------
+
+
+def _wait_for(check, seconds: float) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_serve_loop_wakes_when_matching_records_instant_hits(tmp_path):
+    import subprocess
+    import sys
+
+    from alert_receivers import HookReceiver
+
+    root = tmp_path / "archive"
+    with HookReceiver() as hooks:
+        with Archive(root) as a:
+            search = a.alerts.add("jari", "Jari", cadence="instant", webhooks=[hooks.url("/h")])
+            hooks.secrets["/h"] = search.channels[0].secret or ""
+        # A minute between rounds, as FOI_ALERTS_INTERVAL's default: only a wake-up sends in time.
+        app = create_app(
+            {"ARCHIVE_DIR": str(root), "ALERTS_LOOP": True, "ARCHIVE_CONFIG": {"alerts_interval": 60}}
+        )
+        try:
+            assert _wait_for(lambda: not app.extensions["foi_alerts_loop"].wake_event.is_set(), 5)
+            with Archive(root) as a:  # matching in the same process as the loop
+                a.ingest(write(tmp_path / "d1", {"j1.txt": "Jari one"}), collection="releases")
+            assert _wait_for(lambda: len(hooks.accepted()) == 1, 5)
+            # Another process (an ingest beside the server) wakes it through runs/alerts-wake.
+            code = (
+                "import sys; from pathlib import Path; from archive import Archive\n"
+                "with Archive(Path(sys.argv[1])) as a:\n"
+                "    a.ingest([Path(sys.argv[2])], collection='releases')\n"
+            )
+            doc = write(tmp_path / "d2", {"j2.txt": "Jari two"})[0]
+            subprocess.run([sys.executable, "-c", code, str(root), str(doc)], check=True, timeout=120)
+            assert _wait_for(lambda: len(hooks.accepted()) == 2, 5)
+        finally:
+            app.extensions["foi_alerts_loop"].stop()
+        assert [r["json"]["hits"][0]["title"] for r in hooks.accepted()] == ["j1.txt", "j2.txt"]
+
+
+def test_foi_ingest_sends_instant_hits_at_its_end(tmp_path, runner):
+    from alert_receivers import HookReceiver
+
+    from archive.cli import cli
+
+    root = tmp_path / "archive"
+    with HookReceiver() as hooks:
+        with Archive(root) as a:
+            search = a.alerts.add("jari", "Jari", cadence="instant", webhooks=[hooks.url("/h")])
+            a.alerts.add("daily", "Jari", cadence="daily", webhooks=[hooks.url("/daily")])
+            hooks.secrets["/h"] = search.channels[0].secret or ""
+        docs = write(tmp_path / "d", {"j.txt": "Jari arrives"})
+        result = runner.invoke(
+            cli, ["--archive", str(root), "ingest", str(docs[0]), "--collection", "releases"]
+        )
+        assert result.exit_code == 0, result.output
+        assert "alerts: sent" in result.output
+        assert [r["json"]["hits"][0]["title"] for r in hooks.accepted() if r["path"] == "/h"] == ["j.txt"]

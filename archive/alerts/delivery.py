@@ -19,6 +19,7 @@ import fcntl
 import logging
 import os
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -332,27 +333,61 @@ def _terms(raw: str) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
+WAKE_FILE = "alerts-wake"
+_loops_lock = threading.Lock()
+_wake_events: dict[Path, set[threading.Event]] = {}
+
+
+def wake_senders(root: Path) -> None:
+    """Hits to send now (matching recorded some): the delivery loops of this process wake at once,
+    those of other processes (a `foi serve` beside a `foi ingest`) within a second, as they watch
+    runs/alerts-wake, instead of waiting for their interval."""
+    folder = root / "runs"
+    folder.mkdir(exist_ok=True)
+    (folder / WAKE_FILE).touch()
+    with _loops_lock:
+        for event in _wake_events.get(root.resolve(), ()):
+            event.set()
+
+
+def _wake_stamp(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
 class DeliveryLoop:
-    """The sending loop of `foi serve`: a daemon thread that, every `interval` seconds, runs a
-    round if it can take the archive's sender lock (so one process of a deployment sends)."""
+    """The sending loop of `foi serve`: a daemon thread that runs a round every `interval` seconds,
+    or as soon as matching records hits (`wake_senders`), if it can take the archive's sender lock
+    (so one process of a deployment sends)."""
 
     def __init__(self, root: Path, config: dict[str, Any] | None = None):
-        self.root = root
+        self.root = Path(root).resolve()
         self.config = dict(config or {})
         self.interval = DeliverySettings.configured(self.config).interval
         self.stop_event = threading.Event()
+        self.wake_event = threading.Event()
         self.thread = threading.Thread(target=self._run, name="foi-alerts-sender", daemon=True)
 
     def start(self) -> DeliveryLoop:
+        with _loops_lock:
+            _wake_events.setdefault(self.root, set()).add(self.wake_event)
         self.thread.start()
         return self
 
     def stop(self) -> None:
         self.stop_event.set()
+        self.wake_event.set()
         self.thread.join(timeout=30)
+        with _loops_lock:
+            _wake_events.get(self.root, set()).discard(self.wake_event)
 
     def _run(self) -> None:
+        wake_file = self.root / "runs" / WAKE_FILE
         while not self.stop_event.is_set():
+            self.wake_event.clear()
+            seen = _wake_stamp(wake_file)  # hits recorded during the round wake the next one
             try:
                 store = Store(self.root)
                 try:
@@ -363,4 +398,13 @@ class DeliveryLoop:
                     log.warning("alert delivery: %s", "; ".join(report.failures))
             except Exception:  # the loop must outlive a bad round
                 log.exception("alert delivery round failed")
-            self.stop_event.wait(self.interval)
+            self._wait(wake_file, seen)
+
+    def _wait(self, wake_file: Path, seen: int) -> None:
+        """Until the interval passes, this process wakes the loop, or another touches the wake file."""
+        deadline = time.monotonic() + self.interval
+        while not self.stop_event.is_set() and not self.wake_event.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or _wake_stamp(wake_file) != seen:
+                return
+            self.wake_event.wait(min(1.0, left))

@@ -14,7 +14,7 @@ from ..store import Store
 from . import mail
 from .atom import feed_xml
 from .db import AlertDB, new_token
-from .delivery import DeliveryReport, Sender
+from .delivery import DeliveryReport, Sender, wake_senders
 from .links import CONFIRM_MAX_AGE, LinkSigner, base_url, feed_link
 from .matching import backfill, describe_hits, match_documents
 from .model import AlertError, Channel, SavedSearch, check_channel, check_name, check_search
@@ -149,7 +149,10 @@ class Alerts:
 
     def match_documents(self, doc_ids: Collection[int]) -> int:
         """Saved searches over documents just indexed (the indexer calls this after each batch)."""
-        return match_documents(self.records, self.backend, doc_ids)
+        found = match_documents(self.records, self.backend, doc_ids)
+        if found:
+            wake_senders(self.store.root)  # instant hits go at once, not at the loop's next interval
+        return found
 
     def run(self, search: SavedSearch, since: str | None) -> int:
         """Backfill: match `search` against documents added since `since` (an ISO date; None: all)."""
@@ -159,6 +162,14 @@ class Alerts:
 
     def send_due(self, at: datetime | None = None) -> DeliveryReport:
         return Sender(self.store, self.config).send_due(at)
+
+    def send_instant(self) -> DeliveryReport | None:
+        """At the end of an ingest: a round of delivery when hits of instant searches wait (None
+        when none does), so they go at once without a server or cron. A `foi serve` sending at that
+        moment holds the sender lock: it sends them itself (the report says busy)."""
+        if not self.records.instant_pending():
+            return None
+        return self.send_due()
 
     # -- feeds ----------------------------------------------------------------------------------
 

@@ -45,10 +45,11 @@ def verify(
 
 
 class ReplayGuard:
-    """A receiver's memory against replay: a request whose signature it accepted within the last
-    `max_age` seconds is refused when it comes again (older ones fail `verify`'s timestamp check).
-    A batch sent again after a crash has a new timestamp, hence a new signature, and passes; its
-    X-FOI-Delivery says it is the same batch."""
+    """A receiver's memory against replay: a request it accepted (`remember`, once handled) within
+    the last `max_age` seconds is refused when it comes again; older ones fail `verify`'s timestamp
+    check. A request it answered with an error is not remembered, so the sender's retry (which may
+    carry the same timestamp within a second) goes through; a batch sent again after a crash has a
+    new timestamp, hence a new signature, and its X-FOI-Delivery says it is the same batch."""
 
     def __init__(self, max_age: float = 300.0):
         self.max_age = max_age
@@ -56,13 +57,11 @@ class ReplayGuard:
 
     def verify(self, secret: str, timestamp: str, body: bytes, signature: str) -> bool:
         at = time.time()
-        if not verify(secret, timestamp, body, signature, self.max_age, at):
-            return False
         self.seen = {sig: t for sig, t in self.seen.items() if at - t <= self.max_age}
-        if signature in self.seen:
-            return False
-        self.seen[signature] = at
-        return True
+        return signature not in self.seen and verify(secret, timestamp, body, signature, self.max_age, at)
+
+    def remember(self, signature: str) -> None:
+        self.seen[signature] = time.time()
 
 
 def post(url: str, secret: str, delivery: str, payload: dict[str, Any], timeout: float) -> int:
