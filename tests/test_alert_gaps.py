@@ -392,3 +392,100 @@ def test_foi_ingest_sends_instant_hits_at_its_end(tmp_path, runner):
         assert result.exit_code == 0, result.output
         assert "alerts: sent" in result.output
         assert [r["json"]["hits"][0]["title"] for r in hooks.accepted() if r["path"] == "/h"] == ["j.txt"]
+
+
+# -- 7. the API and the CLI manage channels and the feed token ----------------------------------------
+
+
+def test_api_channels_enable_and_feed_token(site):
+    app, client, root = site
+    search_id = client.post("/api/alerts", json={"name": "jari", "query": "Jari"}).json["search"]["id"]
+    base = f"/api/alerts/{search_id}"
+    assert client.post(f"{base}/channels", json={"kind": "fax", "target": "x"}).status_code == 400
+    assert client.post(f"{base}/channels", json={"kind": "email", "target": "not mail"}).status_code == 400
+    assert client.post(f"{base}/channels", json={"kind": "webhook"}).status_code == 400
+    added = client.post(f"{base}/channels", json={"kind": "webhook", "target": "https://hooks.test/a"})
+    assert added.status_code == 200 and len(added.json["secret"]) >= 24
+    hook_id = added.json["channel"]["id"]
+    mail = client.post(f"{base}/channels", json={"kind": "email", "target": "me@news.test"}).json
+    assert [c["target"] for c in mail["search"]["channels"]] == ["https://hooks.test/a", "me@news.test"]
+    with Archive(root) as a:
+        a.alerts.records.update_channel(hook_id, disabled="disabled after 5 failed deliveries", failures=5)
+    assert client.patch(f"{base}/channels/{hook_id}", json={}).status_code == 400
+    assert client.patch(f"{base}/channels/{hook_id}", json={"enabled": "yes"}).status_code == 400
+    enabled = client.patch(f"{base}/channels/{hook_id}", json={"enabled": True}).json["search"]["channels"]
+    assert [(c["disabled"], c["failures"]) for c in enabled if c["id"] == hook_id] == [(None, 0)]
+    assert client.patch(f"{base}/channels/99999", json={"enabled": True}).status_code == 404
+    removed = client.delete(f"{base}/channels/{hook_id}").json["search"]["channels"]
+    assert [c["target"] for c in removed] == ["me@news.test"]
+    assert client.delete(f"{base}/channels/{hook_id}").status_code == 404
+    old_feed = urlsplit(client.get(base).json["search"]["feed_url"]).path
+    new_feed = urlsplit(client.post(f"{base}/feed-token").json["search"]["feed_url"]).path
+    assert new_feed != old_feed and client.get(old_feed).status_code == 404
+    assert client.get(new_feed).status_code == 200
+    # Someone else's saved search is not there for them.
+    with Archive(root) as a:
+        other = a.alerts.add("theirs", "Jari", owner="bob", emails=["bob@news.test"])
+    assert client.post(f"/api/alerts/{other.id}/feed-token").status_code == 404
+    assert client.delete(f"/api/alerts/{other.id}/channels/{other.channels[0].id}").status_code == 404
+    spec = client.get("/api/openapi.json").json["paths"]
+    assert {"post"} <= spec[f"/api/alerts/{{search_id}}/channels"].keys()
+    assert {"patch", "delete"} <= spec["/api/alerts/{search_id}/channels/{channel_id}"].keys()
+    assert "post" in spec["/api/alerts/{search_id}/feed-token"]
+
+
+def test_cli_channels_enable_feed_json_and_remove_json(tmp_path, runner):
+    import json
+
+    import feedparser
+
+    from archive.cli import cli
+
+    root = str(tmp_path / "archive")
+
+    def foi(*args: str, code: int = 0):
+        result = runner.invoke(cli, ["--archive", root, "alerts", *args])
+        assert result.exit_code == code, result.output
+        return result
+
+    added = json.loads(
+        foi(
+            "add",
+            "Jari",
+            "--name",
+            "jari",
+            "--email",
+            "me@news.test",
+            "--webhook",
+            "https://hooks.test/a",
+            "--json",
+        ).output
+    )
+    channels = {c["kind"]: c for c in added["search"]["channels"]}
+    assert (
+        channels["email"]["target"] == "me@news.test"
+        and channels["webhook"]["target"] == "https://hooks.test/a"
+    )
+    assert len(added["webhook_secrets"]["https://hooks.test/a"]) >= 24
+    foi("add", "Jari", "--name", "bad", "--email", "not mail", code=2)
+    more = json.loads(foi("add-channel", "jari", "--webhook", "https://hooks.test/b", "--json").output)
+    assert len(more["webhook_secrets"]["https://hooks.test/b"]) >= 24 and len(more["search"]["channels"]) == 3
+    foi("add-channel", "jari", code=2)
+    hook = channels["webhook"]["id"]
+    with Archive(root) as a:
+        a.alerts.records.update_channel(hook, disabled="disabled after 5 failed deliveries")
+    assert (
+        f"channel {hook}: webhook https://hooks.test/a (disabled: disabled after 5"
+        in foi("show", "jari").output
+    )
+    enabled = json.loads(foi("enable", "jari", str(hook), "--json").output)
+    assert [c["disabled"] for c in enabled["search"]["channels"] if c["id"] == hook] == [None]
+    foi("enable", "jari", "999", code=2)
+    removed = json.loads(foi("remove-channel", "jari", str(hook), "--json").output)
+    assert "https://hooks.test/a" not in [c["target"] for c in removed["search"]["channels"]]
+    feed = json.loads(foi("feed", "jari", "--json").output)
+    assert feedparser.parse(feed["atom"]).feed.title == "FOI Archive alert: jari"
+    rotated = json.loads(foi("feed", "jari", "--rotate", "--json").output)
+    assert rotated["feed_url"] != feed["feed_url"] and rotated["feed_url"].endswith(".atom")
+    assert json.loads(foi("remove", "jari", "--json").output) == {"removed": "jari"}
+    assert json.loads(foi("list", "--json").output) == {"searches": []}

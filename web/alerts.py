@@ -377,3 +377,47 @@ def api_alert_hits(search_id: int):  # type: ignore[no-untyped-def]
     offset = valid.integer(request.args, "offset", 0, 0, valid.MAX_OFFSET)
     alerts = archive().alerts
     return jsonify({"total": alerts.hit_count(search), "hits": alerts.hits(search, limit, offset)})
+
+
+# Channels and the feed token: what the pages' forms do, for API clients.
+
+
+@api_bp.post("/<int:search_id>/channels")
+def api_add_channel(search_id: int):  # type: ignore[no-untyped-def]
+    search = _owned(search_id)
+    data = _body()
+    if len(search.channels) >= MAX_CHANNELS:
+        abort(400, f"at most {MAX_CHANNELS} channels per saved search")
+    kind = valid.choice({"kind": _string(data, "kind", 20)}, "kind", ("email", "webhook"), "email")
+    try:
+        channel = archive().alerts.add_channel(search, kind, _string(data, "target", 2000))
+    except AlertError as exc:
+        abort(400, str(exc))
+    return jsonify(
+        {"channel": channel.as_dict(), "secret": channel.secret, "search": _search_json(_owned(search_id))}
+    )
+
+
+@api_bp.route("/<int:search_id>/channels/<int:channel_id>", methods=["PATCH", "DELETE"])
+def api_channel(search_id: int, channel_id: int):  # type: ignore[no-untyped-def]
+    """PATCH {"enabled": true} re-enables a channel disabled after failures (false turns it off);
+    DELETE removes it."""
+    search = _owned(search_id)
+    alerts = archive().alerts
+    if request.method == "DELETE":
+        done = alerts.remove_channel(search, channel_id)
+    else:
+        data = _body()
+        if "enabled" not in data:
+            abort(400, 'send {"enabled": true} to re-enable the channel (false turns it off)')
+        done = alerts.enable_channel(search, channel_id, _flag(data, "enabled", True))
+    if not done:
+        abort(404, f"No channel {channel_id} on saved search {search_id}")
+    return jsonify({"search": _search_json(_owned(search_id))})
+
+
+@api_bp.post("/<int:search_id>/feed-token")
+def api_rotate_feed_token(search_id: int):  # type: ignore[no-untyped-def]
+    """A new private feed address; the old one stops working."""
+    search = archive().alerts.rotate_feed_token(_owned(search_id))
+    return jsonify({"search": _search_json(search)})

@@ -120,10 +120,14 @@ class Alerts:
             return True
         return False
 
-    def enable_channel(self, search: SavedSearch, channel_id: int) -> bool:
-        """Re-enable a channel disabled after failures (its kept hits go at the next round)."""
+    def enable_channel(self, search: SavedSearch, channel_id: int, enabled: bool = True) -> bool:
+        """Re-enable a channel disabled after failures (its kept hits go at the next round), or with
+        enabled=False turn it off (its hits wait). False when the search has no such channel."""
         if any(c.id == channel_id for c in search.channels):
-            self.records.update_channel(channel_id, disabled=None, failures=0)
+            if enabled:
+                self.records.update_channel(channel_id, disabled=None, failures=0)
+            else:
+                self.records.update_channel(channel_id, disabled="turned off by its owner")
             return True
         return False
 
