@@ -11,11 +11,15 @@ import re
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
+import es_fixtures
 import pytest
 
 from archive import Archive
 from archive.search import SORTS
 from web import create_app
+
+es_url = es_fixtures.es_url
+es_index = es_fixtures.es_index
 
 
 def write(folder: Path, files: dict[str, str]) -> list[Path]:
@@ -429,7 +433,7 @@ def test_api_channels_enable_and_feed_token(site):
     assert client.post(f"/api/alerts/{other.id}/feed-token").status_code == 404
     assert client.delete(f"/api/alerts/{other.id}/channels/{other.channels[0].id}").status_code == 404
     spec = client.get("/api/openapi.json").json["paths"]
-    assert {"post"} <= spec[f"/api/alerts/{{search_id}}/channels"].keys()
+    assert {"post"} <= spec["/api/alerts/{search_id}/channels"].keys()
     assert {"patch", "delete"} <= spec["/api/alerts/{search_id}/channels/{channel_id}"].keys()
     assert "post" in spec["/api/alerts/{search_id}/feed-token"]
 
@@ -489,3 +493,42 @@ def test_cli_channels_enable_feed_json_and_remove_json(tmp_path, runner):
     assert rotated["feed_url"] != feed["feed_url"] and rotated["feed_url"].endswith(".atom")
     assert json.loads(foi("remove", "jari", "--json").output) == {"removed": "jari"}
     assert json.loads(foi("list", "--json").output) == {"searches": []}
+
+
+# -- 8. pausing ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)]
+)
+def test_a_paused_search_neither_matches_nor_sends_and_resumes_from_then(request, tmp_path, backend):
+    import time
+
+    from alert_receivers import HookReceiver
+
+    config: dict[str, str] = {}
+    if backend == "elasticsearch":
+        config = {
+            "search": "elasticsearch",
+            "elasticsearch_url": request.getfixturevalue("es_url"),
+            "elasticsearch_index": request.getfixturevalue("es_index"),
+        }
+    with HookReceiver() as hooks, Archive(tmp_path / "archive", config) as a:
+        search = a.alerts.add("jari", "Jari", cadence="instant", webhooks=[hooks.url("/h")])
+        hooks.secrets["/h"] = search.channels[0].secret or ""
+        a.ingest(write(tmp_path / "d1", {"before.txt": "Jari before the pause"}), collection="releases")
+        search = a.alerts.update(search, paused=True)
+        assert a.alerts.send_due().webhooks == 0 and hooks.requests == []  # its hit waits
+        a.ingest(write(tmp_path / "d2", {"paused.txt": "Jari while paused"}), collection="releases")
+        assert titles(a, "jari") == ["before.txt"]  # nothing matched while paused
+        time.sleep(1.1)  # resumed a second later
+        search = a.alerts.update(search, paused=False)
+        assert search.since > search.created  # it starts from the resume, like a new search
+        a.reindex()  # the whole index rebuilt after the resume: still not a hit
+        a.ingest(write(tmp_path / "d3", {"after.txt": "Jari after the resume"}), collection="releases")
+        assert titles(a, "jari") == ["after.txt", "before.txt"]
+        assert a.alerts.send_due().hits_sent == 2  # the hit from before the pause and the new one
+        sent = sorted(h["title"] for r in hooks.accepted() for h in r["json"]["hits"])
+        assert sent == ["after.txt", "before.txt"]
+        assert a.alerts.run(search, since=None) == 1  # what arrived while paused, on request
+        assert titles(a, "jari") == ["after.txt", "before.txt", "paused.txt"]

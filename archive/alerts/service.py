@@ -10,7 +10,7 @@ from typing import Any
 
 from ..access import Viewer
 from ..search import SearchBackend
-from ..store import Store
+from ..store import Store, now
 from . import mail
 from .atom import feed_xml
 from .db import AlertDB, new_token
@@ -69,7 +69,8 @@ class Alerts:
         return found
 
     def update(self, search: SavedSearch, **changes: Any) -> SavedSearch:
-        """Change name, query, filters, sort, cadence, paused or public_feed (checked as on add)."""
+        """Change name, query, filters, sort, cadence, paused or public_feed (checked as on add). A
+        paused search matches and sends nothing; resumed, it starts from then."""
         query = changes.get("query", search.query)
         filters = changes.get("filters", search.filters)
         sort = changes.get("sort", search.sort)
@@ -83,6 +84,10 @@ class Alerts:
         for flag in ("paused", "public_feed"):
             if flag in changes:
                 fields[flag] = int(bool(changes[flag]))
+        if search.paused and "paused" in changes and not changes["paused"]:
+            # Resumed: it starts from now, like a new search; what arrived while it was paused
+            # is not matched (`foi alerts run NAME --since DATE` backfills it on request).
+            fields["since"] = now()
         if fields:
             try:
                 self.records.update_search(search.id, **fields)
