@@ -424,13 +424,13 @@ def test_api_channels_enable_and_feed_token(site):
     assert [c["target"] for c in removed] == ["me@news.test"]
     assert client.delete(f"{base}/channels/{hook_id}").status_code == 404
     old_feed = urlsplit(client.get(base).json["search"]["feed_url"]).path
-    new_feed = urlsplit(client.post(f"{base}/feed-token").json["search"]["feed_url"]).path
+    new_feed = urlsplit(client.post(f"{base}/feed-token", json={}).json["search"]["feed_url"]).path
     assert new_feed != old_feed and client.get(old_feed).status_code == 404
     assert client.get(new_feed).status_code == 200
     # Someone else's saved search is not there for them.
     with Archive(root) as a:
         other = a.alerts.add("theirs", "Jari", owner="bob", emails=["bob@news.test"])
-    assert client.post(f"/api/alerts/{other.id}/feed-token").status_code == 404
+    assert client.post(f"/api/alerts/{other.id}/feed-token", json={}).status_code == 404
     assert client.delete(f"/api/alerts/{other.id}/channels/{other.channels[0].id}").status_code == 404
     spec = client.get("/api/openapi.json").json["paths"]
     assert {"post"} <= spec["/api/alerts/{search_id}/channels"].keys()

@@ -418,6 +418,9 @@ def api_channel(search_id: int, channel_id: int):  # type: ignore[no-untyped-def
 
 @api_bp.post("/<int:search_id>/feed-token")
 def api_rotate_feed_token(search_id: int):  # type: ignore[no-untyped-def]
-    """A new private feed address; the old one stops working."""
-    search = archive().alerts.rotate_feed_token(_owned(search_id))
+    """A new private feed address; the old one stops working. The body is a JSON object ({}), as
+    every write of the API has one (a form posted from another site cannot send it)."""
+    owned = _owned(search_id)
+    _body()
+    search = archive().alerts.rotate_feed_token(owned)
     return jsonify({"search": _search_json(search)})

@@ -397,7 +397,9 @@ def _alert_paths(bad_request: dict[str, Any]) -> dict[str, Any]:
             "post": {
                 "summary": "A new private feed address (the old one stops working)",
                 "parameters": [search_id],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _object({})}}},
                 "responses": {
+                    "400": bad_request,
                     "200": _json(searched, "The saved search with its new feed_url"),
                     "404": not_found,
                 },
