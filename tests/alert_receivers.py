@@ -84,7 +84,7 @@ class HookReceiver:
                     )
                     stall = receiver.stalls.pop(0) if receiver.stalls else 0.0
                     status = receiver.plan.pop(0) if receiver.plan else 200
-                    if ok and status == 200:
+                    if ok and status == 200 and not stall:  # a stalled answer never arrives
                         receiver.guard.remember(self.headers.get(webhook.SIGNATURE_HEADER, ""))
                     receiver.requests.append(
                         {

@@ -304,6 +304,8 @@ def test_a_stalled_receiver_gets_the_hit_later(tmp_path):
         assert report.webhooks == 1 and report.failures == []
         [delivered] = hooks.accepted()
         assert [h["title"] for h in delivered["json"]["hits"]] == ["j.txt"]
+        # The receiver saw the stalled request too: the retry says, by its id, that it is the same.
+        assert [r["delivery"] for r in hooks.requests] == [delivered["delivery"]] * 2
         assert a.alerts.outbox_counts(search) == {"sent": 1}
 
 

@@ -156,11 +156,13 @@ class Sender:
         self, rows: list[Any], key: Any, at: datetime, size: int
     ) -> Iterator[tuple[str, list[Any], str | None]]:
         """(delivery id, rows, digest key to stamp) to send: first those left `sending` by a sender
-        that died, as they were; then pending rows whose digest is due, `size` at a time."""
+        that died and those of a failed attempt, as they were (under the same delivery id: a receiver
+        that got a request whose answer timed out can tell the retry is the same); then pending rows
+        whose digest is due, `size` at a time."""
         resumed: dict[str, list[Any]] = {}
         due: dict[tuple[Any, str], list[Any]] = {}
         for r in rows:
-            if r["state"] == "sending" and r["delivery"]:
+            if r["delivery"]:
                 resumed.setdefault(r["delivery"], []).append(r)
             else:
                 due.setdefault((key(r), r["cadence"]), []).append(r)
