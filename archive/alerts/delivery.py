@@ -18,6 +18,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import shlex
 import threading
 import time
 import uuid
@@ -216,7 +217,7 @@ class Sender:
         text = (
             f"The {kind} {target} of your saved search {search.name!r} was disabled: {reason}. "
             f"Its hits are kept; re-enable it once the receiver works again ({self.base}/alerts/{search.id}, "
-            f"or `foi alerts enable {search.name} {channel_id}`)."
+            f"or `foi alerts enable {shlex.quote(search.name)} {channel_id}`)."
         )
         for address in dict.fromkeys(a for a in addresses if a and a != target):
             try:
