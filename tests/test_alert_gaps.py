@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
@@ -27,6 +28,12 @@ def write(folder: Path, files: dict[str, str]) -> list[Path]:
     for name, text in files.items():
         (folder / name).write_text(text, encoding="utf-8")
     return [folder / n for n in files]
+
+
+def soon() -> datetime:
+    """A round's time a little ahead: a retry due in milliseconds is due then, whatever second
+    the outbox's stamps (second resolution) fall in."""
+    return datetime.now(UTC) + timedelta(seconds=2)
 
 
 def titles(a: Archive, name: str) -> list[str]:
@@ -140,10 +147,10 @@ def test_an_smtp_outage_disables_nobody_and_a_refused_address_counts(tmp_path):
         )
         a.ingest(write(tmp_path / "d", {"j.txt": "Jari arrives"}), collection="releases")
         for _ in range(4):  # twice max_failures rounds of a server that is down
-            report = a.alerts.send_due()
+            report = a.alerts.send_due(soon())
             assert report.failures and "failed" in report.failures[0] and not report.disabled
     with Archive(root, config | {"smtp_url": ""}) as a:  # no server configured at all
-        report = a.alerts.send_due()
+        report = a.alerts.send_due(soon())
         assert "no SMTP server configured" in report.failures[0] and not report.disabled
         kept = a.alerts.get(search.id)
         assert kept is not None
@@ -151,11 +158,11 @@ def test_an_smtp_outage_disables_nobody_and_a_refused_address_counts(tmp_path):
         assert a.alerts.outbox_counts(kept) == {"pending": 2}
     # The server is back; it refuses one address for good (550 at RCPT TO): only that one counts.
     with SmtpSink(port=port, refuse=("gone@news.test",)) as smtp, Archive(root, config) as a:
-        report = a.alerts.send_due()
+        report = a.alerts.send_due(soon())
         assert report.emails == 1 and "550" in report.failures[0] and not report.disabled
         assert [m["To"] for m in smtp.messages] == ["reader@news.test"]
         assert "j.txt" in smtp.messages[0].get_body(("plain",)).get_content()
-        report = a.alerts.send_due()
+        report = a.alerts.send_due(soon())
         assert report.disabled and "gone@news.test" in report.disabled[0]
         kept = a.alerts.get(search.id)
         assert kept is not None
@@ -300,7 +307,7 @@ def test_a_stalled_receiver_gets_the_hit_later(tmp_path):
         report = a.alerts.send_due()
         assert report.webhooks == 0 and "timed out" in report.failures[0]
         assert a.alerts.outbox_counts(search) == {"pending": 1}  # kept for a later round
-        report = a.alerts.send_due()
+        report = a.alerts.send_due(soon())
         assert report.webhooks == 1 and report.failures == []
         [delivered] = hooks.accepted()
         assert [h["title"] for h in delivered["json"]["hits"]] == ["j.txt"]
@@ -310,7 +317,6 @@ def test_a_stalled_receiver_gets_the_hit_later(tmp_path):
 
 
 def test_a_daily_webhook_digest(tmp_path):
-    from datetime import UTC, datetime, timedelta
 
     from alert_receivers import HookReceiver
 
