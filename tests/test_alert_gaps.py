@@ -540,3 +540,18 @@ def test_a_paused_search_neither_matches_nor_sends_and_resumes_from_then(request
         assert sent == ["after.txt", "before.txt"]
         assert a.alerts.run(search, since=None) == 1  # what arrived while paused, on request
         assert titles(a, "jari") == ["after.txt", "before.txt", "paused.txt"]
+
+
+def test_an_archive_made_before_account_emails_gets_the_column(tmp_path):
+    from archive.store import Store
+
+    store = Store(tmp_path / "archive")
+    store.db.execute("ALTER TABLE users DROP COLUMN email")  # as archives made before it were
+    store.db.execute(
+        "INSERT INTO users(name, role, password_hash, created) VALUES ('old', 'admin', 'x', 'then')"
+    )
+    store.close()
+    with Archive(tmp_path / "archive") as a:
+        assert a.accounts.get("old")["email"] is None  # type: ignore[index]
+        a.accounts.set_email("old", "old@news.test")
+        assert a.accounts.get("old")["email"] == "old@news.test"  # type: ignore[index]
