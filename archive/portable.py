@@ -111,6 +111,11 @@ def built(recipe: Recipe) -> Step:
         return step
 
 
+def steps_built() -> int:
+    """How many steps this process built (on a worker: `client.run(steps_built)`; tests read it)."""
+    return len(_BUILT)
+
+
 def analyse_document(
     recipes: tuple[Recipe, ...], source: Source, kind: str, pages: list[PageResult], metadata: dict[str, Any]
 ) -> Analysed:

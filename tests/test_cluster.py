@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCANS = {
     "non_searchable.pdf": "pdf-scanned/kreuzberg_non_searchable.pdf",  # 1 page
     "mail.eml": "email-eml/alaveteli_quoted-subject-iso8859-1.eml",  # an image attachment
+    "chinese.eml": "email-eml/demisto_chinese_email_test.eml",  # glosses, Chinese names, translation
 }
 
 
@@ -85,10 +86,17 @@ def _stored(archive_dir: Path) -> dict[str, list[dict[str, Any]]]:
                         "height",
                         "dpi",
                         "meta",
+                        "gloss",
+                        "translation",
                     )
                 }
                 for p in archive.store.pages(doc["id"], with_words=True)
             ]
+            # What the document's analysis made of it (entities summed up, redactions), and how
+            # each stage went (language, glosses, translation and entities on a cluster worker).
+            out[name].append({"metadata": doc["metadata"], "lang": doc["lang"]})
+            stages = archive.store.stages(doc["id"])
+            out[name].append({k: (v["status"], v["reason"]) for k, v in stages.items()})
     return out
 
 
@@ -119,7 +127,22 @@ def test_cluster_equals_local_pool_and_shares_the_ocr_cache(cluster: Cluster, tm
     assert again == there["@non_searchable.pdf"]
     page = there["@non_searchable.pdf"][0]
     assert "Non-text-searchable PDF" in page["text"] and page["ocr"] and page["words"]
-    assert page["dpi"] and page["meta"]["ocr"]["languages"]
+    assert page["dpi"] and page["meta"]["ocr"]["languages"] and page["lang"] == "en"
+    # The Chinese mail's language, glosses and entities (the same on both sides, as compared
+    # above), made on the cluster's workers: each built the steps it ran, once.
+    chinese = next(pages for name, pages in there.items() if name.endswith("@chinese.eml"))
+    assert chinese[0]["lang"].startswith("zh") and chinese[0]["gloss"]
+    assert chinese[0]["meta"]["gloss_words"] and chinese[-1]["translate"][0] in {"ok", "skipped"}
+    stages = chinese[-1]
+    assert stages["language"][0] == stages["gloss"][0] == stages["entities"][0] == "ok"
+    assert any(m["type"] for m in chinese[0]["meta"]["entities"])
+    from distributed import Client
+
+    from archive.portable import steps_built
+
+    with Client(cluster.address, timeout=30, set_as_default=False) as client:  # type: ignore[no-untyped-call]
+        built = client.run(steps_built)
+    assert sum(built.values()) >= 3  # language, glosses, entities, on one worker or both
     attachment = [pages for name, pages in there.items() if name.startswith("image001.png@")]
     assert attachment and attachment[0][0]["ocr"]  # the mail's image attachment, read on the cluster
 
