@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING, Any
 from .script import HAN_RANGES, HAN_RUN
 
 if TYPE_CHECKING:
-    from .portable import StepRecipe
-    from .steps import DocWork, StepContext
+    from .steps import DocWork, StepContext, StepRecipe
 
 _LINE = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _PAREN = re.compile(r"\s*\([^)]*\)")
@@ -186,7 +185,7 @@ class GlossStep:
 
     def recipe(self) -> StepRecipe:
         """What a cluster worker builds this step from (archive/portable.py)."""
-        from .portable import StepRecipe
+        from .steps import StepRecipe
 
         return StepRecipe(GlossStep)
 

@@ -2,11 +2,11 @@
 entities): on a cluster they run as one task per document on a worker, locally in the ingest's
 process, with the same code (`run_step`), so both give the same pages.
 
-A portable step has a `recipe()`: a small picklable record from which a worker builds the step
-(once per process: the models it loads stay loaded). What travels is the document's pages (texts,
-word boxes, languages, meta) and its metadata; what comes back is each page's language and meta,
-the document's metadata and each step's outcome, which the coordinator records as it records a
-step run in its own process. Nothing on the worker reads or writes the archive.
+A portable step has a `recipe()` (a `steps.StepRecipe`, or one of its own): a small picklable
+record from which a worker builds the step (once per process: the models it loads stay loaded).
+What travels is the document's pages (texts, word boxes, languages, meta) and its metadata; what
+comes back is each page's language and meta, the document's metadata and each step's outcome,
+which the coordinator records as it records a step run in its own process. Nothing on the worker reads or writes the archive.
 """
 
 from __future__ import annotations
@@ -32,17 +32,6 @@ class Recipe(Protocol):
     """What a worker builds a portable step from (hashable: built steps are kept by it)."""
 
     def build(self) -> Step: ...
-
-
-@dataclass(frozen=True)
-class StepRecipe:
-    """A step made with no arguments (language, glosses)."""
-
-    step: type
-
-    def build(self) -> Step:
-        step: Step = self.step()
-        return step
 
 
 @dataclass(frozen=True)

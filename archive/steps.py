@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from .cluster import ClusterBatch
     from .indexing import Indexer
     from .pipeline import IngestReport
-    from .portable import StepRecipe
     from .store import Store
     from ocr import TesseractEngine
     from ocr.tesseract import OcrBatch
@@ -92,6 +91,17 @@ class Step(Protocol):
 
     def run(self, work: DocWork) -> None:
         """Do the work; raise StageError for a failure that belongs to this document."""
+
+
+@dataclass(frozen=True)
+class StepRecipe:
+    """A step made with no arguments (language, glosses)."""
+
+    step: type
+
+    def build(self) -> Step:
+        step: Step = self.step()
+        return step
 
 
 class ExtractStep:
@@ -209,8 +219,6 @@ class LanguageStep:
 
     def recipe(self) -> StepRecipe:
         """What a cluster worker builds this step from (archive/portable.py)."""
-        from .portable import StepRecipe
-
         return StepRecipe(LanguageStep)
 
     def run(self, work: DocWork) -> None:
