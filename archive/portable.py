@@ -6,7 +6,8 @@ A portable step has a `recipe()` (a `steps.StepRecipe`, or one of its own): a sm
 record from which a worker builds the step (once per process: the models it loads stay loaded).
 What travels is the document's pages (texts, word boxes, languages, meta) and its metadata; what
 comes back is each page's language and meta, the document's metadata and each step's outcome,
-which the coordinator records as it records a step run in its own process. Nothing on the worker reads or writes the archive.
+which the coordinator records as it records a step run in its own process. Nothing on the
+worker reads or writes the archive.
 """
 
 from __future__ import annotations
