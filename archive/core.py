@@ -77,7 +77,15 @@ class Archive:
                 from .cluster import ClusterOcrEngine, connect
 
                 self._ocr = ClusterOcrEngine(
-                    connect(address), cache_dir=self.root / "cache" / "ocr", tmp_dir=self.root / "tmp" / "ocr"
+                    connect(address),
+                    cache_dir=self.root / "cache" / "ocr",
+                    tmp_dir=self.root / "tmp" / "ocr",
+                    pages_in_flight=int(
+                        self.config.get("cluster_pages_in_flight")
+                        or os.environ.get("FOI_CLUSTER_PAGES_IN_FLIGHT", "0")
+                        or 0
+                    ),
+                    chinese_engine=self.ocr_chinese_engine,
                 )
                 return self._ocr
             workers = (

@@ -24,8 +24,16 @@ def _env() -> dict[str, str]:
 class Cluster:
     """A scheduler and `workers` workers of `nthreads` threads; `address` once started."""
 
-    def __init__(self, folder: Path, workers: int = 2, nthreads: int = 1, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        folder: Path,
+        workers: int = 2,
+        nthreads: int = 1,
+        env: dict[str, str] | None = None,
+        preload: tuple[str, ...] = (),
+    ):
         self.env = env or {}  # for the scheduler and workers, e.g. Dask settings
+        self.preload = preload  # further preload modules for the workers (`foi worker --preload`)
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         self.nthreads = nthreads
@@ -39,7 +47,11 @@ class Cluster:
         out = open(self.folder / log, "ab")  # noqa: SIM115 (the child keeps it)
         try:
             return subprocess.Popen(
-                args, stdout=out, stderr=subprocess.STDOUT, env=_env(), start_new_session=True
+                args,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=dict(_env(), **self.env),
+                start_new_session=True,
             )
         finally:
             out.close()
@@ -77,6 +89,8 @@ class Cluster:
             "--local-directory",
             str(self.folder / f"w{n}"),
         ]
+        for extra in self.preload:
+            args += ["--preload", extra]
         worker = self._spawn(args, f"worker-{n}.log")
         self.workers.append(worker)
         return worker
