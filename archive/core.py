@@ -52,9 +52,7 @@ class Archive:
         self._ocr: Any = None
 
     def close(self) -> None:
-        if self._ocr is not None:
-            self._ocr.close()
-            self._ocr = None
+        self.drop_ocr_engine()
         self.indexer.close()
         self.backend.close()
         self.store.close()
@@ -66,6 +64,16 @@ class Archive:
         self.close()
 
     # -- processing -------------------------------------------------------------------------
+
+    def drop_ocr_engine(self) -> None:
+        """Close the OCR engine (its pool, or its cluster client); the next ingest makes a new
+        one, which is how a long-lived server gets a cluster back after losing it."""
+        engine, self._ocr = self._ocr, None
+        if engine is not None:
+            try:
+                engine.close()
+            except Exception:  # a client of a lost scheduler may fail to close: it is dropped anyway
+                log.warning("OCR engine not closed cleanly", exc_info=True)
 
     def ocr_engine(self) -> Any:
         if self._ocr is None:

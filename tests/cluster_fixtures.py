@@ -31,9 +31,11 @@ class Cluster:
         nthreads: int = 1,
         env: dict[str, str] | None = None,
         preload: tuple[str, ...] = (),
+        port: int = 0,
     ):
         self.env = env or {}  # for the scheduler and workers, e.g. Dask settings
         self.preload = preload  # further preload modules for the workers (`foi worker --preload`)
+        self.port = port  # 0: any free port
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         self.nthreads = nthreads
@@ -65,7 +67,7 @@ class Cluster:
 
     def start_scheduler(self) -> None:
         self.scheduler_file.unlink(missing_ok=True)
-        args = [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard"]
+        args = [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(self.port), "--no-dashboard"]
         self.scheduler = self._spawn([*args, "--scheduler-file", str(self.scheduler_file)], "scheduler.log")
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -349,3 +349,53 @@ def test_a_page_that_kills_its_worker_every_time_fails_its_document_and_the_batc
             hits = archive.search(SearchQuery('"invoice 4402"')).hits
             found = {h.doc_id for h in hits}
             assert found == {docs["a-good.pdf"]["id"], docs["c-good.pdf"]["id"]}
+
+
+def test_the_servers_upload_worker_waits_for_a_lost_cluster_and_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`foi serve` ingests uploads in a background thread (web/manage.py). With the cluster gone,
+    the upload waits, queued, saying why, and the thread lives on; once a scheduler answers at
+    that address again, the upload is read and found (before, a lost cluster killed the thread
+    and every later upload stayed queued until a restart)."""
+    import socket
+
+    from archive.core import Archive
+    from archive.search import SearchQuery
+    from web.manage import run_uploads
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("FOI_CLUSTER_TIMEOUT", "1")
+    config = {"cluster": f"tcp://127.0.0.1:{port}"}
+    scan = tmp_path / "heron.pdf"
+    lines = make_scan(scan, 1, "Heron ")
+    root = tmp_path / "archive"
+    with Archive(root, config) as archive, scan.open("rb") as stream:
+        upload_id = archive.uploads.add("birds", "heron.pdf", stream, None)
+
+    def upload() -> dict[str, Any]:
+        with Archive(root, config) as archive:
+            return next(u for u in archive.uploads.recent("birds") if u["id"] == upload_id)
+
+    stop = threading.Event()
+    worker = threading.Thread(target=run_uploads, args=(root, config, stop, 0.2), daemon=True)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not (upload()["error"] or "").startswith("waiting for the cluster"):
+            assert time.monotonic() < deadline, upload()
+            time.sleep(0.3)
+        assert upload()["status"] in ("queued", "processing") and worker.is_alive()
+        with Cluster(tmp_path / "cluster", workers=1, port=port):
+            deadline = time.monotonic() + 180
+            while upload()["status"] != "done":
+                assert time.monotonic() < deadline and worker.is_alive(), upload()
+                time.sleep(0.5)
+    finally:
+        stop.set()
+        worker.join(timeout=60)
+    with Archive(root) as archive:
+        word = lines[0].split()[2]  # "Heron"
+        assert archive.search(SearchQuery(word)).total == 1, (word, lines)
