@@ -9,6 +9,7 @@ decided in archive/access.py; this module only keeps the records.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from typing import Any
 
@@ -19,6 +20,7 @@ from .access import ROLES, Viewer
 from .store import Store, now
 
 TOKEN_PREFIX = "foi_"
+_EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 MIN_PASSWORD = 10
 
 _hasher = PasswordHasher()
@@ -28,6 +30,14 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 class AccountError(ValueError):
     """A request about accounts that cannot be done; the message is for the user."""
+
+
+def check_email(address: str) -> str:
+    """The address, stripped, when it looks like one an SMTP server takes; AccountError if not."""
+    address = address.strip()
+    if not _EMAIL.match(address) or len(address) > 254:
+        raise AccountError(f"not an e-mail address: {address!r}")
+    return address
 
 
 def _token_hash(token: str) -> str:
@@ -44,19 +54,28 @@ class Accounts:
         """Whether any account exists (a server with accounts requires login)."""
         return self.db.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
 
-    def add(self, name: str, role: str, password: str) -> None:
+    def add(self, name: str, role: str, password: str, email: str | None = None) -> None:
         name = name.strip()
         if not name or len(name) > 64 or any(c.isspace() for c in name):
             raise AccountError("an account name is 1 to 64 characters without spaces")
         if role not in ROLES:
             raise AccountError(f"role must be one of {', '.join(ROLES)}")
         check_password(password)
+        email = check_email(email) if email else None
         if self.get(name) is not None:
             raise AccountError(f"account {name} exists already")
         self.db.execute(
-            "INSERT INTO users(name, role, password_hash, created) VALUES (?,?,?,?)",
-            (name, role, _hasher.hash(password), now()),
+            "INSERT INTO users(name, role, password_hash, created, email) VALUES (?,?,?,?,?)",
+            (name, role, _hasher.hash(password), now(), email),
         )
+
+    def set_email(self, name: str, email: str | None) -> None:
+        """Set (or with None/"" clear) the address the account is told at (a disabled alert channel)."""
+        cur = self.db.execute(
+            "UPDATE users SET email=? WHERE name=?", (check_email(email) if email else None, name)
+        )
+        if cur.rowcount == 0:
+            raise AccountError(f"no account {name}")
 
     def remove(self, name: str) -> bool:
         return self.db.execute("DELETE FROM users WHERE name=?", (name,)).rowcount > 0
@@ -72,14 +91,14 @@ class Accounts:
 
     def get(self, name: str) -> dict[str, Any] | None:
         row = self.db.execute(
-            "SELECT name, role, session_version, created FROM users WHERE name=?", (name,)
+            "SELECT name, role, session_version, created, email FROM users WHERE name=?", (name,)
         ).fetchone()
         return dict(row) if row else None
 
     def all(self) -> list[dict[str, Any]]:
         """Every account with its role and grants (never a hash)."""
         out = []
-        for row in self.db.execute("SELECT name, role, created FROM users ORDER BY name").fetchall():
+        for row in self.db.execute("SELECT name, role, created, email FROM users ORDER BY name").fetchall():
             viewer = self.viewer(str(row["name"]))
             out.append(
                 dict(row)

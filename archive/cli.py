@@ -130,6 +130,11 @@ def _ingest(
             entries, collection=collection, progress=lambda _p: bar.update(1), passwords=passwords
         )
     data = report.as_dict()
+    alerts = archive.alerts.send_instant()  # instant alerts go now, without a server or cron
+    if alerts is not None and not as_json:
+        click.echo(f"alerts: sent {alerts.hits_sent} instant hits", err=True)
+        for failure in alerts.failures:
+            click.echo(f"alerts: failed: {failure}", err=True)
     if as_json:
         _dump(data)
     else:

@@ -20,18 +20,18 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import functools
 import hashlib
 import logging
 import os
 import tempfile
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from ocr import TesseractEngine
-from ocr.tesseract import OcrBatch
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -42,6 +42,7 @@ DaskFuture = Any  # distributed.Future: untyped, its methods called through Any
 
 CONNECT_TIMEOUT = 20.0  # seconds to reach the scheduler when an ingest starts
 RENDER_PRIORITY = 10  # renders jump the queue: the next document's pages are hashed while OCR runs
+ANALYSIS_PRIORITY = 20  # a document's analysis before any page: the coordinator waits for it
 
 
 class ClusterUnavailable(Exception):
@@ -147,6 +148,7 @@ def dask_setup(worker: Any) -> None:
     os.makedirs(scratch, exist_ok=True)
     os.environ["TMPDIR"] = scratch
     tempfile.tempdir = scratch
+    import archive.portable  # noqa: F401  (and the steps it runs: language, glosses, entities)
     import ocr.tesseract  # noqa: F401
 
 
@@ -155,47 +157,25 @@ def dask_setup(worker: Any) -> None:
 
 class RemotePage:
     """A page image that lives on the cluster: rendered there (a PDF page) or sent (an image
-    file). `digest` and `dpi` wait for the render; a page that cannot be rendered raises OcrError."""
+    file). Nothing is sent until its batch lets it in (`ClusterBatch`: a bounded number of pages
+    in flight); `digest` and `dpi` are known once it is rendered."""
 
     def __init__(
         self,
-        future: DaskFuture,
         number: int,
-        digest_future: DaskFuture | None = None,
+        start: Callable[[], tuple[DaskFuture, DaskFuture | None]],
         digest: str = "",
-        original: DaskFuture | None = None,
     ):
-        self.future = future
-        # Held while the page is: a worker lost with the rendered image has it rendered again
-        # from this (see `_send`).
-        self.original = original
         self.number = number
-        self._digest_future = digest_future
-        self._digest = digest
-        self._dpi: float | None = None
+        self._start = start  # submits the page: (its image's future, its digest's future or None)
+        self.future: DaskFuture | None = None  # the image on the cluster, once started
+        self.digest = digest
+        self.dpi: float | None = None
 
-    def _resolve(self) -> None:
-        if self._digest_future is None:
-            return
-        from ocr import OcrError
-
-        future, self._digest_future = self._digest_future, None
-        try:
-            self._digest, self._dpi = future.result()
-        except Exception as exc:
-            if future.client.status != "running":
-                raise _lost(f"the Dask scheduler was lost while page {self.number} was rendered") from exc
-            raise OcrError(f"page {self.number} could not be rendered: {type(exc).__name__}: {exc}") from exc
-
-    @property
-    def digest(self) -> str:
-        self._resolve()
-        return self._digest
-
-    @property
-    def dpi(self) -> float | None:
-        self._resolve()
-        return self._dpi
+    def begin(self) -> DaskFuture | None:
+        """Send (or render) the page on the cluster; the future of its digest, if it has one to wait for."""
+        self.future, digest = self._start()
+        return digest
 
 
 class ClusterExecutor(cf.Executor):
@@ -240,26 +220,47 @@ def _settle(done: DaskFuture, out: cf.Future[Any]) -> None:
 
 
 class ClusterOcrEngine(TesseractEngine):
-    """`TesseractEngine` whose pool is a Dask cluster and whose PDF pages are rendered there."""
+    """`TesseractEngine` whose pool is a Dask cluster and whose PDF pages are rendered there.
+
+    Back-pressure: at most `pages_in_flight` pages are on the cluster at once (sent or rendered,
+    not yet read), across documents and within one, taken in the order they were submitted; the
+    rest wait on the coordinator as a path and a page number. A 2,000-page scan thus holds a
+    window of pages, not 2,000 rendered images, however much faster the cluster is than the store."""
 
     def __init__(
         self,
         client: Client,
         cache_dir: str | os.PathLike[str] | None = None,
         tmp_dir: str | os.PathLike[str] | None = None,
+        pages_in_flight: int | None = None,
+        chinese_engine: str = "auto",
     ):
-        super().__init__(cache_dir=cache_dir, workers=1, tmp_dir=tmp_dir)
+        super().__init__(cache_dir=cache_dir, workers=1, tmp_dir=tmp_dir, chinese_engine=chinese_engine)
         self.client: Any = client
         self._cluster = ClusterExecutor(client)
-        self._originals: dict[str, DaskFuture] = {}  # path -> the bytes sent, while its pages render
+        self._originals: dict[str, DaskFuture] = {}  # path -> the bytes sent, while its pages are submitted
+        if not pages_in_flight:
+            threads = sum(cast(Any, client).nthreads().values()) if client.status == "running" else 0
+            pages_in_flight = PAGES_PER_THREAD * max(threads, 1)
+        self.pages_in_flight = max(1, pages_in_flight)
+        self.in_flight = 0  # pages on the cluster now
+        self.most_in_flight = 0  # the most there ever were (tests and benchmarks read it)
+        self._waiting: deque[Callable[[], None]] = deque()  # pages' starts, in submission order
+        self._window_lock = threading.Lock()
 
     def run_on_page(self, fn: Callable[..., Any], page: RemotePage, *args: Any) -> Any:
         """`fn(image bytes, *args)` run on the worker that holds the page image (redaction
         detection reads the image OCR rendered there, never rendered again)."""
         return self._cluster.submit(fn, page, *args).result()
 
+    def run_task(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """`fn(*args)` on a worker, ahead of the pages queued there (a document's analysis,
+        archive/portable.py: the coordinator waits for it)."""
+        return self._cluster.submit(fn, *args, priority=ANALYSIS_PRIORITY).result()
+
     def close(self) -> None:
         self._originals.clear()
+        self._waiting.clear()
         if self.client.status != "running":
             _quiet_dask()  # see `_lost`
         if self.client.status not in {"closed", "closing"}:
@@ -268,10 +269,29 @@ class ClusterOcrEngine(TesseractEngine):
     def _executor(self) -> Any:
         return self._cluster
 
-    def _job_key(self, image: Any, languages: Sequence[str] | None) -> str:  # type: ignore[override]
-        if isinstance(image, RemotePage):
-            return f"{image.digest}-{'+'.join(languages) if languages else 'auto'}"
-        return TesseractEngine._job_key(image, languages)
+    # -- the window of pages in flight ---------------------------------------------------------
+
+    def _admit(self, start: Callable[[], None]) -> None:
+        with self._window_lock:
+            self._waiting.append(start)
+        self._pump()
+
+    def _release(self) -> None:
+        with self._window_lock:
+            self.in_flight -= 1
+        self._pump()
+
+    def _pump(self) -> None:
+        while True:
+            with self._window_lock:
+                if self.in_flight >= self.pages_in_flight or not self._waiting:
+                    return
+                start = self._waiting.popleft()
+                self.in_flight += 1
+                self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            start()
+
+    # -- sending pages -------------------------------------------------------------------------
 
     def _send(self, data: bytes) -> DaskFuture:
         """An input (an original, an image file) on the cluster: sent by the coordinator once,
@@ -284,28 +304,144 @@ class ClusterOcrEngine(TesseractEngine):
         return self.client.submit(given_bytes, data, pure=False, priority=RENDER_PRIORITY)
 
     def render_remotely(self, path: Path, index: int, password: str | None, number: int) -> RemotePage:
-        """Start rendering page `index` of the PDF at `path` on the cluster (the file is sent once
-        per document, not per page); returns at once."""
+        """Page `index` of the PDF at `path`, to be rendered on the cluster when its batch lets it
+        in (the file is sent once per document, not per page, and held while any of its pages
+        may need rendering again: a worker lost with a rendered page has it rendered anew)."""
         key = f"{path}\0{password}"
-        original = self._originals.get(key)
-        if original is None:
-            original = self._originals[key] = self._send(Path(path).read_bytes())
-        rendered = self.client.submit(
-            render_page, original, index, password, pure=False, priority=RENDER_PRIORITY
-        )
-        digest = self.client.submit(page_digest, rendered, pure=False, priority=RENDER_PRIORITY)
-        return RemotePage(rendered, number, digest, original=original)
+        if key not in self._originals:
+            self._originals[key] = self._send(Path(path).read_bytes())
+        original = self._originals[key]
+
+        def start() -> tuple[DaskFuture, DaskFuture]:
+            rendered = self.client.submit(
+                render_page, original, index, password, pure=False, priority=RENDER_PRIORITY
+            )
+            return rendered, self.client.submit(page_digest, rendered, pure=False, priority=RENDER_PRIORITY)
+
+        return RemotePage(number, start)
 
     def image_remotely(self, image: bytes | str, number: int) -> RemotePage:
-        """An image file (or frame) the coordinator holds, sent to the cluster once."""
+        """An image file (or frame) the coordinator holds, sent to the cluster when let in."""
         data = image if isinstance(image, bytes) else Path(image).read_bytes()
-        return RemotePage(self._send(data), number, digest=hashlib.sha256(data).hexdigest())
+        return RemotePage(number, lambda: (self._send(data), None), digest=hashlib.sha256(data).hexdigest())
 
-    def submit(self, images: Sequence[Any], languages: Sequence[str] | None = None) -> OcrBatch:
+    def submit(self, images: Sequence[Any], languages: Sequence[str] | None = None) -> ClusterBatch:  # type: ignore[override]
         self._check_languages(list(languages) if languages else ["eng", "chi_sim", "osd"])
         remote = [
             img if isinstance(img, RemotePage) else self.image_remotely(img, n + 1)
             for n, img in enumerate(images)
         ]
-        self._originals.clear()  # each page holds its own
-        return OcrBatch(self, cast(list[Any], remote), tuple(languages) if languages else None)
+        self._originals.clear()  # each page's start holds its own
+        return ClusterBatch(self, remote, tuple(languages) if languages else None)
+
+    def page_key(self, digest: str, languages: Sequence[str] | None) -> str:
+        """The OCR cache's key of a page image with this hash (as `TesseractEngine._key`)."""
+        key = f"{digest}-{'+'.join(languages) if languages else 'auto'}"
+        return key if self.chinese_engine == "auto" else f"{key}-{self.chinese_engine}"
+
+
+PAGES_PER_THREAD = 3  # pages in flight per worker thread, by default: one read, the next ones rendered
+
+
+class ClusterBatch:
+    """One document's pages on the cluster (what `OcrBatch` is to the local pool): each page is
+    let in by the engine's window, rendered, looked up in the OCR cache by its image's hash, read
+    (the first page chooses the languages the others start from, as locally), and leaves the
+    window when its result is back. Results come in page order."""
+
+    def __init__(self, engine: ClusterOcrEngine, pages: list[RemotePage], languages: tuple[str, ...] | None):
+        self.engine = engine
+        self.pages = pages
+        self.languages = languages
+        self.outcomes: list[cf.Future[OcrResult]] = [cf.Future() for _ in pages]
+        self._hint: tuple[str, ...] | None = None
+        if not pages:
+            return
+        if languages:
+            for i in range(len(pages)):
+                engine._admit(functools.partial(self._start, i))
+        else:  # one page decides the languages; the others are let in once it is read
+            engine._admit(functools.partial(self._start, 0))
+            self.outcomes[0].add_done_callback(self._release_tail)
+
+    def _release_tail(self, head: cf.Future[OcrResult]) -> None:
+        if not head.cancelled() and head.exception() is None and head.result().words:
+            self._hint = tuple(head.result().languages.split("+"))
+        for i in range(1, len(self.pages)):
+            self.engine._admit(functools.partial(self._start, i))
+
+    def _start(self, i: int) -> None:
+        """Send page `i` (a slot is held for it); it goes on when its digest is known."""
+        page = self.pages[i]
+        try:
+            digest = page.begin()
+        except BaseException as exc:
+            self._finish(i, exc)
+            return
+        if digest is None:
+            self._read(i)
+        else:
+            digest.add_done_callback(functools.partial(self._rendered, i))
+
+    def _rendered(self, i: int, done: DaskFuture) -> None:
+        from ocr import OcrError
+
+        page = self.pages[i]
+        try:
+            page.digest, page.dpi = done.result()
+        except BaseException as exc:
+            if done.client.status != "running":
+                self._finish(i, _lost(f"the Dask scheduler was lost while page {page.number} was rendered"))
+            else:
+                error = OcrError(f"page {page.number} could not be rendered: {type(exc).__name__}: {exc}")
+                self._finish(i, error)
+            return
+        self._read(i)
+
+    def _read(self, i: int) -> None:
+        """The page's OCR: from the cache, a run in flight for the same image, or a new run."""
+        engine, page = self.engine, self.pages[i]
+        try:
+            key = engine.page_key(page.digest, self.languages)
+            cached = engine._load(engine._cache_path(key))
+            if cached is not None:
+                self._finish(i, cached)
+                return
+            hint = None if i == 0 or self.languages else self._hint
+            run = engine._start_job(key, cast(Any, page), self.languages, hint)
+        except BaseException as exc:
+            self._finish(i, exc)
+            return
+        run.add_done_callback(functools.partial(self._read_done, i))
+
+    def _read_done(self, i: int, run: cf.Future[OcrResult]) -> None:
+        error = run.exception()
+        self._finish(i, run.result() if error is None else error)
+
+    def _finish(self, i: int, outcome: OcrResult | BaseException) -> None:
+        self.engine._release()
+        out = self.outcomes[i]
+        if isinstance(outcome, BaseException):
+            out.set_exception(outcome)
+        else:
+            out.set_result(outcome)
+
+    def done(self) -> bool:
+        """Every page read (or failed): `results()` would not wait."""
+        return all(f.done() for f in self.outcomes)
+
+    def running(self) -> list[cf.Future[OcrResult]]:
+        return [f for f in self.outcomes if not f.done()]
+
+    def results(self) -> list[OcrResult]:
+        from ocr import OcrError
+
+        out: list[OcrResult] = []
+        for future in self.outcomes:
+            try:
+                out.append(future.result())
+            except (OcrError, ClusterLost):
+                raise
+            except BaseException as exc:  # a crashed worker, a task failed too often: this document's
+                raise OcrError(f"OCR failed: {type(exc).__name__}: {exc}") from exc
+        return out

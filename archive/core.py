@@ -52,9 +52,7 @@ class Archive:
         self._ocr: Any = None
 
     def close(self) -> None:
-        if self._ocr is not None:
-            self._ocr.close()
-            self._ocr = None
+        self.drop_ocr_engine()
         self.indexer.close()
         self.backend.close()
         self.store.close()
@@ -67,6 +65,16 @@ class Archive:
 
     # -- processing -------------------------------------------------------------------------
 
+    def drop_ocr_engine(self) -> None:
+        """Close the OCR engine (its pool, or its cluster client); the next ingest makes a new
+        one, which is how a long-lived server gets a cluster back after losing it."""
+        engine, self._ocr = self._ocr, None
+        if engine is not None:
+            try:
+                engine.close()
+            except Exception:  # a client of a lost scheduler may fail to close: it is dropped anyway
+                log.warning("OCR engine not closed cleanly", exc_info=True)
+
     def ocr_engine(self) -> Any:
         if self._ocr is None:
             from .cluster import cluster_address
@@ -77,7 +85,15 @@ class Archive:
                 from .cluster import ClusterOcrEngine, connect
 
                 self._ocr = ClusterOcrEngine(
-                    connect(address), cache_dir=self.root / "cache" / "ocr", tmp_dir=self.root / "tmp" / "ocr"
+                    connect(address),
+                    cache_dir=self.root / "cache" / "ocr",
+                    tmp_dir=self.root / "tmp" / "ocr",
+                    pages_in_flight=int(
+                        self.config.get("cluster_pages_in_flight")
+                        or os.environ.get("FOI_CLUSTER_PAGES_IN_FLIGHT", "0")
+                        or 0
+                    ),
+                    chinese_engine=self.ocr_chinese_engine,
                 )
                 return self._ocr
             workers = (

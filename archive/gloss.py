@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from .script import HAN_RANGES, HAN_RUN
 
 if TYPE_CHECKING:
-    from .steps import DocWork, StepContext
+    from .steps import DocWork, StepContext, StepRecipe
 
 _LINE = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _PAREN = re.compile(r"\s*\([^)]*\)")
@@ -180,9 +180,14 @@ class GlossStep:
 
     name = "gloss"
 
-    def __init__(self, archive: StepContext):
-        self.archive = archive
+    def __init__(self, archive: StepContext | None = None):  # needs nothing of the archive
         self.skip_reason: str | None = None
+
+    def recipe(self) -> StepRecipe:
+        """What a cluster worker builds this step from (archive/portable.py)."""
+        from .steps import StepRecipe
+
+        return StepRecipe(GlossStep)
 
     def needed(self, work: DocWork) -> bool:
         found = any(HAN_RUN.search(p.text or "") for p in work.pages)

@@ -66,6 +66,9 @@ class PageResult:
     lang: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     needs_ocr: OcrRequest | None = None
+    # Redaction boxes the extractor read in a text-layer page's drawing (redactions.Box), or why
+    # it could not; None: not read. Used by the redaction step, never stored as is.
+    drawn_boxes: list[Any] | str | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass

@@ -15,7 +15,6 @@ import shutil
 import sqlite3
 import tempfile
 import time
-import traceback
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -29,7 +28,8 @@ from .gloss import GlossStep
 from .inputs import InputFile, Skipped, display_name, raw_name_hex, select_files
 from .language import summarize_languages
 from .limits import DEFAULT_DEPTH, TreeBudget, TreeLimits
-from .models import StageError, public_reason
+from .models import public_reason
+from .portable import StepOutcome, run_step
 from .printed_mail import PrintedMailStep
 from .redactions.step import RedactionStep
 from .steps import DocWork, ExtractStep, LanguageStep, OcrStep, Step, StepContext
@@ -452,40 +452,62 @@ class Ingester:
         self, work: DocWork, errors: list[tuple[str, str]], first: int, stop_at_async: bool
     ) -> int:
         """Run steps from index `first`; with `stop_at_async`, stop after starting a step that has
-        a `start` (OCR) and return its index so that `run` collects it later."""
-        for index in range(first, len(self.steps)):
+        a `start` (OCR) and return its index so that `run` collects it later. On a cluster, a run
+        of portable steps (archive/portable.py) is one task on a worker."""
+        index = first
+        while index < len(self.steps):
             step = self.steps[index]
             if work.extraction is None and step.name != "extract":
                 self.store.set_stage(work.doc_id, step.name, "skipped", "nothing extracted")
+                index += 1
                 continue
-            try:
-                if step.name in work.pending:
-                    pass  # started before: `run` collects it
-                elif not step.needed(work):
-                    # A step may say why it skipped itself (e.g. translate: "no model installed").
-                    self.store.set_stage(
-                        work.doc_id, step.name, "skipped", getattr(step, "skip_reason", None)
-                    )
-                    continue
-                elif stop_at_async and hasattr(step, "start"):
-                    step.start(work)
+            group = self._portable_run(index) if self._remote() is not None else []
+            outcomes = self._analyse_remotely(work, group) if group else [run_step(step, work, stop_at_async)]
+            for outcome in outcomes:
+                if outcome.status == "started":
                     return index
-                step.run(work)
-                self.store.set_stage(work.doc_id, step.name, "ok", work.notes.get(step.name))
-            except StageError as exc:
-                reason = public_reason(exc.reason, work.source)
-                errors.append((exc.stage, reason))
-                self.store.set_stage(work.doc_id, step.name, "failed", reason)
-            except Exception as exc:  # a bug or a library crash on hostile input: record it, go on
-                reason = public_reason(f"{type(exc).__name__}: {exc}", work.source)
-                log.debug(
-                    "step %s crashed on %s\n%s", step.name, work.source.filename, traceback.format_exc()
-                )
-                errors.append((step.name, reason))
-                self.store.set_stage(work.doc_id, step.name, "failed", reason)
+                if outcome.status == "failed":
+                    errors.append((outcome.stage or outcome.name, outcome.note or ""))
+                self.store.set_stage(work.doc_id, outcome.name, outcome.status, outcome.note)
+            index += len(outcomes)
             if step.name == "extract" and work.extraction is None:
                 return len(self.steps)
         return len(self.steps)
+
+    def _remote(self) -> Any:
+        """The cluster engine that runs portable steps, when the ingest runs on a cluster."""
+        from .cluster import cluster_address
+
+        if cluster_address(self.archive.config) is None:
+            return None
+        return self.archive.ocr_engine()
+
+    def _portable_run(self, index: int) -> list[Step]:
+        """The portable steps in a row from `index` (none when that step is not one)."""
+        run: list[Step] = []
+        for step in self.steps[index:]:
+            if not hasattr(step, "recipe"):
+                break
+            run.append(step)
+        return run
+
+    def _analyse_remotely(self, work: DocWork, steps: list[Step]) -> list[StepOutcome]:
+        """Run portable steps as one task on a cluster worker and put their results on `work`;
+        a task the cluster could not run (a worker killed on it too often) fails the document."""
+        from .portable import analyse_document
+
+        assert work.extraction is not None
+        ex = work.extraction
+        recipes = tuple(step.recipe() for step in steps)  # type: ignore[attr-defined]
+        try:
+            analysed = self._remote().run_task(
+                analyse_document, recipes, work.source, ex.kind, ex.pages, ex.metadata
+            )
+        except Exception as exc:
+            reason = public_reason(f"{type(exc).__name__}: {exc}", work.source)
+            return [StepOutcome(step.name, "failed", reason, step.name) for step in steps]
+        analysed.apply(work)
+        return list(analysed.outcomes)
 
     def _persist(
         self,

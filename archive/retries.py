@@ -10,14 +10,18 @@ runs is read by the next `foi recover` or `foi ingest`.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from . import access
 from .access import Viewer
+from .cluster import ClusterLost, ClusterUnavailable
 from .pipeline import Ingester, IngestReport
 
 if TYPE_CHECKING:
     from .core import Archive
+
+log = logging.getLogger(__name__)
 
 
 def queue(archive: Archive, doc_id: int, viewer: Viewer) -> bool:
@@ -35,4 +39,11 @@ def run_queued(archive: Archive) -> IngestReport | None:
     was queued."""
     if not archive.store.has_queued_retries():
         return None
-    return Ingester(archive.context, archive.steps()).recover()
+    try:
+        return Ingester(archive.context, archive.steps()).recover()
+    except (ClusterLost, ClusterUnavailable) as exc:
+        # The documents stay queued or `processing` (their run has ended, so the next recovery
+        # takes them): the server's worker tries again later instead of dying with the cluster.
+        log.warning("queued retries wait for the cluster: %s", exc)
+        archive.drop_ocr_engine()
+        return None

@@ -16,6 +16,7 @@ from .models import Extraction, PageResult, Source, StageError, Word
 from .script import CJK_TEXT
 
 if TYPE_CHECKING:
+    from .cluster import ClusterBatch
     from .indexing import Indexer
     from .pipeline import IngestReport
     from .store import Store
@@ -57,7 +58,7 @@ class StartedOcr:
 
     pages: list[PageResult]
     dpis: list[float | None]
-    batch: OcrBatch
+    batch: OcrBatch | ClusterBatch
     images: list[bytes | str] = field(default_factory=list)  # as rendered, handed on in `DocWork.rendered`
 
 
@@ -90,6 +91,17 @@ class Step(Protocol):
 
     def run(self, work: DocWork) -> None:
         """Do the work; raise StageError for a failure that belongs to this document."""
+
+
+@dataclass(frozen=True)
+class StepRecipe:
+    """A step made with no arguments (language, glosses)."""
+
+    step: type
+
+    def build(self) -> Step:
+        step: Step = self.step()
+        return step
 
 
 class ExtractStep:
@@ -135,7 +147,7 @@ class OcrStep:
             try:
                 if req.kind == "pdf" and render_remotely is not None:
                     images.append(render_remotely(req.path, req.index, req.password, page.number))
-                    dpis.append(None)  # known once rendered: taken from the page below
+                    dpis.append(None)  # known once rendered: taken from the page in `run`
                 elif req.kind == "pdf":
                     rendered = render_pdf_page(
                         str(req.path), req.index, password=req.password, image_format=OCR_FORMAT
@@ -151,7 +163,6 @@ class OcrStep:
             batch = engine.submit(images, languages=self.archive.ocr_languages)
         except OcrError as exc:
             raise StageError("ocr", str(exc)) from exc
-        dpis = [getattr(image, "dpi", dpi) for image, dpi in zip(images, dpis, strict=True)]
         work.pending[self.name] = StartedOcr(todo, dpis, batch, images)
 
     def run(self, work: DocWork) -> None:
@@ -167,6 +178,7 @@ class OcrStep:
         for index, (page, result, dpi) in enumerate(zip(started.pages, results, started.dpis, strict=True)):
             if index < len(started.images):
                 work.rendered[page.number] = started.images[index]
+                dpi = getattr(started.images[index], "dpi", dpi)  # a page rendered on a cluster: known now
             page.text = result.text
             page.ocr = True
             page.confidence = round(result.confidence, 2)
@@ -204,6 +216,10 @@ class LanguageStep:
 
     def needed(self, work: DocWork) -> bool:
         return any(p.lang is None for p in work.pages)
+
+    def recipe(self) -> StepRecipe:
+        """What a cluster worker builds this step from (archive/portable.py)."""
+        return StepRecipe(LanguageStep)
 
     def run(self, work: DocWork) -> None:
         # Detection costs about 10 µs a character (n-grams made in Python) and a few ms a call:

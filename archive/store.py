@@ -96,7 +96,8 @@ CREATE TABLE IF NOT EXISTS users (
     role TEXT NOT NULL,                       -- admin | editor | reader
     password_hash TEXT NOT NULL,              -- argon2id
     session_version INTEGER NOT NULL DEFAULT 0,  -- moved by a password change: old sessions end
-    created TEXT NOT NULL
+    created TEXT NOT NULL,
+    email TEXT                                -- optional: where the owner of alerts hears of trouble
 );
 CREATE TABLE IF NOT EXISTS api_tokens (
     id INTEGER PRIMARY KEY,
@@ -274,6 +275,8 @@ class Store:
         for column, decl in _COLLECTION_COLUMNS.items():
             if column not in have:
                 self.db.execute(f"ALTER TABLE collections ADD COLUMN {column} {decl}")
+        if "email" not in {row[1] for row in self.db.execute("PRAGMA table_info(users)")}:
+            self.db.execute("ALTER TABLE users ADD COLUMN email TEXT")  # archives made before alerts
         self.run: str | None = None
         self._run_lock: Any = None
         self.db.execute(

@@ -19,6 +19,7 @@ import secrets
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from .cluster import ClusterLost, ClusterUnavailable
 from .store import now
 
 if TYPE_CHECKING:
@@ -99,6 +100,13 @@ class Uploads:
         path = self.archive.root / upload["path"]
         try:
             report = self.archive.ingest([path], collection=upload["collection"])
+        except (ClusterLost, ClusterUnavailable) as exc:
+            # No fault of the upload: it waits, queued, for the cluster to come back (what the
+            # ingest stored stays; the next attempt resumes it, as a second `foi ingest` would).
+            log.warning("upload %s waits for the cluster: %s", upload["id"], exc)
+            self._requeue(upload["id"], f"waiting for the cluster: {exc}")
+            self.archive.drop_ocr_engine()
+            return False
         except Exception as exc:  # recorded on the upload; the queue goes on
             log.exception("upload %s failed", upload["id"])
             self._finish(upload["id"], "failed", 0, 0, f"{type(exc).__name__}: {exc}")
@@ -108,6 +116,12 @@ class Uploads:
         reason = "; ".join(f"{f.get('stage')}: {f.get('reason')}" for f in report.failures[:5]) or None
         self._finish(upload["id"], "done" if documents or not failed else "failed", documents, failed, reason)
         return True
+
+    def _requeue(self, upload_id: int, error: str) -> None:
+        self.db.execute(
+            "UPDATE uploads SET status='queued', worker=NULL, error=?, updated=? WHERE id=?",
+            (error, now(), upload_id),
+        )
 
     def _finish(self, upload_id: int, status: str, documents: int, failed: int, error: str | None) -> None:
         self.db.execute(

@@ -9,9 +9,10 @@ The corpus's scanned PDFs are ingested four times, each into a fresh archive (em
 4. the local pool with 1 process (the baseline of the cluster of one).
 Each coordinator is this process, warmed first (spaCy and the language models loaded by an English
 document), so that its CPU time (`time.process_time`) over the run, divided by the pages, is what
-one coordinator spends per page whatever the cluster: rendering is on the workers, the coordinator
-checks the OCR cache, runs the steps that stay with it (language, glosses, entities), stores and
-indexes. The workers' CPU per page (their processes and the Tesseract runs they wait for, read
+one coordinator spends per page whatever the cluster: rendering, OCR, redaction boxes, language,
+glosses and entities are on the workers; the coordinator extracts (the PDF's text layer), checks
+the OCR cache, translates (a model, when one is installed), stores and indexes, and runs the Dask
+client. `--profile` prints where its time goes. The workers' CPU per page (their processes and the Tesseract runs they wait for, read
 with `client.run`) divided by the coordinator's is how many worker cores one coordinator feeds.
 The four runs' stored pages (texts, word boxes, languages, OCR details) are compared: they must be equal.
 Targets: two one-thread workers >= 1.8 x one; the cluster >= 0.95 x the local pool on the same
@@ -21,7 +22,9 @@ cores; the coordinator under 20 ms of CPU a page (>= 50 worker cores fed).
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import sys
 import tempfile
 import time
@@ -61,14 +64,28 @@ def pages_of(archive: Archive) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def run(name: str, folder: Path, files: list[Path], corpus: Path, config: dict[str, Any]) -> dict[str, Any]:
+def run(
+    name: str,
+    folder: Path,
+    files: list[Path],
+    corpus: Path,
+    config: dict[str, Any],
+    profile: Path | None = None,
+) -> dict[str, Any]:
     with Archive(folder, config) as archive:
         archive.ingest([corpus / WARM_UP], collection="warm-up")
         archive.ocr_engine()  # the pool or the client started before the clock
         workers = cluster_cpu(archive)
+        profiler = cProfile.Profile() if profile else None
         cpu, wall = time.process_time(), time.perf_counter()
+        if profiler:
+            profiler.enable()
         report = archive.ingest(files)
+        if profiler:
+            profiler.disable()
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        if profiler and profile:
+            profiler.dump_stats(profile)
         if workers is not None:
             workers = cluster_cpu(archive) - workers  # type: ignore[operator]
         pages = pages_of(archive)
@@ -97,6 +114,12 @@ def main() -> None:
         "--corpus", type=Path, default=Path(os.environ.get("FOI_CORPUS", ROOT.parent / "shared" / "corpus"))
     )
     parser.add_argument("--files", type=int, default=0, help="only the first N scanned PDFs (0: all)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="profile the coordinator of the two-worker run (cProfile; its clock runs slower) and print "
+        "where its time goes",
+    )
     args = parser.parse_args()
     files = sorted((args.corpus / "pdf-scanned").glob("*.pdf"))
     files = files[: args.files] if args.files else files
@@ -112,8 +135,19 @@ def main() -> None:
             )
         with Cluster(base / "c2", workers=2, nthreads=1) as two:
             results["two"] = run(
-                "cluster, 2 workers x 1 thread", base / "a2", files, args.corpus, {"cluster": two.address}
+                "cluster, 2 workers x 1 thread",
+                base / "a2",
+                files,
+                args.corpus,
+                {"cluster": two.address},
+                profile=base / "coordinator.prof" if args.profile else None,
             )
+            if args.profile:
+                stats = pstats.Stats(str(base / "coordinator.prof"))
+                print("\nthe coordinator of the two-worker run, by cumulative time (waits included):")
+                stats.sort_stats("cumulative").print_stats(
+                    r"archive/(pipeline|steps|portable|indexing|store|cluster)", 25
+                )
         results["local1"] = run("local pool, 1 process", base / "l1", files, args.corpus, {"ocr_workers": 1})
     same = all(r["pages"] == results["local2"]["pages"] for r in results.values())
     one, two, local2, local1 = (results[k] for k in ("one", "two", "local2", "local1"))

@@ -152,9 +152,17 @@ def _width(font: str, text: str, size: float) -> float:
     return len(text) * size if font == "F2" else _latin_width(text, size)
 
 
-def write_pdf(path: Path, contents: list[str], annotations: list[list[str]]) -> None:
+def write_pdf(
+    path: Path,
+    contents: list[str],
+    annotations: list[list[str]],
+    forms: list[dict[str, tuple[str, str]]] | None = None,
+    resources: list[str] | None = None,
+) -> None:
     """A minimal PDF: A4 pages with the given content streams, Helvetica (F1) and the predefined
-    CJK font STSong-Light (F2, no embedding), and annotation dictionaries per page."""
+    CJK font STSong-Light (F2, no embedding), and annotation dictionaries per page. Optional per
+    page: form XObjects by name (their /Matrix entries and content stream; the page is their
+    BBox, the fonts their resources) and more resource entries (e.g. an /ExtGState)."""
     objects: list[bytes] = []
 
     def add(body: str | bytes) -> int:
@@ -173,16 +181,41 @@ def write_pdf(path: Path, contents: list[str], annotations: list[list[str]]) -> 
     f2 = add(
         f"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H /DescendantFonts [{cid} 0 R] >>"
     )
-    kids = []
-    for content, annots in zip(contents, annotations, strict=True):
+    fonts = f"/Font << /F1 {f1} 0 R /F2 {f2} 0 R >>"
+
+    def add_stream(content: str, entries: str = "") -> int:
         data = zlib.compress(content.encode("latin-1"))
-        stream = add(b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + b"\nendstream")
+        return add(
+            b"<< /Length %d /Filter /FlateDecode %s>>\nstream\n" % (len(data), entries.encode("latin-1"))
+            + data
+            + b"\nendstream"
+        )
+
+    kids = []
+    for n, (content, annots) in enumerate(zip(contents, annotations, strict=True)):
+        stream = add_stream(content)
         annot_ids = [add(a) for a in annots]
         annot_ref = f" /Annots [{' '.join(f'{a} 0 R' for a in annot_ids)}]" if annot_ids else ""
+        page_forms = (forms[n] if forms else None) or {}
+        xobjects = " ".join(
+            f"/{name} "
+            + str(
+                add_stream(
+                    body,
+                    f"/Type /XObject /Subtype /Form /BBox [0 0 {PAGE_W:g} {PAGE_H:g}] {entries} "
+                    f"/Resources << {fonts} >> ",
+                )
+            )
+            + " 0 R"
+            for name, (entries, body) in page_forms.items()
+        )
+        more = (f" /XObject << {xobjects} >>" if xobjects else "") + (
+            f" {resources[n]}" if resources and resources[n] else ""
+        )
         kids.append(
             add(
                 f"<< /Type /Page /Parent {pages_obj} 0 R /MediaBox [0 0 {PAGE_W:g} {PAGE_H:g}] "
-                f"/Resources << /Font << /F1 {f1} 0 R /F2 {f2} 0 R >> >> /Contents {stream} 0 R{annot_ref} >>"
+                f"/Resources << {fonts}{more} >> /Contents {stream} 0 R{annot_ref} >>"
             )
         )
     objects[catalog - 1] = f"<< /Type /Catalog /Pages {pages_obj} 0 R >>".encode()

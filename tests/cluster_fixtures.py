@@ -24,8 +24,18 @@ def _env() -> dict[str, str]:
 class Cluster:
     """A scheduler and `workers` workers of `nthreads` threads; `address` once started."""
 
-    def __init__(self, folder: Path, workers: int = 2, nthreads: int = 1, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        folder: Path,
+        workers: int = 2,
+        nthreads: int = 1,
+        env: dict[str, str] | None = None,
+        preload: tuple[str, ...] = (),
+        port: int = 0,
+    ):
         self.env = env or {}  # for the scheduler and workers, e.g. Dask settings
+        self.preload = preload  # further preload modules for the workers (`foi worker --preload`)
+        self.port = port  # 0: any free port
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         self.nthreads = nthreads
@@ -39,7 +49,11 @@ class Cluster:
         out = open(self.folder / log, "ab")  # noqa: SIM115 (the child keeps it)
         try:
             return subprocess.Popen(
-                args, stdout=out, stderr=subprocess.STDOUT, env=_env(), start_new_session=True
+                args,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=dict(_env(), **self.env),
+                start_new_session=True,
             )
         finally:
             out.close()
@@ -53,7 +67,7 @@ class Cluster:
 
     def start_scheduler(self) -> None:
         self.scheduler_file.unlink(missing_ok=True)
-        args = [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard"]
+        args = [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(self.port), "--no-dashboard"]
         self.scheduler = self._spawn([*args, "--scheduler-file", str(self.scheduler_file)], "scheduler.log")
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -77,6 +91,8 @@ class Cluster:
             "--local-directory",
             str(self.folder / f"w{n}"),
         ]
+        for extra in self.preload:
+            args += ["--preload", extra]
         worker = self._spawn(args, f"worker-{n}.log")
         self.workers.append(worker)
         return worker

@@ -125,9 +125,15 @@ def build(root: Path, config: dict[str, Any]) -> dict[str, Any]:
         # Saved searches over the private side, with hits, owned by an admin and by nobody named:
         # their pages, feeds and API must show nothing to anyone else.
         watches = [
-            a.alerts.add("marmalisk watch", "quokkasearch", owner="root"),
-            a.alerts.add("harbour watch", "quokkasearch OR lighthouse", owner="root", public_feed=True),
-            a.alerts.add("zanzibarite watch", "quokkasearch OR pangosearch"),
+            a.alerts.add("marmalisk watch", "quokkasearch", owner="root", emails=["desk@newsroom.test"]),
+            a.alerts.add(
+                "harbour watch",
+                "quokkasearch OR lighthouse",
+                owner="root",
+                public_feed=True,
+                webhooks=["https://hooks.newsroom.test/in"],
+            ),
+            a.alerts.add("zanzibarite watch", "quokkasearch OR pangosearch", emails=["local@newsroom.test"]),
         ]
         for watch in watches:
             assert a.alerts.run(watch, since="2000-01-01") >= 1
@@ -142,6 +148,7 @@ def build(root: Path, config: dict[str, Any]) -> dict[str, Any]:
             d["metadata"]["mail"]["message_id"]: d["id"] for d in docs if (d["metadata"].get("mail") or {})
         },
         "search_ids": [w.id for w in watches],
+        "channel_ids": [c.id for w in watches for c in w.channels],
         "config": config,
     }
 
@@ -180,6 +187,7 @@ def _values(rule, site: dict[str, Any]) -> list[dict[str, Any]]:
         "fmt": ["csv", "json"],
         "filename": ["app.css"],
         "search_id": site["search_ids"],
+        "channel_id": site["channel_ids"],
         "token": ["a-guessed-token", "x" * 43],
     }
     combos: list[dict[str, Any]] = [{}]

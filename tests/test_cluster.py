@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCANS = {
     "non_searchable.pdf": "pdf-scanned/kreuzberg_non_searchable.pdf",  # 1 page
     "mail.eml": "email-eml/alaveteli_quoted-subject-iso8859-1.eml",  # an image attachment
+    "chinese.eml": "email-eml/demisto_chinese_email_test.eml",  # glosses, Chinese names, translation
 }
 
 
@@ -85,10 +86,17 @@ def _stored(archive_dir: Path) -> dict[str, list[dict[str, Any]]]:
                         "height",
                         "dpi",
                         "meta",
+                        "gloss",
+                        "translation",
                     )
                 }
                 for p in archive.store.pages(doc["id"], with_words=True)
             ]
+            # What the document's analysis made of it (entities summed up, redactions), and how
+            # each stage went (language, glosses, translation and entities on a cluster worker).
+            out[name].append({"metadata": doc["metadata"], "lang": doc["lang"]})
+            stages = archive.store.stages(doc["id"])
+            out[name].append({k: (v["status"], v["reason"]) for k, v in stages.items()})
     return out
 
 
@@ -119,7 +127,22 @@ def test_cluster_equals_local_pool_and_shares_the_ocr_cache(cluster: Cluster, tm
     assert again == there["@non_searchable.pdf"]
     page = there["@non_searchable.pdf"][0]
     assert "Non-text-searchable PDF" in page["text"] and page["ocr"] and page["words"]
-    assert page["dpi"] and page["meta"]["ocr"]["languages"]
+    assert page["dpi"] and page["meta"]["ocr"]["languages"] and page["lang"] == "en"
+    # The Chinese mail's language, glosses and entities (the same on both sides, as compared
+    # above), made on the cluster's workers: each built the steps it ran, once.
+    chinese = next(pages for name, pages in there.items() if name.endswith("@chinese.eml"))
+    assert chinese[0]["lang"].startswith("zh") and chinese[0]["gloss"]
+    assert chinese[0]["meta"]["gloss_words"] and chinese[-1]["translate"][0] in {"ok", "skipped"}
+    stages = chinese[-1]
+    assert stages["language"][0] == stages["gloss"][0] == stages["entities"][0] == "ok"
+    assert any(m["type"] for m in chinese[0]["meta"]["entities"])
+    from distributed import Client
+
+    from archive.portable import steps_built
+
+    with Client(cluster.address, timeout=30, set_as_default=False) as client:  # type: ignore[no-untyped-call]
+        built = client.run(steps_built)
+    assert sum(built.values()) >= 3  # language, glosses, entities, on one worker or both
     attachment = [pages for name, pages in there.items() if name.startswith("image001.png@")]
     assert attachment and attachment[0][0]["ocr"]  # the mail's image attachment, read on the cluster
 
@@ -265,3 +288,114 @@ def test_an_unreachable_scheduler_is_said_at_once(tmp_path: Path) -> None:
     assert not (tmp_path / "archive" / "foi.sqlite3").exists() or not _rows(
         tmp_path / "archive" / "foi.sqlite3", "SELECT id FROM documents"
     )
+
+
+def test_pages_in_flight_are_bounded_across_and_within_documents(cluster: Cluster, tmp_path: Path) -> None:
+    from archive.core import Archive
+
+    release = tmp_path / "release"
+    release.mkdir()
+    long_lines = make_scan(release / "long.pdf", 9, "L ")
+    short_lines = make_scan(release / "short.pdf", 3, "S ")
+    with Archive(tmp_path / "archive", {"cluster": cluster.address, "cluster_pages_in_flight": 2}) as archive:
+        engine = archive.ocr_engine()
+        assert engine.pages_in_flight == 2
+        report = archive.ingest([release])
+        assert report.failed == {} and report.ingested == 2
+        # Never more than two pages on the cluster, though 12 were there to read; and the window was used.
+        assert engine.most_in_flight == 2 and engine.in_flight == 0
+        texts = _texts(tmp_path / "archive" / "foi.sqlite3")
+    # Results in page order, whatever order the pages were read in.
+    assert [texts["long.pdf", n] for n in range(1, 10)] == long_lines
+    assert [texts["short.pdf", n] for n in range(1, 4)] == short_lines
+    with Archive(tmp_path / "default", {"cluster": cluster.address}) as archive:
+        # By default three pages per worker thread (two workers of one thread here).
+        assert archive.ocr_engine().pages_in_flight == 6
+
+
+CRASH_MARK = "%foi-test: kill the worker that renders me"  # read by tests/cluster_crash_preload.py
+
+
+def test_a_page_that_kills_its_worker_every_time_fails_its_document_and_the_batch_goes_on(
+    tmp_path: Path,
+) -> None:
+    from archive.core import Archive
+    from archive.search import SearchQuery
+
+    release = tmp_path / "release"
+    release.mkdir()
+    make_scan(release / "a-good.pdf", 2, "A ")
+    make_scan(release / "b-deadly.pdf", 2, "B ")
+    with (release / "b-deadly.pdf").open("ab") as fh:
+        fh.write(b"\n" + CRASH_MARK.encode() + b"\n")  # after %%EOF: the PDF reads the same
+    make_scan(release / "c-good.pdf", 2, "C ")
+    # Dask gives up on a task after its second worker dies running it (allowed-failures 1).
+    settings = {"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1", "FOI_TEST_CRASH_MARK": CRASH_MARK}
+    preload = (str(Path(__file__).with_name("cluster_crash_preload.py")),)
+    with Cluster(tmp_path / "cluster", workers=2, env=settings, preload=preload) as crashing:
+        # One page on the cluster at a time: a worker that dies takes no other document's page with it.
+        config = {"cluster": crashing.address, "cluster_pages_in_flight": 1}
+        with Archive(tmp_path / "archive", config) as archive:
+            report = archive.ingest([release])
+            assert report.ingested == 2 and report.failed == {"ocr": 1}, report.failures
+            (failure,) = report.failures
+            assert failure["path"] == "b-deadly.pdf" and failure["stage"] == "ocr"
+            assert "KilledWorker" in failure["reason"]
+            docs = {d["filename"]: d for d in archive.store.documents()}
+            assert docs["b-deadly.pdf"]["status"] == "failed"
+            assert docs["b-deadly.pdf"]["error_stage"] == "ocr"
+            assert "KilledWorker" in docs["b-deadly.pdf"]["error_reason"]
+            assert docs["a-good.pdf"]["status"] == docs["c-good.pdf"]["status"] == "done"
+            hits = archive.search(SearchQuery('"invoice 4402"')).hits
+            found = {h.doc_id for h in hits}
+            assert found == {docs["a-good.pdf"]["id"], docs["c-good.pdf"]["id"]}
+
+
+def test_the_servers_upload_worker_waits_for_a_lost_cluster_and_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`foi serve` ingests uploads in a background thread (web/manage.py). With the cluster gone,
+    the upload waits, queued, saying why, and the thread lives on; once a scheduler answers at
+    that address again, the upload is read and found (before, a lost cluster killed the thread
+    and every later upload stayed queued until a restart)."""
+    import socket
+
+    from archive.core import Archive
+    from archive.search import SearchQuery
+    from web.manage import run_uploads
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("FOI_CLUSTER_TIMEOUT", "1")
+    config = {"cluster": f"tcp://127.0.0.1:{port}"}
+    scan = tmp_path / "heron.pdf"
+    lines = make_scan(scan, 1, "Heron ")
+    root = tmp_path / "archive"
+    with Archive(root, config) as archive, scan.open("rb") as stream:
+        upload_id = archive.uploads.add("birds", "heron.pdf", stream, None)
+
+    def upload() -> dict[str, Any]:
+        with Archive(root, config) as archive:
+            return next(u for u in archive.uploads.recent("birds") if u["id"] == upload_id)
+
+    stop = threading.Event()
+    worker = threading.Thread(target=run_uploads, args=(root, config, stop, 0.2), daemon=True)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not (upload()["error"] or "").startswith("waiting for the cluster"):
+            assert time.monotonic() < deadline, upload()
+            time.sleep(0.3)
+        assert upload()["status"] in ("queued", "processing") and worker.is_alive()
+        with Cluster(tmp_path / "cluster", workers=1, port=port):
+            deadline = time.monotonic() + 180
+            while upload()["status"] != "done":
+                assert time.monotonic() < deadline and worker.is_alive(), upload()
+                time.sleep(0.5)
+    finally:
+        stop.set()
+        worker.join(timeout=60)
+    with Archive(root) as archive:
+        word = lines[0].split()[2]  # "Heron"
+        assert archive.search(SearchQuery(word)).total == 1, (word, lines)

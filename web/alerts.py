@@ -9,7 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from limits import parse as parse_limit
+from limits.strategies import RateLimiter
 from markupsafe import Markup
 
 from . import archive
@@ -25,6 +37,10 @@ MAX_CHANNELS = 20
 HITS_PAGE = 50
 FILTER_NAMES = (*valid.FILTERS, "from", "to")
 ATOM = "application/atom+xml; charset=utf-8"
+# Subscription requests (each mails a confirmation): per address, so nobody mail-bombs an address
+# through confirmations, and per client address, so nobody sprays many (the login's limiter).
+SUBSCRIBE_PER_ADDRESS = parse_limit("3 per hour")
+SUBSCRIBE_PER_CLIENT = parse_limit("20 per hour")
 
 
 def request_owner() -> str:
@@ -209,6 +225,7 @@ def subscribe(search_id: int):  # type: ignore[no-untyped-def]
     sent = None
     if request.method == "POST":
         address = valid.text(request.form, "email", 254)
+        _check_subscribe_rate(address)
         try:
             archive().alerts.subscribe(search, address)
         except AlertError as exc:
@@ -217,6 +234,17 @@ def subscribe(search_id: int):  # type: ignore[no-untyped-def]
             abort(503, f"The confirmation could not be sent: {exc}")
         sent = address
     return render_template("alert_subscribe.html", search=search, sent=sent)
+
+
+def _check_subscribe_rate(address: str) -> None:
+    """A 429 past the limits of confirmation mails to this address or from this client."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return
+    limiter: RateLimiter = current_app.extensions["foi_login_limiter"]
+    allowed = [limiter.hit(SUBSCRIBE_PER_ADDRESS, "subscribe-to", address.strip().casefold())]
+    allowed.append(limiter.hit(SUBSCRIBE_PER_CLIENT, "subscribe-from", request.remote_addr or "-"))
+    if not all(allowed):
+        abort(429, "Too many subscription requests; try again in an hour")
 
 
 @ui_bp.get("/confirm/<token>")
@@ -349,3 +377,50 @@ def api_alert_hits(search_id: int):  # type: ignore[no-untyped-def]
     offset = valid.integer(request.args, "offset", 0, 0, valid.MAX_OFFSET)
     alerts = archive().alerts
     return jsonify({"total": alerts.hit_count(search), "hits": alerts.hits(search, limit, offset)})
+
+
+# Channels and the feed token: what the pages' forms do, for API clients.
+
+
+@api_bp.post("/<int:search_id>/channels")
+def api_add_channel(search_id: int):  # type: ignore[no-untyped-def]
+    search = _owned(search_id)
+    data = _body()
+    if len(search.channels) >= MAX_CHANNELS:
+        abort(400, f"at most {MAX_CHANNELS} channels per saved search")
+    kind = valid.choice({"kind": _string(data, "kind", 20)}, "kind", ("email", "webhook"), "email")
+    try:
+        channel = archive().alerts.add_channel(search, kind, _string(data, "target", 2000))
+    except AlertError as exc:
+        abort(400, str(exc))
+    return jsonify(
+        {"channel": channel.as_dict(), "secret": channel.secret, "search": _search_json(_owned(search_id))}
+    )
+
+
+@api_bp.route("/<int:search_id>/channels/<int:channel_id>", methods=["PATCH", "DELETE"])
+def api_channel(search_id: int, channel_id: int):  # type: ignore[no-untyped-def]
+    """PATCH {"enabled": true} re-enables a channel disabled after failures (false turns it off);
+    DELETE removes it."""
+    search = _owned(search_id)
+    alerts = archive().alerts
+    if request.method == "DELETE":
+        done = alerts.remove_channel(search, channel_id)
+    else:
+        data = _body()
+        if "enabled" not in data:
+            abort(400, 'send {"enabled": true} to re-enable the channel (false turns it off)')
+        done = alerts.enable_channel(search, channel_id, _flag(data, "enabled", True))
+    if not done:
+        abort(404, f"No channel {channel_id} on saved search {search_id}")
+    return jsonify({"search": _search_json(_owned(search_id))})
+
+
+@api_bp.post("/<int:search_id>/feed-token")
+def api_rotate_feed_token(search_id: int):  # type: ignore[no-untyped-def]
+    """A new private feed address; the old one stops working. The body is a JSON object ({}), as
+    every write of the API has one (a form posted from another site cannot send it)."""
+    owned = _owned(search_id)
+    _body()
+    search = archive().alerts.rotate_feed_token(owned)
+    return jsonify({"search": _search_json(search)})

@@ -304,6 +304,8 @@ def _alert_paths(bad_request: dict[str, Any]) -> dict[str, Any]:
     )
     change = _object({}, {**fields, "paused": {"type": "boolean"}})
     search_id = _param("search_id", "Saved search id", _int(0, valid.MAX_ID), "path")
+    channel_id = _param("channel_id", "Channel id", _int(0, valid.MAX_ID), "path")
+    searched = _object({"search": SAVED_SEARCH})
     not_found = _error("No such saved search")
     one = _object({"search": SAVED_SEARCH}, {"outbox": {"type": "object", "additionalProperties": INT}})
     return {
@@ -343,6 +345,65 @@ def _alert_paths(bad_request: dict[str, Any]) -> dict[str, Any]:
                 "parameters": [search_id],
                 "responses": {"200": _json(_object({"deleted": INT}), "Deleted"), "404": not_found},
             },
+        },
+        "/api/alerts/{search_id}/channels": {
+            "post": {
+                "summary": "Add an e-mail or webhook channel to a saved search",
+                "parameters": [search_id],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": _object(
+                                {
+                                    "kind": {"type": "string", "enum": ["email", "webhook"]},
+                                    "target": _text(2000),
+                                }
+                            )
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(
+                        _object({"channel": CHANNEL, "secret": STR_OR_NULL, "search": SAVED_SEARCH}),
+                        "Added; a webhook's signing secret, shown once",
+                    ),
+                    "400": bad_request,
+                    "404": not_found,
+                },
+            }
+        },
+        "/api/alerts/{search_id}/channels/{channel_id}": {
+            "patch": {
+                "summary": "Re-enable a channel disabled after failures (enabled: true) or turn it off",
+                "parameters": [search_id, channel_id],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _object({"enabled": {"type": "boolean"}})}},
+                },
+                "responses": {
+                    "200": _json(searched, "The saved search"),
+                    "400": bad_request,
+                    "404": not_found,
+                },
+            },
+            "delete": {
+                "summary": "Remove a channel",
+                "parameters": [search_id, channel_id],
+                "responses": {"200": _json(searched, "The saved search"), "404": not_found},
+            },
+        },
+        "/api/alerts/{search_id}/feed-token": {
+            "post": {
+                "summary": "A new private feed address (the old one stops working)",
+                "parameters": [search_id],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _object({})}}},
+                "responses": {
+                    "400": bad_request,
+                    "200": _json(searched, "The saved search with its new feed_url"),
+                    "404": not_found,
+                },
+            }
         },
         "/api/alerts/{search_id}/hits": {
             "get": {

@@ -284,6 +284,16 @@ class AlertDB:
             (error, next_attempt, now(), json.dumps(list(ids))),
         )
 
+    def instant_pending(self) -> bool:
+        """Whether hits of active instant searches wait in the outbox for a live channel."""
+        row = self.db.execute(
+            "SELECT 1 FROM alert_outbox o JOIN alert_hits h ON h.id = o.hit_id "
+            "JOIN saved_searches s ON s.id = h.search_id JOIN alert_channels c ON c.id = o.channel_id "
+            "WHERE o.state='pending' AND s.cadence='instant' AND s.paused=0 AND c.disabled IS NULL "
+            "AND c.confirmed=1 LIMIT 1"
+        ).fetchone()
+        return row is not None
+
     def outbox_counts(self, search_id: int | None = None) -> dict[str, int]:
         sql = "SELECT o.state, count(*) FROM alert_outbox o JOIN alert_hits h ON h.id = o.hit_id"
         params: list[Any] = []

@@ -18,7 +18,9 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import shlex
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,7 +35,7 @@ from . import mail, webhook
 from .db import AlertDB
 from .links import LinkSigner, base_url, hit_link
 from .matching import describe_hits
-from .owners import PUBLIC_OWNER, may_deliver, viewer_for_owner
+from .owners import PUBLIC_OWNER, may_deliver, owner_email, viewer_for_owner
 
 log = logging.getLogger(__name__)
 
@@ -155,11 +157,13 @@ class Sender:
         self, rows: list[Any], key: Any, at: datetime, size: int
     ) -> Iterator[tuple[str, list[Any], str | None]]:
         """(delivery id, rows, digest key to stamp) to send: first those left `sending` by a sender
-        that died, as they were; then pending rows whose digest is due, `size` at a time."""
+        that died and those of a failed attempt, as they were (under the same delivery id: a receiver
+        that got a request whose answer timed out can tell the retry is the same); then pending rows
+        whose digest is due, `size` at a time."""
         resumed: dict[str, list[Any]] = {}
         due: dict[tuple[Any, str], list[Any]] = {}
         for r in rows:
-            if r["state"] == "sending" and r["delivery"]:
+            if r["delivery"]:
                 resumed.setdefault(r["delivery"], []).append(r)
             else:
                 due.setdefault((key(r), r["cadence"]), []).append(r)
@@ -173,12 +177,18 @@ class Sender:
             for i in range(0, len(group), size):
                 yield uuid.uuid4().hex, group[i : i + size], digest_key
 
-    def _failed(
-        self, ids: list[int], channel_ids: set[int], error: str, attempts: int, report: DeliveryReport
-    ) -> None:
+    def _retry(self, ids: list[int], error: str, attempts: int, report: DeliveryReport) -> None:
+        """Back to pending, to be tried again after a delay doubling per attempt."""
         delay = self.settings.retry_after * (2 ** min(attempts, 10))
         self.records.retry_later(ids, error, _stamp(datetime.now(UTC) + timedelta(seconds=delay)))
         report.failures.append(error)
+
+    def _failed(
+        self, ids: list[int], channel_ids: set[int], error: str, attempts: int, report: DeliveryReport
+    ) -> None:
+        """A failure that is the channel's (a refused address, a receiver answering an error): retried
+        later, and counted against the channel, which is disabled after `max_failures` in a row."""
+        self._retry(ids, error, attempts, report)
         for cid in channel_ids:
             channel = self.records.channel(cid)
             if channel is None:
@@ -192,24 +202,28 @@ class Sender:
                 self._tell_owner(cid, channel.kind, channel.target, reason)
 
     def _tell_owner(self, channel_id: int, kind: str, target: str, reason: str) -> None:
-        """The owner hears of a disabled channel in the UI (the channel shows why) and, when the
-        search has a working e-mail channel, by e-mail."""
+        """The owner hears of a disabled channel in the UI (the channel shows why) and by e-mail: at
+        the account's address (`foi users email`) and at the search's other working e-mail channels."""
         search_id = self.records.channel_search_id(channel_id)
         search = self.records.search(search_id) if search_id is not None else None
         if search is None:
             return
-        for ch in search.channels:
-            if ch.kind == "email" and ch.id != channel_id and ch.confirmed and not ch.disabled:
-                text = (
-                    f"The {kind} {target} of your saved search {search.name!r} was disabled: {reason}. "
-                    f"Its hits are kept; re-enable it once the receiver works again ({self.base}/alerts/{search.id})."
-                )
-                try:
-                    mail.send(
-                        self.mail, mail.notice(self.mail, ch.target, f"FOI Archive: {kind} disabled", text)
-                    )
-                except mail.MailError:
-                    log.warning("could not tell %s that a channel was disabled", ch.target, exc_info=True)
+        addresses = [owner_email(self.records.store, search.owner)]
+        addresses += [
+            ch.target
+            for ch in search.channels
+            if ch.kind == "email" and ch.id != channel_id and ch.confirmed and not ch.disabled
+        ]
+        text = (
+            f"The {kind} {target} of your saved search {search.name!r} was disabled: {reason}. "
+            f"Its hits are kept; re-enable it once the receiver works again ({self.base}/alerts/{search.id}, "
+            f"or `foi alerts enable {shlex.quote(search.name)} {channel_id}`)."
+        )
+        for address in dict.fromkeys(a for a in addresses if a and a != target):
+            try:
+                mail.send(self.mail, mail.notice(self.mail, address, f"FOI Archive: {kind} disabled", text))
+            except mail.MailError:
+                log.warning("could not tell %s that a channel was disabled", address, exc_info=True)
 
     def _sent(
         self, ids: list[int], channel_ids: set[int], digest_key: str | None, report: DeliveryReport
@@ -245,11 +259,17 @@ class Sender:
             ]
             unsubscribe = self.signer.link(self.base, "unsubscribe", sorted(channels))
             cadence = group[0]["cadence"]
+            attempts = max(r["attempts"] for r in group)
             try:
                 mail.send(self.mail, mail.digest(self.mail, to, cadence, hits, delivery, unsubscribe))
-            except mail.MailError as exc:
-                self._failed(ids, channels, str(exc), max(r["attempts"] for r in group), report)
+            except mail.RecipientRefused as exc:  # this address's trouble: counts against its channels
+                self._failed(ids, channels, str(exc), attempts, report)
                 continue
+            except mail.MailError as exc:
+                # The server's trouble (down, not configured, login refused, a temporary 4xx): no
+                # recipient is to blame, so no channel counts a failure; the rest waits for a later round.
+                self._retry(ids, str(exc), attempts, report)
+                return
             self._sent(ids, channels, digest_key, report)
             report.emails += 1
 
@@ -316,27 +336,61 @@ def _terms(raw: str) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
+WAKE_FILE = "alerts-wake"
+_loops_lock = threading.Lock()
+_wake_events: dict[Path, set[threading.Event]] = {}
+
+
+def wake_senders(root: Path) -> None:
+    """Hits to send now (matching recorded some): the delivery loops of this process wake at once,
+    those of other processes (a `foi serve` beside a `foi ingest`) within a second, as they watch
+    runs/alerts-wake, instead of waiting for their interval."""
+    folder = root / "runs"
+    folder.mkdir(exist_ok=True)
+    (folder / WAKE_FILE).touch()
+    with _loops_lock:
+        for event in _wake_events.get(root.resolve(), ()):
+            event.set()
+
+
+def _wake_stamp(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
 class DeliveryLoop:
-    """The sending loop of `foi serve`: a daemon thread that, every `interval` seconds, runs a
-    round if it can take the archive's sender lock (so one process of a deployment sends)."""
+    """The sending loop of `foi serve`: a daemon thread that runs a round every `interval` seconds,
+    or as soon as matching records hits (`wake_senders`), if it can take the archive's sender lock
+    (so one process of a deployment sends)."""
 
     def __init__(self, root: Path, config: dict[str, Any] | None = None):
-        self.root = root
+        self.root = Path(root).resolve()
         self.config = dict(config or {})
         self.interval = DeliverySettings.configured(self.config).interval
         self.stop_event = threading.Event()
+        self.wake_event = threading.Event()
         self.thread = threading.Thread(target=self._run, name="foi-alerts-sender", daemon=True)
 
     def start(self) -> DeliveryLoop:
+        with _loops_lock:
+            _wake_events.setdefault(self.root, set()).add(self.wake_event)
         self.thread.start()
         return self
 
     def stop(self) -> None:
         self.stop_event.set()
+        self.wake_event.set()
         self.thread.join(timeout=30)
+        with _loops_lock:
+            _wake_events.get(self.root, set()).discard(self.wake_event)
 
     def _run(self) -> None:
+        wake_file = self.root / "runs" / WAKE_FILE
         while not self.stop_event.is_set():
+            self.wake_event.clear()
+            seen = _wake_stamp(wake_file)  # hits recorded during the round wake the next one
             try:
                 store = Store(self.root)
                 try:
@@ -347,4 +401,13 @@ class DeliveryLoop:
                     log.warning("alert delivery: %s", "; ".join(report.failures))
             except Exception:  # the loop must outlive a bad round
                 log.exception("alert delivery round failed")
-            self.stop_event.wait(self.interval)
+            self._wait(wake_file, seen)
+
+    def _wait(self, wake_file: Path, seen: int) -> None:
+        """Until the interval passes, this process wakes the loop, or another touches the wake file."""
+        deadline = time.monotonic() + self.interval
+        while not self.stop_event.is_set() and not self.wake_event.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or _wake_stamp(wake_file) != seen:
+                return
+            self.wake_event.wait(min(1.0, left))

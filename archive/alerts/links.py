@@ -4,10 +4,12 @@ the signed tokens of e-mail links."""
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 CONFIRM_MAX_AGE = 7 * 24 * 3600  # a subscription confirmation link lasts a week
@@ -31,10 +33,15 @@ def feed_link(base: str, search_id: int, token: str | None) -> str:
 
 
 class LinkSigner:
-    """Signed, expiring tokens for unsubscribe and confirmation links (itsdangerous)."""
+    """Signed, expiring tokens for unsubscribe and confirmation links (itsdangerous). `clock` (seconds
+    since the epoch; default time.time) is when tokens are made and checked: tests turn it back."""
 
-    def __init__(self, secret: str):
-        self.serializer = URLSafeTimedSerializer(secret, salt="foi-alerts")
+    def __init__(self, secret: str, clock: Callable[[], float] = time.time):
+        class ClockedSigner(TimestampSigner):
+            def get_timestamp(self) -> int:
+                return int(clock())
+
+        self.serializer = URLSafeTimedSerializer(secret, salt="foi-alerts", signer=ClockedSigner)
 
     def sign(self, action: str, channel_ids: list[int]) -> str:
         return self.serializer.dumps({"a": action, "c": sorted(channel_ids)})

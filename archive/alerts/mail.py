@@ -21,7 +21,12 @@ _TAGS = re.compile(r"<[^>]*>")
 
 
 class MailError(RuntimeError):
-    """The SMTP server could not be reached or refused the message."""
+    """The SMTP server could not be reached or refused the message: the transport's trouble (no
+    server configured, no connection, login refused, a temporary 4xx), not the recipient's."""
+
+
+class RecipientRefused(MailError):
+    """The server refused the recipient for good (a 5xx answer to RCPT TO): the address's trouble."""
 
 
 @dataclass
@@ -54,6 +59,13 @@ def send(settings: MailSettings, msg: EmailMessage, timeout: float = 30.0) -> No
             if parts.username:
                 client.login(unquote(parts.username), unquote(parts.password or ""))
             client.send_message(msg)
+    except smtplib.SMTPRecipientsRefused as exc:
+        answers = ", ".join(
+            f"{to} {code} {text.decode(errors='replace')}" for to, (code, text) in exc.recipients.items()
+        )
+        if exc.recipients and all(code >= 500 for code, _ in exc.recipients.values()):
+            raise RecipientRefused(f"{host}:{port} refused the recipient: {answers}") from exc
+        raise MailError(f"{host}:{port} put the recipient off for now: {answers}") from exc
     except (smtplib.SMTPException, OSError) as exc:
         raise MailError(f"sending mail through {host}:{port} failed: {exc}") from exc
 

@@ -7,18 +7,17 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..search import QueryError, SearchQuery
+from ..accounts import AccountError, check_email
+from ..search import SORTS, QueryError, SearchQuery
 from ..search.base import FILTERS
 from ..search.query import check_date, check_runnable, parse
 
 CADENCES = ("instant", "daily", "weekly")
-SORTS = ("relevance", "date", "-date")
 CHANNEL_KINDS = ("email", "webhook")
 # Filters a saved search may carry apart from its text (the same names as `field:value`).
 FILTER_NAMES = (*FILTERS, "from", "to")
 MAX_NAME = 200
 MAX_QUERY = 2000
-_EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 
 
 class AlertError(ValueError):
@@ -132,8 +131,10 @@ def check_name(name: str) -> str:
 def check_channel(kind: str, target: str) -> str:
     target = target.strip()
     if kind == "email":
-        if not _EMAIL.match(target) or len(target) > 254:
-            raise AlertError(f"not an e-mail address: {target!r}")
+        try:
+            target = check_email(target)
+        except AccountError as exc:
+            raise AlertError(str(exc)) from exc
     elif kind == "webhook":
         if not re.match(r"^https?://[^\s]+$", target) or len(target) > 2000:
             raise AlertError(f"a webhook needs an http:// or https:// URL, not {target!r}")

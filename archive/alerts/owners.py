@@ -28,6 +28,15 @@ def viewer_for_owner(store: Store, owner: str | None) -> Viewer:
     return found if found is not None else PUBLIC
 
 
+def owner_email(store: Store, owner: str | None) -> str | None:
+    """The address an owner's account gave (`foi users email`), if any: where the owner is told of a
+    disabled channel. The local single user and public subscribers have none."""
+    if owner in (None, "", LOCAL_OWNER, PUBLIC_OWNER):
+        return None
+    account = Accounts(store).get(str(owner))
+    return str(account["email"]) if account and account["email"] else None
+
+
 def may_deliver(store: Store, viewer: Viewer, hit: Any) -> bool:
     """May a hit (a row with `document_id` and `collection`) go to `viewer` now? A taken-down
     document or a collection no longer readable withholds it."""

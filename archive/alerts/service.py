@@ -11,11 +11,11 @@ from typing import Any
 from ..access import Viewer
 from ..search import SearchBackend
 from ..search.base import IndexRecord
-from ..store import Store
+from ..store import Store, now
 from . import mail
 from .atom import feed_xml
 from .db import AlertDB, new_token
-from .delivery import DeliveryReport, Sender
+from .delivery import DeliveryReport, Sender, wake_senders
 from .links import CONFIRM_MAX_AGE, LinkSigner, base_url, feed_link
 from .matching import backfill, describe_hits, match_documents
 from .model import AlertError, Channel, SavedSearch, check_channel, check_name, check_search
@@ -70,7 +70,8 @@ class Alerts:
         return found
 
     def update(self, search: SavedSearch, **changes: Any) -> SavedSearch:
-        """Change name, query, filters, sort, cadence, paused or public_feed (checked as on add)."""
+        """Change name, query, filters, sort, cadence, paused or public_feed (checked as on add). A
+        paused search matches and sends nothing; resumed, it starts from then."""
         query = changes.get("query", search.query)
         filters = changes.get("filters", search.filters)
         sort = changes.get("sort", search.sort)
@@ -84,6 +85,10 @@ class Alerts:
         for flag in ("paused", "public_feed"):
             if flag in changes:
                 fields[flag] = int(bool(changes[flag]))
+        if search.paused and "paused" in changes and not changes["paused"]:
+            # Resumed: it starts from now, like a new search; what arrived while it was paused
+            # is not matched (`foi alerts run NAME --since DATE` backfills it on request).
+            fields["since"] = now()
         if fields:
             try:
                 self.records.update_search(search.id, **fields)
@@ -121,10 +126,14 @@ class Alerts:
             return True
         return False
 
-    def enable_channel(self, search: SavedSearch, channel_id: int) -> bool:
-        """Re-enable a channel disabled after failures (its kept hits go at the next round)."""
+    def enable_channel(self, search: SavedSearch, channel_id: int, enabled: bool = True) -> bool:
+        """Re-enable a channel disabled after failures (its kept hits go at the next round), or with
+        enabled=False turn it off (its hits wait). False when the search has no such channel."""
         if any(c.id == channel_id for c in search.channels):
-            self.records.update_channel(channel_id, disabled=None, failures=0)
+            if enabled:
+                self.records.update_channel(channel_id, disabled=None, failures=0)
+            else:
+                self.records.update_channel(channel_id, disabled="turned off by its owner")
             return True
         return False
 
@@ -158,7 +167,10 @@ class Alerts:
         with their records when it still has them, and from its matching thread with that
         thread's own `store`)."""
         records = self.records if store is None or store is self.store else AlertDB(store)
-        return match_documents(records, self.backend, doc_ids, pages)
+        found = match_documents(records, self.backend, doc_ids, pages)
+        if found:
+            wake_senders(self.store.root)  # instant hits go at once, not at the loop's next interval
+        return found
 
     def run(self, search: SavedSearch, since: str | None) -> int:
         """Backfill: match `search` against documents added since `since` (an ISO date; None: all)."""
@@ -168,6 +180,14 @@ class Alerts:
 
     def send_due(self, at: datetime | None = None) -> DeliveryReport:
         return Sender(self.store, self.config).send_due(at)
+
+    def send_instant(self) -> DeliveryReport | None:
+        """At the end of an ingest: a round of delivery when hits of instant searches wait (None
+        when none does), so they go at once without a server or cron. A `foi serve` sending at that
+        moment holds the sender lock: it sends them itself (the report says busy)."""
+        if not self.records.instant_pending():
+            return None
+        return self.send_due()
 
     # -- feeds ----------------------------------------------------------------------------------
 
@@ -215,6 +235,8 @@ class Alerts:
         channel = self.records.add_channel(
             search.id, "email", check_channel("email", address), confirmed=False, audience="public"
         )
+        if channel.disabled == "unsubscribed":  # subscribing again: a new confirmation is needed
+            self.records.update_channel(channel.id, confirmed=0, disabled=None)
         link = self.signer().link(base_url(self.config), "confirm", [channel.id])
         settings = mail.MailSettings.configured(self.config)
         mail.send(settings, mail.confirmation(settings, address, search.name, search.query, link))
@@ -223,10 +245,13 @@ class Alerts:
     def confirm(self, token: str) -> SavedSearch:
         """Follow a confirmation link (ValueError when it is forged or expired)."""
         (channel_id,) = self.signer().check("confirm", token, CONFIRM_MAX_AGE)[:1]
+        channel = self.records.channel(channel_id)
         search_id = self.records.channel_search_id(channel_id)
-        if search_id is None:
+        if channel is None or search_id is None:
             raise ValueError("this subscription no longer exists")
-        self.records.update_channel(channel_id, confirmed=1, disabled=None)
+        if channel.disabled:  # an old link must not undo an unsubscribe (or a disabled channel)
+            raise ValueError(f"this subscription was stopped ({channel.disabled}): subscribe again")
+        self.records.update_channel(channel_id, confirmed=1)
         found = self.records.search(search_id)
         assert found is not None
         return found

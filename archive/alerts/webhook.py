@@ -32,13 +32,36 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def verify(secret: str, timestamp: str, body: bytes, signature: str, max_age: float = 300.0) -> bool:
-    """What a receiver does (the tests' receiver uses it): the signature matches and is recent."""
+def verify(
+    secret: str, timestamp: str, body: bytes, signature: str, max_age: float = 300.0, at: float | None = None
+) -> bool:
+    """What a receiver does (the tests' receiver uses it): the signature matches and its timestamp is
+    within `max_age` seconds of `at` (now). ReplayGuard also refuses a request seen before."""
     try:
-        age = abs(time.time() - float(timestamp))
+        age = abs((time.time() if at is None else at) - float(timestamp))
     except ValueError:
         return False
     return age <= max_age and hmac.compare_digest(sign(secret, timestamp, body), signature)
+
+
+class ReplayGuard:
+    """A receiver's memory against replay: a request it accepted (`remember`, once handled) within
+    the last `max_age` seconds is refused when it comes again; older ones fail `verify`'s timestamp
+    check. A request it answered with an error is not remembered, so the sender's retry (which may
+    carry the same timestamp within a second) goes through; a batch sent again after a crash has a
+    new timestamp, hence a new signature, and its X-FOI-Delivery says it is the same batch."""
+
+    def __init__(self, max_age: float = 300.0):
+        self.max_age = max_age
+        self.seen: dict[str, float] = {}
+
+    def verify(self, secret: str, timestamp: str, body: bytes, signature: str) -> bool:
+        at = time.time()
+        self.seen = {sig: t for sig, t in self.seen.items() if at - t <= self.max_age}
+        return signature not in self.seen and verify(secret, timestamp, body, signature, self.max_age, at)
+
+    def remember(self, signature: str) -> None:
+        self.seen[signature] = time.time()
 
 
 def post(url: str, secret: str, delivery: str, payload: dict[str, Any], timeout: float) -> int:

@@ -43,11 +43,12 @@ def users() -> None:
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), default="reader", show_default=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@click.option("--email", default=None, help="Where the account hears of its alerts' trouble (optional).")
 @pass_ctx
-def users_add(ctx: Context, name: str, role: str, password_stdin: bool) -> None:
+def users_add(ctx: Context, name: str, role: str, password_stdin: bool, email: str | None) -> None:
     """Add an account NAME (admins see every collection; editors and readers what they are granted)."""
     try:
-        ctx.archive.accounts.add(name, role, _password(password_stdin))
+        ctx.archive.accounts.add(name, role, _password(password_stdin), email=email)
     except AccountError as exc:
         _fail(str(exc))
     click.echo(f"added {role} {name}")
@@ -65,6 +66,20 @@ def users_list(ctx: Context, as_json: bool) -> None:
     for r in rows:
         grants = ", ".join([*(f"{c} (read)" for c in r["read"]), *(f"{c} (write)" for c in r["write"])])
         click.echo(f"{r['name']}\t{r['role']}\t{grants or '-'}")
+
+
+@users.command("email")
+@click.argument("name")
+@click.argument("address")
+@pass_ctx
+def users_email(ctx: Context, name: str, address: str) -> None:
+    """Set the account's e-mail ADDRESS ("" clears it): it is told there when an alert channel of its
+    saved searches is disabled."""
+    try:
+        ctx.archive.accounts.set_email(name, address)
+    except AccountError as exc:
+        _fail(str(exc))
+    click.echo(f"e-mail of {name}: {address or '(none)'}")
 
 
 @users.command("remove")

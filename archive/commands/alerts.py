@@ -7,6 +7,10 @@ JSON shapes (`--json`):
     list         {"searches": [search, ...]}
     run          {"search": name, "new_hits": N}
     send         {"emails", "webhooks", "hits_sent", "withheld", "failures", "disabled", "busy"}
+    remove       {"removed": name}
+    feed         {"search": name, "feed_url", "atom": the feed's XML}
+    enable, add-channel, remove-channel
+                 {"search": search}  (add-channel: "webhook_secrets": {url: secret}, shown once)
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 import click
 
 from ..alerts import CADENCES, AlertError, SavedSearch
-from ..search import QueryError
+from ..search import SORTS, QueryError
 from .context import Context, dump, pass_ctx
 
 EXIT_USAGE = 2
@@ -74,7 +78,7 @@ def _echo_search(search: SavedSearch) -> None:
         click.echo(f"      FAILING: {search.failing}")
     for ch in search.channels:
         note = f" (disabled: {ch.disabled})" if ch.disabled else "" if ch.confirmed else " (unconfirmed)"
-        click.echo(f"      {ch.kind} {ch.target}{note}")
+        click.echo(f"      channel {ch.id}: {ch.kind} {ch.target}{note}")
 
 
 @click.group()
@@ -88,9 +92,7 @@ def alerts() -> None:
 @click.option("--email", "emails", multiple=True, help="Send digests to this address (repeatable).")
 @click.option("--webhook", "webhooks", multiple=True, help="POST signed JSON to this URL (repeatable).")
 @click.option("--cadence", type=click.Choice(CADENCES), default="daily", show_default=True)
-@click.option(
-    "--sort", type=click.Choice(("relevance", "date", "-date")), default="relevance", show_default=True
-)
+@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
 @click.option(
     "--filter", "filters", multiple=True, help="A filter given apart from the query: NAME=VALUE (repeatable)."
 )
@@ -254,12 +256,85 @@ def send_command(ctx: Context, as_json: bool) -> None:
 @alerts.command("feed")
 @click.argument("name")
 @click.option("--rotate", is_flag=True, help="Make a new private feed URL (the old one stops working).")
+@click.option("--json", "as_json", is_flag=True)
 @pass_ctx
-def feed_command(ctx: Context, name: str, rotate: bool) -> None:
+def feed_command(ctx: Context, name: str, rotate: bool, as_json: bool) -> None:
     """Print a saved search's Atom feed, or with --rotate its new private URL."""
+    alerts = ctx.archive.alerts
     search = _find(ctx, name)
     if rotate:
-        search = ctx.archive.alerts.rotate_feed_token(search)
-        click.echo(ctx.archive.alerts.feed_url(search))
+        search = alerts.rotate_feed_token(search)
+    if as_json:
+        dump(
+            {"search": search.name, "feed_url": alerts.feed_url(search), "atom": alerts.feed(search).decode()}
+        )
+    elif rotate:
+        click.echo(alerts.feed_url(search))
+    else:
+        click.echo(alerts.feed(search).decode())
+
+
+def _channel_change(ctx: Context, search: SavedSearch, message: str, as_json: bool, **extra: Any) -> None:
+    found = ctx.archive.alerts.get(search.id)
+    assert found is not None
+    if as_json:
+        dump({"search": found.as_dict(), **extra})
         return
-    click.echo(ctx.archive.alerts.feed(search).decode())
+    click.echo(message)
+    _echo_search(found)
+
+
+@alerts.command("enable")
+@click.argument("name")
+@click.argument("channel", type=click.IntRange(0))
+@click.option("--off", is_flag=True, help="Turn the channel off instead (its hits wait).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def enable_command(ctx: Context, name: str, channel: int, off: bool, as_json: bool) -> None:
+    """Re-enable CHANNEL (its id, in `foi alerts show`) of a saved search after it was disabled by
+    repeated failures: its kept hits go at the next round."""
+    search = _find(ctx, name)
+    if not ctx.archive.alerts.enable_channel(search, channel, enabled=not off):
+        _fail(f"{search.name!r} has no channel {channel} (see `foi alerts show {search.name}`)", EXIT_USAGE)
+    _channel_change(ctx, search, f"channel {channel} {'turned off' if off else 'enabled'}", as_json)
+
+
+@alerts.command("add-channel")
+@click.argument("name")
+@click.option("--email", "emails", multiple=True, help="Send digests to this address (repeatable).")
+@click.option("--webhook", "webhooks", multiple=True, help="POST signed JSON to this URL (repeatable).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def add_channel_command(
+    ctx: Context, name: str, emails: tuple[str, ...], webhooks: tuple[str, ...], as_json: bool
+) -> None:
+    """Add e-mail or webhook channels to a saved search (a webhook's secret is shown once)."""
+    search = _find(ctx, name)
+    if not emails and not webhooks:
+        _fail("give --email ADDRESS or --webhook URL", EXIT_USAGE)
+    secrets: dict[str, str | None] = {}
+    try:
+        for kind, targets in (("email", emails), ("webhook", webhooks)):
+            for target in targets:
+                channel = ctx.archive.alerts.add_channel(search, kind, target)
+                if channel.secret:
+                    secrets[channel.target] = channel.secret
+    except AlertError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    message = "\n".join(
+        f"webhook {url}: signing secret {secret} (shown once)" for url, secret in secrets.items()
+    )
+    _channel_change(ctx, search, message or "added", as_json, webhook_secrets=secrets)
+
+
+@alerts.command("remove-channel")
+@click.argument("name")
+@click.argument("channel", type=click.IntRange(0))
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def remove_channel_command(ctx: Context, name: str, channel: int, as_json: bool) -> None:
+    """Remove CHANNEL (its id, in `foi alerts show`) from a saved search."""
+    search = _find(ctx, name)
+    if not ctx.archive.alerts.remove_channel(search, channel):
+        _fail(f"{search.name!r} has no channel {channel}", EXIT_USAGE)
+    _channel_change(ctx, search, f"channel {channel} removed", as_json)

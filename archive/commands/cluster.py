@@ -16,6 +16,7 @@ def worker_command(
     memory_limit: str,
     local_directory: str | None,
     nanny: bool,
+    preload: tuple[str, ...] = (),
 ) -> list[str]:
     """The `dask worker` command line `foi worker` runs (in its own process, replaced by it)."""
     args = [sys.executable, "-m", "distributed.cli.dask_worker"]
@@ -26,6 +27,8 @@ def worker_command(
     # One Tesseract process per thread, each single-threaded (OMP_THREAD_LIMIT=1, set by the
     # preload); the preload imports foi's tasks once per worker process.
     args += ["--nthreads", str(nthreads), "--nworkers", "1", "--preload", "archive.cluster"]
+    for extra in preload:
+        args += ["--preload", extra]
     args += ["--memory-limit", memory_limit, "--nanny" if nanny else "--no-nanny"]
     if name:
         args += ["--name", name]
@@ -67,6 +70,11 @@ def register(cli: click.Group) -> None:
         show_default=True,
         help="Run under a nanny process that restarts the worker if it dies.",
     )
+    @click.option(
+        "--preload",
+        multiple=True,
+        help="A further Dask preload (module name or .py file) run in the worker, after foi's own.",
+    )
     def worker(
         scheduler: str | None,
         scheduler_file: str | None,
@@ -75,6 +83,7 @@ def register(cli: click.Group) -> None:
         memory_limit: str,
         local_directory: str | None,
         nanny: bool,
+        preload: tuple[str, ...],
     ) -> None:
         """Start a Dask worker for `foi ingest --cluster` (start the scheduler with `dask scheduler`).
 
@@ -83,7 +92,9 @@ def register(cli: click.Group) -> None:
         `foi ingest` that submitted the work, and the worker needs no access to it."""
         if not scheduler and not scheduler_file:
             raise click.UsageError("give the scheduler's address (tcp://HOST:PORT) or --scheduler-file")
-        args = worker_command(scheduler, scheduler_file, nthreads, name, memory_limit, local_directory, nanny)
+        args = worker_command(
+            scheduler, scheduler_file, nthreads, name, memory_limit, local_directory, nanny, preload
+        )
         # foi's own packages importable by the worker, however foi was installed or started.
         here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH", "")) if p)

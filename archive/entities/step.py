@@ -3,7 +3,10 @@ extractors again on a stored document (`foi entities rescan`, `foi translate`)."
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .base import EntityExtractor, PageTexts
@@ -20,18 +23,32 @@ class EntityStep:
 
     name = "entities"
 
-    def __init__(self, archive: StepContext):
+    def __init__(self, archive: StepContext | None, extractors: list[EntityExtractor] | None = None):
         self.archive = archive
-        self._extractors: list[EntityExtractor] | None = None
+        self._extractors = extractors
+        self._recipe: EntityRecipe | None = None
 
     @property
     def extractors(self) -> list[EntityExtractor]:
         if self._extractors is None:
-            opts = self.archive.config.get("entities") or {}
+            assert self.archive is not None
             self._extractors = default_extractors(
-                archive_watchlists(self.archive.root), builtin_watchlist=opts.get("builtin_watchlist", True)
+                archive_watchlists(self.archive.root), builtin_watchlist=self._builtin_watchlist()
             )
         return self._extractors
+
+    def _builtin_watchlist(self) -> bool:
+        opts = (self.archive.config.get("entities") if self.archive else None) or {}
+        return bool(opts.get("builtin_watchlist", True))
+
+    def recipe(self) -> EntityRecipe:
+        """What a cluster worker builds this step from (archive/portable.py): the archive's
+        watchlists travel as their contents."""
+        assert self.archive is not None
+        if self._recipe is None:  # read once per ingest
+            files = tuple((p.name, p.read_bytes()) for p in archive_watchlists(self.archive.root))
+            self._recipe = EntityRecipe(files, self._builtin_watchlist())
+        return self._recipe
 
     def needed(self, work: DocWork) -> bool:
         return any(p.text.strip() or p.meta.get("translation") for p in work.pages)
@@ -73,6 +90,20 @@ class EntityStep:
         if plan.note:
             work.extraction.metadata["entities_capped"] = plan.note
             work.notes[self.name] = plan.note
+
+
+@dataclass(frozen=True)
+class EntityRecipe:
+    watchlists: tuple[tuple[str, bytes], ...]  # (file name, contents) of the archive's watchlists
+    builtin_watchlist: bool
+
+    def build(self) -> EntityStep:
+        folder = Path(tempfile.mkdtemp(prefix="foi-watchlists-"))
+        paths = []
+        for name, data in self.watchlists:
+            (folder / name).write_bytes(data)
+            paths.append(folder / name)
+        return EntityStep(None, default_extractors(paths, builtin_watchlist=self.builtin_watchlist))
 
 
 def rescan_document(archive: Archive, doc_id: int, extractors: Sequence[EntityExtractor]) -> int:

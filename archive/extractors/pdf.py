@@ -18,6 +18,8 @@ from pdfminer.psparser import PSException
 from pdfminer.utils import apply_matrix_pt
 
 from ..models import Extraction, OcrRequest, PageResult, Source, StageError, Word
+from ..redactions import Box
+from ..redactions.vector import Drawing, DrawingAggregator, DrawingInterpreter, page_boxes, pixel_rect
 from ..script import CJK_TEXT
 from . import ExtractContext, register
 
@@ -80,16 +82,26 @@ def _page_text(page: LTPage) -> str:
 
 
 def _layouts(
-    path: Path, password: str, laparams: LAParams, page_numbers: list[int] | None = None
-) -> Iterator[tuple[PDFPage, LTPage]]:
-    """pdfminer's extract_pages, keeping each page object (its crop box and rotation)."""
+    path: Path,
+    password: str,
+    laparams: LAParams,
+    page_numbers: list[int] | None = None,
+    drawing: bool = False,
+) -> Iterator[tuple[PDFPage, LTPage, Drawing | None]]:
+    """pdfminer's extract_pages, keeping each page object (its crop box and rotation), and with
+    `drawing` what the page drew that redaction detection reads (read in the same pass)."""
     with open(path, "rb") as fh:
         manager = PDFResourceManager(caching=True)
-        device = PDFPageAggregator(manager, laparams=laparams)
-        interpreter = PDFPageInterpreter(manager, device)
+        if drawing:
+            recorder = DrawingAggregator(manager, laparams=laparams)
+            device: PDFPageAggregator = recorder
+            interpreter: PDFPageInterpreter = DrawingInterpreter(manager, device)
+        else:
+            device = PDFPageAggregator(manager, laparams=laparams)
+            interpreter = PDFPageInterpreter(manager, device)
         for page in PDFPage.get_pages(fh, page_numbers, password=password, caching=True):
             interpreter.process_page(page)
-            yield page, device.get_result()
+            yield page, device.get_result(), recorder.drawing if drawing else None
 
 
 def _visible_box(page: PDFPage) -> tuple[float, float, float, float]:
@@ -109,6 +121,25 @@ def _visible_box(page: PDFPage) -> tuple[float, float, float, float]:
     points = [apply_matrix_pt(ctm, (x, y)) for x in (cx0, cx1) for y in (cy0, cy1)]
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     return min(xs), min(ys), max(xs), max(ys)
+
+
+def redaction_boxes(page: PDFPage, drawing: Drawing, dpi: float = TEXT_LAYER_DPI) -> list[Box]:
+    """The redaction boxes of a text-layer page (redactions/vector.py), in the pixels of its
+    word boxes."""
+    bx0, _by0, _bx1, by1 = _visible_box(page)
+    return page_boxes(drawing, page, pixel_rect(bx0, by1, dpi))
+
+
+def find_pdf_boxes(
+    path: Path | str, page_index: int, password: str = "", dpi: float = TEXT_LAYER_DPI
+) -> list[Box]:
+    """The redaction boxes of one page of a PDF read on its own (the evaluation's entry)."""
+    for page, _layout, drawing in _layouts(
+        Path(path), password, LAParams(all_texts=True), [page_index], True
+    ):
+        assert drawing is not None
+        return redaction_boxes(page, drawing, dpi)
+    return []
 
 
 def _page_words(page: PDFPage, layout: LTPage, dpi: float = TEXT_LAYER_DPI) -> tuple[list[Word], int, int]:
@@ -201,7 +232,13 @@ def _decode_pdf_string(value: Any) -> Any:
 
 
 class PdfExtractor:
+    """`find_redactions`: read the redaction boxes of text-layer pages while they are parsed
+    (`PageResult.drawn_boxes`, for the redaction step); off only to measure what it costs."""
+
     name = "pdf"
+
+    def __init__(self, find_redactions: bool = True):
+        self.find_redactions = find_redactions
 
     def score(self, source: Source) -> int | None:
         if source.mime == "application/pdf":
@@ -215,8 +252,8 @@ class PdfExtractor:
         info = _pdf_info(source.path, password)
         pages: list[PageResult] = []
         try:
-            layouts = _layouts(source.path, password, LAParams(all_texts=True))
-            for number, (pdfpage, layout) in enumerate(layouts, start=1):
+            layouts = _layouts(source.path, password, LAParams(all_texts=True), drawing=self.find_redactions)
+            for number, (pdfpage, layout, drawing) in enumerate(layouts, start=1):
                 text = _page_text(layout)
                 if _one_char_per_line(text):
                     # Rotated pages come out a character per line; vertical grouping reads them.
@@ -228,17 +265,21 @@ class PdfExtractor:
                 meta: dict[str, Any] = {"image_coverage": round(coverage, 3)}
                 if usable_text(text, coverage) and coverage < SCAN_COVERAGE:
                     words, width, height = _page_words(pdfpage, layout)
-                    pages.append(
-                        PageResult(
-                            number=number,
-                            text=text,
-                            meta=meta,
-                            words=words,
-                            width=width,
-                            height=height,
-                            dpi=TEXT_LAYER_DPI,
-                        )
+                    page = PageResult(
+                        number=number,
+                        text=text,
+                        meta=meta,
+                        words=words,
+                        width=width,
+                        height=height,
+                        dpi=TEXT_LAYER_DPI,
                     )
+                    if drawing is not None:
+                        try:
+                            page.drawn_boxes = redaction_boxes(pdfpage, drawing)
+                        except Exception as exc:  # said by the redaction step; the text is kept
+                            page.drawn_boxes = f"{type(exc).__name__}: {exc}"
+                    pages.append(page)
                 else:
                     if text:
                         # Keep the old layer (often a poor OCR by the scanner software) for reference.
@@ -277,7 +318,7 @@ class PdfExtractor:
     @staticmethod
     def _vertical_layout(path: Path, password: str, index: int) -> LTPage | None:
         params = LAParams(all_texts=True, detect_vertical=True)
-        for _page, layout in _layouts(path, password, params, page_numbers=[index]):
+        for _page, layout, _drawing in _layouts(path, password, params, page_numbers=[index]):
             return layout
         return None
 

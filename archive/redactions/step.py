@@ -3,7 +3,8 @@ ones out of the page text (it is kept apart, in the `redactions` table, never in
 each box to the exemption printed on or beside it, and sum up what was withheld.
 
 Page images are the ones OCR rendered (`DocWork.rendered`): nothing is rendered again. Pages
-with a text layer are read from the PDF's drawing (vector.py).
+with a text layer were read from the PDF's drawing by the extractor, in the pass that read their
+text (vector.py): nothing is parsed again.
 """
 
 from __future__ import annotations
@@ -94,32 +95,15 @@ def _image_dpi(value: Any) -> float | None:
 
 
 def _pdf_boxes(work: DocWork, pages: list[PageResult], unread: list[str]) -> dict[int, list[Box]]:
-    import pypdfium2 as pdfium
-
-    from .vector import page_boxes
-
+    """The boxes the PDF extractor read in the text-layer pages' drawing while it parsed them
+    (extractors/pdf.py, redactions/vector.py): no page is opened again here."""
     out: dict[int, list[Box]] = {}
-    passwords = [None, *work.ctx.passwords]
-    pdf = None
-    for password in passwords:
-        try:
-            pdf = pdfium.PdfDocument(str(work.source.path), password=password)
-            break
-        except pdfium.PdfiumError:
-            continue
-    if pdf is None:
-        unread.append("pdfium could not open the file")
-        return out
-    try:
-        for page in pages:
-            if page.number - 1 >= len(pdf):
-                continue
-            try:
-                out[page.number] = page_boxes(pdf[page.number - 1], page.dpi or 100.0)
-            except Exception as exc:  # a page that can't be read: said, the others go on
-                unread.append(f"page {page.number}: {type(exc).__name__}: {exc}")
-    finally:
-        pdf.close()
+    for page in pages:
+        found, page.drawn_boxes = page.drawn_boxes, None
+        if isinstance(found, list):
+            out[page.number] = found
+        else:
+            unread.append(f"page {page.number}: {found or 'not read by the extractor'}")
     return out
 
 
