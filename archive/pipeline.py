@@ -9,6 +9,7 @@ always goes on.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -476,11 +477,7 @@ class Ingester:
 
     def _remote(self) -> Any:
         """The cluster engine that runs portable steps, when the ingest runs on a cluster."""
-        from .cluster import cluster_address
-
-        if cluster_address(self.archive.config) is None:
-            return None
-        return self.archive.ocr_engine()
+        return cluster_engine(self.archive)
 
     def _portable_run(self, index: int) -> list[Step]:
         """The portable steps in a row from `index` (none when that step is not one)."""
@@ -679,13 +676,22 @@ class Ingester:
         )
 
 
+def cluster_engine(ctx: StepContext) -> Any:
+    """The cluster engine (archive/cluster.py) when the ingest runs on a cluster, else None."""
+    from .cluster import cluster_address
+
+    if cluster_address(ctx.config) is None:
+        return None
+    return ctx.ocr_engine()
+
+
 def build_steps(ctx: StepContext) -> list[Step]:
     """The ingest pipeline, in order: every step, each deciding per document whether it is needed.
     Dictionary glosses come before translation (an English query finds a Chinese page through
     either), entities after both (they also read the translation and the gloss), printed e-mails
     last (their child messages go through the whole pipeline again)."""
     return [
-        ExtractStep(),
+        ExtractStep(functools.partial(cluster_engine, ctx)),
         OcrStep(ctx),
         RedactionStep(ctx),  # on the page images OCR rendered, before the text is read further
         LanguageStep(),

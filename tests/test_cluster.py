@@ -100,13 +100,24 @@ def _stored(archive_dir: Path) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def test_cluster_equals_local_pool_and_shares_the_ocr_cache(cluster: Cluster, tmp_path: Path) -> None:
+def test_cluster_equals_local_pool_and_shares_the_ocr_cache(
+    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from archive.core import Archive
+    from archive.extractors.pdf import PdfExtractor
 
     release = _release(tmp_path / "release", SCANS)
     local_dir, remote_dir = tmp_path / "local", tmp_path / "remote"
     with Archive(local_dir, {"ocr_workers": 2}) as local:
         assert local.ingest([release]).failed == {}
+    # PDFs are read on the workers: the coordinator's own PDF extractor is never called.
+    read_here: list[str] = []
+    extract = PdfExtractor.extract
+    monkeypatch.setattr(
+        PdfExtractor,
+        "extract",
+        lambda self, src, ctx: read_here.append(src.filename) or extract(self, src, ctx),
+    )
     with Archive(remote_dir, {"cluster": cluster.address}) as remote:
         engine = remote.ocr_engine()
         assert type(engine).__name__ == "ClusterOcrEngine"
@@ -114,13 +125,18 @@ def test_cluster_equals_local_pool_and_shares_the_ocr_cache(cluster: Cluster, tm
         assert report.failed == {} and report.ingested >= 2
         runs = engine.runs
         assert runs >= 2  # the pages really went to the cluster (no cache shared with `local`)
+        # Each page's redaction boxes came back with its OCR: none was asked for afterwards.
+        assert engine.pages_asked == 0
         # The same page in another file (a byte appended after %%EOF): read from the cache the
-        # coordinator keeps, whichever worker read it first.
+        # coordinator keeps, whichever worker read it first; its boxes are asked of the worker
+        # holding its image.
         copy = tmp_path / "again" / "copy.pdf"
         copy.parent.mkdir()
         copy.write_bytes(corpus_file(SCANS["non_searchable.pdf"]).read_bytes() + b"\n")
         assert remote.ingest([copy]).ingested == 1
         assert engine.runs == runs
+        assert engine.pages_asked == 1
+    assert read_here == []
     here, there = _stored(local_dir), _stored(remote_dir)
     again = there.pop("@copy.pdf")
     assert here == there  # byte for byte: texts, word boxes, languages, rotations, dpi
@@ -168,7 +184,7 @@ def _wait_for_ocr_on(address: str, worker_name: str | None = None, timeout: floa
         names = {a: w["name"] for a, w in client.scheduler_info(n_workers=-1)["workers"].items()}
         while time.monotonic() < deadline:
             for addr, keys in client.processing().items():
-                if any("run_on_image" in str(k) for k in keys) and worker_name in (None, names.get(addr)):
+                if any("read_page" in str(k) for k in keys) and worker_name in (None, names.get(addr)):
                     return str(names.get(addr))
             time.sleep(0.02)
     raise AssertionError("no OCR task ever ran on the cluster")
