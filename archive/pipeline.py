@@ -483,8 +483,8 @@ class Ingester:
         """The portable steps in a row from `index` (none when that step is not one)."""
         run: list[Step] = []
         for step in self.steps[index:]:
-            if not hasattr(step, "recipe"):
-                break
+            if getattr(step, "recipe", None) is None or step.recipe() is None:  # type: ignore[attr-defined]
+                break  # (translation is portable only when it has no model to run)
             run.append(step)
         return run
 

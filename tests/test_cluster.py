@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from cluster_fixtures import Cluster, make_scan
+from test_redactions import redacted_pdf
 
 from conftest import corpus_file
 
@@ -107,6 +108,7 @@ def test_cluster_equals_local_pool_and_shares_the_ocr_cache(
     from archive.extractors.pdf import PdfExtractor
 
     release = _release(tmp_path / "release", SCANS)
+    redacted_pdf(release / "redacted.pdf")  # a text PDF with drawn boxes: read on a worker too
     local_dir, remote_dir = tmp_path / "local", tmp_path / "remote"
     with Archive(local_dir, {"ocr_workers": 2}) as local:
         assert local.ingest([release]).failed == {}
@@ -141,6 +143,8 @@ def test_cluster_equals_local_pool_and_shares_the_ocr_cache(
     again = there.pop("@copy.pdf")
     assert here == there  # byte for byte: texts, word boxes, languages, rotations, dpi
     assert again == there["@non_searchable.pdf"]
+    redacted = there["@redacted.pdf"]
+    assert "Zebulon" not in redacted[0]["text"] and redacted[-2]["metadata"]["redactions"]["bad"] >= 1
     page = there["@non_searchable.pdf"][0]
     assert "Non-text-searchable PDF" in page["text"] and page["ocr"] and page["words"]
     assert page["dpi"] and page["meta"]["ocr"]["languages"] and page["lang"] == "en"
@@ -161,6 +165,25 @@ def test_cluster_equals_local_pool_and_shares_the_ocr_cache(
     assert sum(built.values()) >= 3  # language, glosses, entities, on one worker or both
     attachment = [pages for name, pages in there.items() if name.startswith("image001.png@")]
     assert attachment and attachment[0][0]["ocr"]  # the mail's image attachment, read on the cluster
+
+
+def test_a_pdf_read_on_a_worker_fails_and_opens_as_it_does_locally(cluster: Cluster, tmp_path: Path) -> None:
+    from archive.core import Archive
+
+    release = _release(tmp_path / "release", {"secret.pdf": "pdf-text/pdfminer_rc4-40.pdf"})
+    failures = []
+    for name, config in (("local", {}), ("remote", {"cluster": cluster.address})):
+        with Archive(tmp_path / name, config) as archive:
+            report = archive.ingest([release])
+            assert report.failed == {"extract": 1}
+            failures.append([(f["stage"], f["reason"]) for f in report.failures])
+            assert "password required" in failures[-1][0][1]
+        with Archive(tmp_path / f"{name}-open", config) as archive:
+            opened = archive.ingest([release], passwords=("foo",))
+            assert opened.failed == {} and opened.ingested == 1, opened.failures
+            (doc,) = archive.store.documents()
+            assert "Secret!" in archive.store.pages(doc["id"])[0]["text"]
+    assert failures[0] == failures[1]
 
 
 def _ingest_process(archive: Path, release: Path, *extra: str) -> subprocess.Popen[str]:
