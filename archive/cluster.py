@@ -431,6 +431,8 @@ class ClusterBatch:
     (the first page chooses the languages the others start from, as locally), and leaves the
     window when its result is back. Results come in page order."""
 
+    futures_known = True  # `outcomes` are made up front: waiting on `running()` misses no page
+
     def __init__(self, engine: ClusterOcrEngine, pages: list[RemotePage], languages: tuple[str, ...] | None):
         self.engine = engine
         self.pages = pages

@@ -154,6 +154,12 @@ class _Started:
         started = self.work.pending.get(OcrStep.name)
         return started.batch.running() if started else []
 
+    def waits_on_all(self) -> bool:
+        """Whether `waiting_on` lists every future its OCR will end with: a cluster's batch makes
+        them all up front; the local pool's later pages join once the first page is read."""
+        started = self.work.pending.get(OcrStep.name)
+        return started is None or bool(getattr(started.batch, "futures_known", False))
+
 
 class Ingester:
     """Runs files through the steps and stores the results."""
@@ -238,8 +244,11 @@ class Ingester:
                     break
                 running = [f for _, s, _ in pending for f in s.waiting_on()]
                 if running:
-                    # Short: later pages handed to the pool after this list was made are not in it.
-                    wait(running, timeout=0.05, return_when=FIRST_COMPLETED)
+                    # Short: later pages handed to the pool after this list was made are not in it
+                    # (on a cluster they all are: polling 20 times a second cost its coordinator
+                    # several ms of CPU a page).
+                    every = all(s.waits_on_all() for _, s, _ in pending)
+                    wait(running, timeout=1.0 if every else 0.05, return_when=FIRST_COMPLETED)
                 else:
                     time.sleep(0.005)  # a document's later pages are being handed to the pool
             path, started, position = pending[ready]
