@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import logging
@@ -36,6 +37,8 @@ from ocr import TesseractEngine
 if TYPE_CHECKING:
     from distributed import Client
 
+    from .models import Extraction, Source
+    from .redactions import Box
     from ocr import OcrResult, RenderedPage
 
 DaskFuture = Any  # distributed.Future: untyped, its methods called through Any
@@ -133,10 +136,47 @@ def page_digest(rendered: RenderedPage) -> tuple[str, float]:
     return hashlib.sha256(rendered.data).hexdigest(), rendered.dpi
 
 
-def run_on_image(fn: Callable[..., OcrResult], image: Any, *args: Any) -> OcrResult:
-    """Run the engine's own page function on a page image held by this worker."""
+def run_on_image(fn: Callable[..., Any], image: Any, *args: Any) -> Any:
+    """Run `fn` on a page image held by this worker."""
     data = image.data if hasattr(image, "data") else image
     return fn(data, *args)
+
+
+def read_page(fn: Callable[..., OcrResult], image: Any, *args: Any) -> tuple[OcrResult, list[Box] | None]:
+    """The engine's own page function on a page image held by this worker and, on the same image
+    right after, the page's redaction boxes: what the redaction step would otherwise ask this
+    worker for in a round trip a page. The boxes are found as that step finds them locally
+    (`image_boxes` with the page's dpi and the skew OCR measured); None if that failed: the step
+    then asks again and records the reason."""
+    from .redactions.step import image_boxes
+
+    data = image.data if hasattr(image, "data") else image
+    result = fn(data, *args)
+    try:
+        boxes = image_boxes(data, getattr(image, "dpi", None), round(result.skew, 2))
+    except Exception:
+        boxes = None
+    return result, boxes
+
+
+def extract_pdf(extractor: Any, original: bytes, source: Source, passwords: tuple[str, ...]) -> Any:
+    """A PDF's extraction by the coordinator's own extractor, on this worker's copy of the file:
+    the `Extraction`, with the pages to OCR pointing at the coordinator's file again (they are
+    rendered from the bytes it sent, see `ClusterOcrEngine.render_remotely`); a `StageError` comes
+    back as `(stage, reason)` (it does not survive pickling)."""
+    from .extractors import ExtractContext
+    from .models import StageError
+
+    here = Path(_original_file(original))
+    ctx = ExtractContext(workdir=Path(tempfile.gettempdir()), passwords=passwords)  # a PDF writes nothing
+    try:
+        extraction = extractor.extract(dataclasses.replace(source, path=here), ctx)
+    except StageError as exc:
+        return exc.stage, exc.reason.replace(str(here), str(source.path))
+    for page in extraction.pages:
+        if page.needs_ocr is not None and page.needs_ocr.path == here:
+            page.needs_ocr = dataclasses.replace(page.needs_ocr, path=source.path)
+    return extraction
 
 
 def dask_setup(worker: Any) -> None:
@@ -148,7 +188,9 @@ def dask_setup(worker: Any) -> None:
     os.makedirs(scratch, exist_ok=True)
     os.environ["TMPDIR"] = scratch
     tempfile.tempdir = scratch
+    import archive.extractors.pdf  # noqa: F401
     import archive.portable  # noqa: F401  (and the steps it runs: language, glosses, entities)
+    import archive.redactions.image  # noqa: F401
     import ocr.tesseract  # noqa: F401
 
 
@@ -171,6 +213,9 @@ class RemotePage:
         self.future: DaskFuture | None = None  # the image on the cluster, once started
         self.digest = digest
         self.dpi: float | None = None
+        # Its redaction boxes, found by the worker that read it (`read_page`); None when the page
+        # came from the OCR cache or shared another page's run: the redaction step asks then.
+        self.boxes: list[Box] | None = None
 
     def begin(self) -> DaskFuture | None:
         """Send (or render) the page on the cluster; the future of its digest, if it has one to wait for."""
@@ -190,21 +235,32 @@ class ClusterExecutor(cf.Executor):
         if self.client.status != "running":
             out.set_exception(_lost(f"the Dask scheduler is not connected ({self.client.status})"))
             return out
-        if args and isinstance(args[0], RemotePage):
-            future = self.client.submit(run_on_image, fn, args[0].future, *args[1:], pure=False, **kwargs)
+        page = args[0] if args and isinstance(args[0], RemotePage) else None
+        if page is not None:  # the engine reading a page: its redaction boxes come back with it
+            future = self.client.submit(read_page, fn, page.future, *args[1:], pure=False, **kwargs)
         else:
             future = self.client.submit(fn, *args, pure=False, **kwargs)
-        future.add_done_callback(lambda done: _settle(done, out))
+        future.add_done_callback(lambda done: _settle(done, out, page))
         return out
+
+    def submit_on_page(self, fn: Callable[..., Any], page: RemotePage, *args: Any) -> cf.Future[Any]:
+        """`fn(image bytes, *args)` on the worker holding the page's image."""
+        return self.submit(run_on_image, fn, page.future, *args)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         return None
 
 
-def _settle(done: DaskFuture, out: cf.Future[Any]) -> None:
-    """Pass a Dask future's outcome on (a task's error is the page's: its document fails with it)."""
+def _settle(done: DaskFuture, out: cf.Future[Any], page: RemotePage | None = None) -> None:
+    """Pass a Dask future's outcome on (a task's error is the page's: its document fails with it);
+    a page read hands its boxes to the page and its OCR result on."""
     try:
-        if done.status == "finished":
+        if done.status == "finished" and page is not None:
+            result, page.boxes = done.result()
+            if page.boxes is not None:
+                page.future = None  # nothing reads the image again: the worker may drop it
+            out.set_result(result)
+        elif done.status == "finished":
             out.set_result(done.result())
         elif done.client.status != "running":  # the client cancels everything when it loses the scheduler
             out.set_exception(_lost("the Dask scheduler was lost mid-ingest"))
@@ -245,13 +301,35 @@ class ClusterOcrEngine(TesseractEngine):
         self.pages_in_flight = max(1, pages_in_flight)
         self.in_flight = 0  # pages on the cluster now
         self.most_in_flight = 0  # the most there ever were (tests and benchmarks read it)
+        self.pages_asked = 0  # round trips for a page's redaction boxes (tests read it)
         self._waiting: deque[Callable[[], None]] = deque()  # pages' starts, in submission order
         self._window_lock = threading.Lock()
 
     def run_on_page(self, fn: Callable[..., Any], page: RemotePage, *args: Any) -> Any:
         """`fn(image bytes, *args)` run on the worker that holds the page image (redaction
-        detection reads the image OCR rendered there, never rendered again)."""
-        return self._cluster.submit(fn, page, *args).result()
+        detection reads the image OCR rendered there, never rendered again, when the page's read
+        did not bring its boxes back: a page from the OCR cache)."""
+        self.pages_asked += 1
+        return self._cluster.submit_on_page(fn, page, *args).result()
+
+    def extract_remotely(self, extractor: Any, source: Source, passwords: tuple[str, ...]) -> Extraction:
+        """`extractor.extract` of a PDF on a worker, ahead of the queued pages; the file is sent
+        once, for this and for the rendering of its pages that need OCR."""
+        from .models import Extraction, StageError
+
+        original = self._original(source.path)
+        extraction: Any = None
+        try:
+            out = self._cluster.submit(
+                extract_pdf, extractor, original, source, passwords, priority=ANALYSIS_PRIORITY
+            )
+            extraction = out.result()
+        finally:
+            if not isinstance(extraction, Extraction) or not any(p.needs_ocr for p in extraction.pages):
+                self._originals.pop(str(source.path), None)  # no page of it to render
+        if isinstance(extraction, tuple):
+            raise StageError(*extraction)
+        return cast("Extraction", extraction)
 
     def run_task(self, fn: Callable[..., Any], *args: Any) -> Any:
         """`fn(*args)` on a worker, ahead of the pages queued there (a document's analysis,
@@ -303,14 +381,18 @@ class ClusterOcrEngine(TesseractEngine):
             raise _lost(f"the Dask scheduler is not connected ({self.client.status})")
         return self.client.submit(given_bytes, data, pure=False, priority=RENDER_PRIORITY)
 
+    def _original(self, path: Path) -> DaskFuture:
+        """The file at `path` on the cluster, sent once while its document is begun."""
+        key = str(path)
+        if key not in self._originals:
+            self._originals[key] = self._send(Path(path).read_bytes())
+        return self._originals[key]
+
     def render_remotely(self, path: Path, index: int, password: str | None, number: int) -> RemotePage:
         """Page `index` of the PDF at `path`, to be rendered on the cluster when its batch lets it
         in (the file is sent once per document, not per page, and held while any of its pages
         may need rendering again: a worker lost with a rendered page has it rendered anew)."""
-        key = f"{path}\0{password}"
-        if key not in self._originals:
-            self._originals[key] = self._send(Path(path).read_bytes())
-        original = self._originals[key]
+        original = self._original(path)
 
         def start() -> tuple[DaskFuture, DaskFuture]:
             rendered = self.client.submit(
@@ -348,6 +430,8 @@ class ClusterBatch:
     let in by the engine's window, rendered, looked up in the OCR cache by its image's hash, read
     (the first page chooses the languages the others start from, as locally), and leaves the
     window when its result is back. Results come in page order."""
+
+    futures_known = True  # `outcomes` are made up front: waiting on `running()` misses no page
 
     def __init__(self, engine: ClusterOcrEngine, pages: list[RemotePage], languages: tuple[str, ...] | None):
         self.engine = engine

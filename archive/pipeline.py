@@ -9,6 +9,7 @@ always goes on.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -153,6 +154,12 @@ class _Started:
         started = self.work.pending.get(OcrStep.name)
         return started.batch.running() if started else []
 
+    def waits_on_all(self) -> bool:
+        """Whether `waiting_on` lists every future its OCR will end with: a cluster's batch makes
+        them all up front; the local pool's later pages join once the first page is read."""
+        started = self.work.pending.get(OcrStep.name)
+        return started is None or bool(getattr(started.batch, "futures_known", False))
+
 
 class Ingester:
     """Runs files through the steps and stores the results."""
@@ -237,8 +244,11 @@ class Ingester:
                     break
                 running = [f for _, s, _ in pending for f in s.waiting_on()]
                 if running:
-                    # Short: later pages handed to the pool after this list was made are not in it.
-                    wait(running, timeout=0.05, return_when=FIRST_COMPLETED)
+                    # Short: later pages handed to the pool after this list was made are not in it
+                    # (on a cluster they all are: polling 20 times a second cost its coordinator
+                    # several ms of CPU a page).
+                    every = all(s.waits_on_all() for _, s, _ in pending)
+                    wait(running, timeout=1.0 if every else 0.05, return_when=FIRST_COMPLETED)
                 else:
                     time.sleep(0.005)  # a document's later pages are being handed to the pool
             path, started, position = pending[ready]
@@ -476,18 +486,14 @@ class Ingester:
 
     def _remote(self) -> Any:
         """The cluster engine that runs portable steps, when the ingest runs on a cluster."""
-        from .cluster import cluster_address
-
-        if cluster_address(self.archive.config) is None:
-            return None
-        return self.archive.ocr_engine()
+        return cluster_engine(self.archive)
 
     def _portable_run(self, index: int) -> list[Step]:
         """The portable steps in a row from `index` (none when that step is not one)."""
         run: list[Step] = []
         for step in self.steps[index:]:
-            if not hasattr(step, "recipe"):
-                break
+            if getattr(step, "recipe", None) is None or step.recipe() is None:  # type: ignore[attr-defined]
+                break  # (translation is portable only when it has no model to run)
             run.append(step)
         return run
 
@@ -679,13 +685,22 @@ class Ingester:
         )
 
 
+def cluster_engine(ctx: StepContext) -> Any:
+    """The cluster engine (archive/cluster.py) when the ingest runs on a cluster, else None."""
+    from .cluster import cluster_address
+
+    if cluster_address(ctx.config) is None:
+        return None
+    return ctx.ocr_engine()
+
+
 def build_steps(ctx: StepContext) -> list[Step]:
     """The ingest pipeline, in order: every step, each deciding per document whether it is needed.
     Dictionary glosses come before translation (an English query finds a Chinese page through
     either), entities after both (they also read the translation and the gloss), printed e-mails
     last (their child messages go through the whole pipeline again)."""
     return [
-        ExtractStep(),
+        ExtractStep(functools.partial(cluster_engine, ctx)),
         OcrStep(ctx),
         RedactionStep(ctx),  # on the page images OCR rendered, before the text is read further
         LanguageStep(),

@@ -105,7 +105,14 @@ class StepRecipe:
 
 
 class ExtractStep:
+    """`cluster`: the cluster engine when the ingest runs on one (else None); a PDF is then read
+    on a worker (its pdfminer pass is the coordinator's largest cost on a scan), by the same
+    extractor, which gives the same pages."""
+
     name = "extract"
+
+    def __init__(self, cluster: Callable[[], Any] | None = None):
+        self.cluster = cluster
 
     def needed(self, work: DocWork) -> bool:
         return True
@@ -114,7 +121,11 @@ class ExtractStep:
         extractor = choose(work.source)
         if extractor is None:
             raise StageError("extract", f"unsupported file type {work.source.mime}")
-        work.extraction = extractor.extract(work.source, work.ctx)
+        engine = self.cluster() if self.cluster is not None and extractor.name == "pdf" else None
+        if engine is not None:
+            work.extraction = engine.extract_remotely(extractor, work.source, work.ctx.passwords)
+        else:
+            work.extraction = extractor.extract(work.source, work.ctx)
 
 
 class OcrStep:

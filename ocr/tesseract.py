@@ -22,7 +22,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +98,18 @@ class OcrResult:
     width: int = 0
     height: int = 0
     engine: str = "tesseract"  # or "rapidocr": which engine's reading this is
+
+
+_WORD_FIELDS = tuple(f.name for f in fields(OcrWord))
+_RESULT_FIELDS = tuple(f.name for f in fields(OcrResult))
+
+
+def _as_record(result: OcrResult) -> dict[str, Any]:
+    """`dataclasses.asdict(result)` (the OCR cache's JSON), without its deep copy of every word:
+    that copy was most of the time a cluster's coordinator spent saving a page."""
+    record = {name: getattr(result, name) for name in _RESULT_FIELDS}
+    record["words"] = [{name: getattr(w, name) for name in _WORD_FIELDS} for w in result.words]
+    return record
 
 
 def _script_languages(script: str) -> list[str]:
@@ -734,7 +746,7 @@ class TesseractEngine:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(result), ensure_ascii=False))
+        tmp.write_text(json.dumps(_as_record(result), ensure_ascii=False))
         os.replace(tmp, path)
 
     # -- recognition ------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from cluster_fixtures import Cluster, make_scan
+from test_redactions import redacted_pdf
 
 from conftest import corpus_file
 
@@ -100,13 +101,25 @@ def _stored(archive_dir: Path) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def test_cluster_equals_local_pool_and_shares_the_ocr_cache(cluster: Cluster, tmp_path: Path) -> None:
+def test_cluster_equals_local_pool_and_shares_the_ocr_cache(
+    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from archive.core import Archive
+    from archive.extractors.pdf import PdfExtractor
 
     release = _release(tmp_path / "release", SCANS)
+    redacted_pdf(release / "redacted.pdf")  # a text PDF with drawn boxes: read on a worker too
     local_dir, remote_dir = tmp_path / "local", tmp_path / "remote"
     with Archive(local_dir, {"ocr_workers": 2}) as local:
         assert local.ingest([release]).failed == {}
+    # PDFs are read on the workers: the coordinator's own PDF extractor is never called.
+    read_here: list[str] = []
+    extract = PdfExtractor.extract
+    monkeypatch.setattr(
+        PdfExtractor,
+        "extract",
+        lambda self, src, ctx: read_here.append(src.filename) or extract(self, src, ctx),
+    )
     with Archive(remote_dir, {"cluster": cluster.address}) as remote:
         engine = remote.ocr_engine()
         assert type(engine).__name__ == "ClusterOcrEngine"
@@ -114,17 +127,24 @@ def test_cluster_equals_local_pool_and_shares_the_ocr_cache(cluster: Cluster, tm
         assert report.failed == {} and report.ingested >= 2
         runs = engine.runs
         assert runs >= 2  # the pages really went to the cluster (no cache shared with `local`)
+        # Each page's redaction boxes came back with its OCR: none was asked for afterwards.
+        assert engine.pages_asked == 0
         # The same page in another file (a byte appended after %%EOF): read from the cache the
-        # coordinator keeps, whichever worker read it first.
+        # coordinator keeps, whichever worker read it first; its boxes are asked of the worker
+        # holding its image.
         copy = tmp_path / "again" / "copy.pdf"
         copy.parent.mkdir()
         copy.write_bytes(corpus_file(SCANS["non_searchable.pdf"]).read_bytes() + b"\n")
         assert remote.ingest([copy]).ingested == 1
         assert engine.runs == runs
+        assert engine.pages_asked == 1
+    assert read_here == []
     here, there = _stored(local_dir), _stored(remote_dir)
     again = there.pop("@copy.pdf")
     assert here == there  # byte for byte: texts, word boxes, languages, rotations, dpi
     assert again == there["@non_searchable.pdf"]
+    redacted = there["@redacted.pdf"]
+    assert "Zebulon" not in redacted[0]["text"] and redacted[-2]["metadata"]["redactions"]["bad"] >= 1
     page = there["@non_searchable.pdf"][0]
     assert "Non-text-searchable PDF" in page["text"] and page["ocr"] and page["words"]
     assert page["dpi"] and page["meta"]["ocr"]["languages"] and page["lang"] == "en"
@@ -145,6 +165,25 @@ def test_cluster_equals_local_pool_and_shares_the_ocr_cache(cluster: Cluster, tm
     assert sum(built.values()) >= 3  # language, glosses, entities, on one worker or both
     attachment = [pages for name, pages in there.items() if name.startswith("image001.png@")]
     assert attachment and attachment[0][0]["ocr"]  # the mail's image attachment, read on the cluster
+
+
+def test_a_pdf_read_on_a_worker_fails_and_opens_as_it_does_locally(cluster: Cluster, tmp_path: Path) -> None:
+    from archive.core import Archive
+
+    release = _release(tmp_path / "release", {"secret.pdf": "pdf-text/pdfminer_rc4-40.pdf"})
+    failures = []
+    for name, config in (("local", {}), ("remote", {"cluster": cluster.address})):
+        with Archive(tmp_path / name, config) as archive:
+            report = archive.ingest([release])
+            assert report.failed == {"extract": 1}
+            failures.append([(f["stage"], f["reason"]) for f in report.failures])
+            assert "password required" in failures[-1][0][1]
+        with Archive(tmp_path / f"{name}-open", config) as archive:
+            opened = archive.ingest([release], passwords=("foo",))
+            assert opened.failed == {} and opened.ingested == 1, opened.failures
+            (doc,) = archive.store.documents()
+            assert "Secret!" in archive.store.pages(doc["id"])[0]["text"]
+    assert failures[0] == failures[1]
 
 
 def _ingest_process(archive: Path, release: Path, *extra: str) -> subprocess.Popen[str]:
@@ -168,7 +207,7 @@ def _wait_for_ocr_on(address: str, worker_name: str | None = None, timeout: floa
         names = {a: w["name"] for a, w in client.scheduler_info(n_workers=-1)["workers"].items()}
         while time.monotonic() < deadline:
             for addr, keys in client.processing().items():
-                if any("run_on_image" in str(k) for k in keys) and worker_name in (None, names.get(addr)):
+                if any("read_page" in str(k) for k in keys) and worker_name in (None, names.get(addr)):
                     return str(names.get(addr))
             time.sleep(0.02)
     raise AssertionError("no OCR task ever ran on the cluster")

@@ -68,6 +68,9 @@ class RedactionStep:
 
 def _image_page_boxes(page: PageResult, image: Any, engine: Any = None) -> list[Box]:
     skew = float((page.meta.get("ocr") or {}).get("skew") or 0.0)
+    found = getattr(image, "boxes", None)
+    if found is not None:  # found by the cluster worker that read the page, with this dpi and skew
+        return list(found)
     run_on_page = getattr(engine, "run_on_page", None)
     if run_on_page is not None and not isinstance(image, bytes | str):
         # A page image that lives on a cluster worker (archive/cluster.py): read there.
