@@ -361,6 +361,12 @@ class ElasticBackend:
                 hook()
             except Exception:  # closing must not fail; queued documents stay index-pending
                 log.warning("could not send queued documents before closing", exc_info=True)
+        # What this process wrote is searchable by the next one at once (a `foi ingest` then a
+        # `foi serve`), not after the node's next periodic refresh.
+        try:
+            self._refresh_if_dirty()
+        except Exception:  # closing must not fail; the node refreshes by itself later
+            log.warning("could not refresh the index before closing", exc_info=True)
         self.es.close()
 
     def _before_read(self) -> None:
