@@ -127,7 +127,7 @@ def redaction_boxes(page: PDFPage, drawing: Drawing, dpi: float = TEXT_LAYER_DPI
     """The redaction boxes of a text-layer page (redactions/vector.py), in the pixels of its
     word boxes."""
     bx0, _by0, _bx1, by1 = _visible_box(page)
-    return page_boxes(drawing, page, pixel_rect(bx0, by1, dpi))
+    return page_boxes(drawing, pixel_rect(bx0, by1, dpi))
 
 
 def find_pdf_boxes(

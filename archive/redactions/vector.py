@@ -60,6 +60,7 @@ class Drawing:
 
     chars: list[LTChar] = field(default_factory=list)
     shapes: list[Shape] = field(default_factory=list)
+    annotations: list[Shape] = field(default_factory=list)  # read once, at the end of the page
     too_many: bool = False
     page_ctm: Matrix = (1, 0, 0, 1, 0, 0)
 
@@ -135,7 +136,9 @@ class DrawingAggregator(PDFPageAggregator):
     def end_page(self, page: PDFPage) -> None:
         # Annotations are drawn over everything: a page whose only box is one (a black
         # highlight) needs its characters listed too.
-        if self.drawing.shapes or (page.annots and annotation_shapes(page, self.drawing.page_ctm)):
+        if page.annots:
+            self.drawing.annotations = annotation_shapes(page, self.drawing.page_ctm)
+        if self.drawing.shapes or self.drawing.annotations:
             self._list_chars(self.cur_item)
         self._anchors = {}
         super().end_page(page)
@@ -288,12 +291,12 @@ def _dark_colour(value: Any) -> bool:
 PixelRect = Callable[[float, float, float, float], tuple[float, float, float, float]]
 
 
-def page_boxes(drawing: Drawing, page: PDFPage, to_pixels: PixelRect) -> list[Box]:
+def page_boxes(drawing: Drawing, to_pixels: PixelRect) -> list[Box]:
     """The redaction boxes of a page read by `DrawingAggregator` (see the module docstring).
     `to_pixels(x0, y0, x1, y1)` maps a layout rectangle to (left, top, right, bottom) pixels."""
     if drawing.too_many:
         raise ValueError(f"more than {MAX_SHAPES} filled shapes on the page: not read")
-    shapes = drawing.shapes + annotation_shapes(page, drawing.page_ctm)
+    shapes = drawing.shapes + drawing.annotations
     if not shapes:
         return []
     chars = drawing.chars
