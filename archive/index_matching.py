@@ -7,6 +7,13 @@ only then does the matching thread forget it, on its own connection. A kill, or 
 thread (logged), leaves it there, and a later hand-over (this run's next batch, catch-up, or the
 next run) matches it again; hits are recorded once per (saved search, document) anyway.
 
+Lingering: a batch handed over waits up to LINGER seconds for more before it is matched, since
+one match of several batches costs much less than one match each (the saved searches are read and
+sent once; the engine parses each query once). An ingest that indexes fast (text, mail, a
+re-index) is matched every few seconds instead of after every batch; a slow one (OCR) has each
+batch matched LINGER seconds after it was indexed. Catch-up, close and a caller held by a full
+waiting batch cut the wait short.
+
 Back-pressure: at most one batch waits behind the one being matched. Batches handed over while
 one waits join it (one match of several batches costs much less than one match each), up to
 MERGE_DOCS documents and MERGE_PAGES page records; past that, handing over waits, so memory stays
@@ -22,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
@@ -39,6 +47,8 @@ AfterIndex = Callable[[list[int], "list[IndexRecord] | None", Store], object]
 # once), up to these many documents and page records; past them, handing over waits.
 MERGE_DOCS = 2000
 MERGE_PAGES = 5000
+# Seconds a batch handed over waits for more before it is matched (see the module's docstring).
+LINGER = 5.0
 
 
 @dataclass
@@ -46,6 +56,7 @@ class _Batch:
     after_index: AfterIndex
     ids: list[int]
     pages: list[IndexRecord] | None
+    since: float = 0.0  # when it was handed over (time.monotonic)
 
     def takes(self, after_index: AfterIndex, ids: list[int], pages: list[IndexRecord] | None) -> bool:
         return (
@@ -72,6 +83,7 @@ class Matcher:
         self._closing = False
         self._thread: threading.Thread | None = None
         self._claimed: set[int] = set()  # handed over, not yet matched or given up
+        self._hurry = 0  # callers waiting for the matching (drain) or for room (hand_over)
         self._own: Store | None = None  # the thread's store, opened there on first use
 
     def claimed(self) -> set[int]:
@@ -84,10 +96,16 @@ class Matcher:
         if not self.threaded:
             return self._run(after_index, ids, pages, self.store)
         with self._cond:
-            while self._waiting is not None and not self._waiting.takes(after_index, ids, pages):
-                self._cond.wait()
+            if self._waiting is not None and not self._waiting.takes(after_index, ids, pages):
+                self._hurry += 1  # the waiting batch is full: it goes now, not after its linger
+                self._cond.notify_all()
+                try:
+                    while self._waiting is not None and not self._waiting.takes(after_index, ids, pages):
+                        self._cond.wait()
+                finally:
+                    self._hurry -= 1
             if self._waiting is None:
-                self._waiting = _Batch(after_index, list(ids), pages)
+                self._waiting = _Batch(after_index, list(ids), pages, time.monotonic())
             else:
                 self._waiting.merge(ids, pages)
             self._claimed.update(ids)
@@ -101,8 +119,13 @@ class Matcher:
     def drain(self) -> None:
         """Wait until every batch handed over is matched (or given up, logged)."""
         with self._cond:
-            while self._waiting is not None or self._busy:
-                self._cond.wait()
+            self._hurry += 1
+            self._cond.notify_all()
+            try:
+                while self._waiting is not None or self._busy:
+                    self._cond.wait()
+            finally:
+                self._hurry -= 1
 
     def close(self) -> None:
         self.drain()
@@ -119,10 +142,16 @@ class Matcher:
     def _loop(self) -> None:
         while True:
             with self._cond:
-                while self._waiting is None and not self._closing:
-                    self._cond.wait()
-                if self._waiting is None:
-                    return
+                while True:
+                    if self._waiting is None:
+                        if self._closing:
+                            return
+                        self._cond.wait()
+                        continue
+                    left = self._waiting.since + LINGER - time.monotonic()
+                    if left <= 0 or self._hurry or self._closing:
+                        break
+                    self._cond.wait(left)
                 batch, self._waiting = self._waiting, None
                 self._busy = True
                 self._cond.notify_all()

@@ -154,6 +154,20 @@ CREATE TABLE IF NOT EXISTS saved_searches (
     updated TEXT NOT NULL,
     UNIQUE (owner, name)
 );
+-- A new random version at every change to a saved search: matching, after every indexing batch,
+-- keeps the active searches it read until this changes (archive/alerts/db.py `matchable`).
+CREATE TRIGGER IF NOT EXISTS saved_searches_added AFTER INSERT ON saved_searches BEGIN
+    INSERT INTO meta (key, value) VALUES ('saved_searches_version', hex(randomblob(8)))
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+END;
+CREATE TRIGGER IF NOT EXISTS saved_searches_changed AFTER UPDATE ON saved_searches BEGIN
+    INSERT INTO meta (key, value) VALUES ('saved_searches_version', hex(randomblob(8)))
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+END;
+CREATE TRIGGER IF NOT EXISTS saved_searches_removed AFTER DELETE ON saved_searches BEGIN
+    INSERT INTO meta (key, value) VALUES ('saved_searches_version', hex(randomblob(8)))
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+END;
 CREATE TABLE IF NOT EXISTS alert_channels (
     id INTEGER PRIMARY KEY,
     search_id INTEGER NOT NULL REFERENCES saved_searches(id) ON DELETE CASCADE,

@@ -9,23 +9,27 @@ Chinese, mail senders, three collections), indexed; 1,000 saved searches, a mix 
 Chinese terms, OR / NOT and filters (collection, lang, sender, dates), most of them specific (a
 name, a reference: they match a few pages of a batch), a few broad (they match many).
 
-Timed, per round and backend: a batch of `--batch` newly stored pages (analysis made beforehand,
-as ingest's persist step does) indexed as ingest indexes them (`Archive.index_document` for each
-document, then `Archive.catch_up_index()`), once without saved searches, once with them (the
-indexer then runs every saved search over the documents just indexed and records the hits; their
-words and snippets are made later, by delivery), and once with them but without handing the
-batch's terms to the backend (every saved search goes to the engine: what the prefilter of
-archive/search/prefilter.py spares it; Elasticsearch only, SQLite does not use it). Rounds rotate
-the order. Printed:
-median seconds of each, pages/s, the added share, the seconds spent in matching itself, hits
-recorded per batch.
+What "indexing" is here: making a batch of newly stored pages searchable, as ingest does it. Per
+document the index analysis of its pages (`Archive.store_analysis`: the terms the engine indexes,
+jieba's segmentation and the Traditional/Simplified folding; the indexer's own work, which a stock
+Elasticsearch does inside `_bulk` with its analyzers, and which the indexer does itself for any
+page not analysed yet), then `Archive.index_document` (the indexer sends batches of
+`--batch` pages), then `Archive.catch_up_index()` (which waits for the matcher) and a refresh
+(searchable). Timed without saved searches, with them (the indexer hands every batch to the
+matcher, which runs every saved search over the documents just indexed and records the hits;
+their words and snippets are made later, by delivery), and with them but without the batch's
+terms (every saved search goes to the engine: what the prefilter of archive/search/prefilter.py
+spares it; Elasticsearch only). Rounds rotate the order. Printed per variant: median seconds,
+pages/s, the added share, the seconds spent in matching and in how many matches (batches handed
+over while one waits are matched together: archive/index_matching.py), hits recorded, and the CPU
+seconds of this process and of the Elasticsearch node (its own count, which it updates about once
+a second) with the added share.
 
 Timed first, per backend: a stream of `--stream` batches (`--sqlite-stream` on SQLite) indexed back
-to back, without and with the saved searches, from the first `index_document` to the end of
-catch-up, which waits for the matcher's thread to finish (archive/index_matching.py: on
-Elasticsearch batch N is matched while batch N+1 is indexed). That is what an ingest pays; the
-single batch, which has nothing to overlap with, is printed beside it. Target: matching adds at
-most 20% on each backend, judged on the stream (the exit status).
+to back, what an ingest of that many pages pays; then a single batch, which has nothing to be
+matched with; then (Elasticsearch) a single batch whose analysis was made beforehand, so that only
+sending is timed: the narrower figure, printed for comparison. Target: matching adds at most 20%
+on each backend, judged on the stream (the exit status).
 
 Elasticsearch runs when a node answers at --url (FOI_ELASTICSEARCH_URL, default
 http://127.0.0.1:9200), on fresh index names it deletes afterwards.
@@ -43,6 +47,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -67,7 +72,9 @@ class Pages:
         self.rnd = random.Random(seed)
         self.made = 0
 
-    def add(self, archive: Archive, n_pages: int) -> list[int]:
+    def add(self, archive: Archive, n_pages: int, analyse: bool = True) -> list[int]:
+        """Store `n_pages` new pages in whole documents; `analyse`: make their index analysis
+        now (ingest's store step), else the timed indexing makes it."""
         rnd, store = self.rnd, archive.store
         ids: list[int] = []
         pages_made = 0
@@ -112,8 +119,9 @@ class Pages:
                 store.replace_pages(doc_id, pages)
                 ids.append(doc_id)
                 pages_made += n
-            for doc_id in ids:
-                archive.store_analysis(doc_id)  # ingest's persist step, not indexing
+            if analyse:
+                for doc_id in ids:
+                    archive.store_analysis(doc_id)
         return ids
 
 
@@ -156,27 +164,46 @@ def saved_queries(n: int, seed: int = 11) -> list[tuple[str, dict[str, list[str]
 VARIANTS = ("without", "with", "with, no prefilter")
 
 
-def time_batch(archive: Archive, pages: Pages, batch: int, variant: str) -> tuple[float, int, float]:
-    """Seconds to index a batch (matching included), hits recorded, seconds spent matching."""
-    ids = pages.add(archive, batch)
-    return time_indexing(archive, ids, variant)
+def time_batch(archive: Archive, pages: Pages, batch: int, variant: str, analysed: bool = False) -> Timed:
+    """One batch of `batch` new pages: see `time_indexing`."""
+    return time_indexing(archive, pages.add(archive, batch, analyse=analysed), variant, analysed)
 
 
-def time_stream(
-    archive: Archive, pages: Pages, batches: int, batch: int, variant: str
-) -> tuple[float, int, float]:
+def time_stream(archive: Archive, pages: Pages, batches: int, batch: int, variant: str) -> Timed:
     """`batches` batches of `batch` pages indexed back to back, as an ingest of that many pages
-    sends them: timed from the first `index_document` to the end of catch-up, which waits for the
-    matching of the last batch (on Elasticsearch the match of batch N runs while batch N+1 is
-    indexed). Returns seconds, hits recorded, seconds spent matching (on the matcher's thread)."""
-    ids = pages.add(archive, batches * batch)
-    return time_indexing(archive, ids, variant)
+    sends them (on Elasticsearch the match of batch N runs while batch N+1 is analysed and sent)."""
+    return time_indexing(archive, pages.add(archive, batches * batch, analyse=False), variant, False)
 
 
-def time_indexing(archive: Archive, ids: list[int], variant: str) -> tuple[float, int, float]:
+class Timed(NamedTuple):
+    seconds: float
+    hits: int  # recorded
+    matching: float  # seconds in matching (on the matcher's thread)
+    cpu: float  # CPU seconds of this process (all its threads) and of the node, if any
+    matches: int  # how many times the saved searches ran (batches waiting together run once)
+
+
+def node_cpu(archive: Archive) -> float:
+    """CPU seconds the Elasticsearch node's process has used so far (0 on SQLite)."""
+    es = getattr(archive.backend, "es", None)
+    if es is None:
+        return 0.0
+    stats = es.nodes.stats(metric="process", filter_path="nodes.*.process.cpu.total_in_millis")
+    return sum(n["process"]["cpu"]["total_in_millis"] for n in stats["nodes"].values()) / 1000
+
+
+def time_indexing(archive: Archive, ids: list[int], variant: str, analysed: bool) -> Timed:
+    """Index `ids` as ingest does and time it until they are searchable: per document the index
+    analysis of its pages (`store_analysis`: the terms the engine indexes, jieba's segmentation
+    and the folding; what a stock Elasticsearch does inside `_bulk` with its own analyzers), then
+    `index_document` (batched by the indexer), then catch-up (which waits for the matcher) and a
+    refresh (the pages searchable). `analysed`: the analysis was made beforehand, so only sending
+    is timed (the narrower figure)."""
     matching = [0.0]
+    matches = [0]
 
     def after_index(doc_ids: list[int], records: list[IndexRecord] | None, store: Store) -> object:
+        matches[0] += 1
         started = time.perf_counter()
         try:
             return archive.alerts.match_documents(doc_ids, records if variant == "with" else None, store)
@@ -185,14 +212,21 @@ def time_indexing(archive: Archive, ids: list[int], variant: str) -> tuple[float
 
     archive.indexer.after_index = None if variant == "without" else after_index
     before = archive.store.db.execute("SELECT count(*) FROM alert_hits").fetchone()[0]
+    cpu = time.process_time() + node_cpu(archive)
     started = time.perf_counter()
     for doc_id in ids:
+        if not analysed:
+            archive.store_analysis(doc_id)
         archive.index_document(doc_id)
     remaining = archive.catch_up_index()  # waits for the matcher to finish
+    refresh = getattr(archive.backend, "refresh", None)
+    if refresh is not None:
+        refresh()  # searchable now (after matching, which refreshed first, nothing is left to do)
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() + node_cpu(archive) - cpu
     assert remaining == 0 and not archive.store.indexed_unmatched()
     hits = archive.store.db.execute("SELECT count(*) FROM alert_hits").fetchone()[0] - before
-    return elapsed, hits, matching[0]
+    return Timed(elapsed, hits, matching[0], cpu, matches[0])
 
 
 Figures = dict[str, tuple[float, float]]  # "batch" / "stream" -> (without, with) median seconds
@@ -226,7 +260,7 @@ def run_backend(name: str, config: dict[str, str], args: argparse.Namespace) -> 
                     name,
                     f"stream of {batches} batches of {args.batch} pages ({pages_n} pages, matcher drained)",
                     pages_n,
-                    VARIANTS[:2],
+                    variants,
                     args.stream_rounds,
                     lambda v: time_stream(archive, pages, batches, args.batch, v),
                 )
@@ -239,6 +273,16 @@ def run_backend(name: str, config: dict[str, str], args: argparse.Namespace) -> 
                     variants,
                     rounds,
                     lambda v: time_batch(archive, pages, args.batch, v),
+                )
+            if es and rounds:
+                # The narrower figure: the pages analysed beforehand, only their sending timed.
+                out["sending"] = measure(
+                    name,
+                    f"one batch of {args.batch} pages analysed beforehand (sending only)",
+                    args.batch,
+                    variants,
+                    rounds,
+                    lambda v: time_batch(archive, pages, args.batch, v, analysed=True),
                 )
             return out
         finally:
@@ -253,29 +297,39 @@ def measure(
     n_pages: int,
     variants: tuple[str, ...],
     rounds: int,
-    timed: Callable[[str], tuple[float, int, float]],
+    timed: Callable[[str], Timed],
 ) -> tuple[float, float]:
     """Run `timed` per variant for `rounds` rounds (each variant first in turn), print medians;
     returns (without, with) medians."""
     times: dict[str, list[float]] = {v: [] for v in variants}
     matching: dict[str, list[float]] = {v: [] for v in variants}
     hits: dict[str, list[int]] = {v: [] for v in variants}
+    cpu: dict[str, list[float]] = {v: [] for v in variants}
+    matches: dict[str, list[int]] = {v: [] for v in variants}
     for r in range(rounds):
         k = r % len(variants)
         for variant in variants[k:] + variants[:k]:
-            elapsed, n, spent = timed(variant)
-            times[variant].append(elapsed)
-            matching[variant].append(spent)
-            hits[variant].append(n)
+            got = timed(variant)
+            times[variant].append(got.seconds)
+            matching[variant].append(got.matching)
+            hits[variant].append(got.hits)
+            cpu[variant].append(got.cpu)
+            matches[variant].append(got.matches)
     base = statistics.median(times["without"])
+    base_cpu = statistics.median(cpu["without"])
     runs = ", ".join(f"{t:.2f}" for t in times["without"])
-    print(f"{'':14} {what}: without saved searches {base:.2f} s ({n_pages / base:.0f} pages/s; runs {runs})")
+    print(
+        f"{'':14} {what}: without saved searches {base:.2f} s ({n_pages / base:.0f} pages/s; runs {runs}; "
+        f"CPU {base_cpu:.2f} s)"
+    )
     for variant in variants[1:]:
         t = statistics.median(times[variant])
         print(
             f"{'':14}   {variant:20} {t:.2f} s ({n_pages / t:.0f} pages/s): matching adds "
-            f"{100 * (t / base - 1):+.1f}% (matching itself {statistics.median(matching[variant]):.2f} s; "
-            f"hits {statistics.median(hits[variant]):.0f}; runs {', '.join(f'{x:.2f}' for x in times[variant])})"
+            f"{100 * (t / base - 1):+.1f}% (matching itself {statistics.median(matching[variant]):.2f} s in "
+            f"{statistics.median(matches[variant]):.0f} match(es); "
+            f"hits {statistics.median(hits[variant]):.0f}; runs {', '.join(f'{x:.2f}' for x in times[variant])}; "
+            f"CPU {statistics.median(cpu[variant]):.2f} s, {100 * (statistics.median(cpu[variant]) / base_cpu - 1):+.1f}%)"
         )
     return base, statistics.median(times["with"])
 
@@ -325,7 +379,7 @@ def main() -> int:
     else:
         print(f"elasticsearch  no node at {args.url}: skipped")
     ok = True
-    for what in ("stream", "batch"):
+    for what in ("stream", "batch", "sending"):
         for backend, figures in results.items():
             if what in figures:
                 without, with_ = figures[what]

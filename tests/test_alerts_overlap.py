@@ -65,7 +65,8 @@ def hit_rows(a: Archive, name: str) -> list[str]:
 
 
 @pytest.mark.elasticsearch
-def test_the_next_batch_is_indexed_while_a_match_runs(tmp_path, es_url, es_index):
+def test_the_next_batch_is_indexed_while_a_match_runs(tmp_path, es_url, es_index, monkeypatch):
+    monkeypatch.setattr(index_matching, "LINGER", 0.0)  # each batch matched as it comes
     # One page per batch: each document is a batch, matched on the matcher's thread.
     with Archive(tmp_path / "archive", es_config(es_url, es_index, batch_pages=1)) as a:
         a.alerts.add("jari", "Jari")
@@ -164,6 +165,7 @@ def test_an_ingest_killed_while_matching_is_matched_exactly_once_later(tmp_path,
 @pytest.mark.parametrize("merge_docs", [1, 2000])
 def test_at_most_one_batch_waits_behind_the_one_being_matched(tmp_path, monkeypatch, merge_docs):
     monkeypatch.setattr(index_matching, "MERGE_DOCS", merge_docs)
+    monkeypatch.setattr(index_matching, "LINGER", 0.0)
     store = Store(tmp_path / "archive")
     matcher = Matcher(store, threaded=True)
     release, started = threading.Event(), threading.Event()
@@ -200,4 +202,32 @@ def test_at_most_one_batch_waits_behind_the_one_being_matched(tmp_path, monkeypa
     assert handed == [1, 2, 3]
     assert matched == ([[1], [2], [3]] if merge_docs == 1 else [[1], [2, 3]])
     assert matcher.claimed() == set()
+    store.close()
+
+
+def test_batches_handed_over_within_the_linger_are_matched_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(index_matching, "LINGER", 30.0)
+    store = Store(tmp_path / "archive")
+    matcher = Matcher(store, threaded=True)
+    matched: list[list[int]] = []
+
+    def record(ids, pages, own):
+        matched.append(list(ids))
+
+    for batch in ([1], [2], [3]):
+        matcher.hand_over(record, batch, None)
+    time.sleep(0.5)
+    assert matched == []  # waiting for more
+    started = time.monotonic()
+    matcher.drain()  # catch-up does not wait out the linger
+    assert time.monotonic() - started < 10
+    assert matched == [[1, 2, 3]] and matcher.claimed() == set()
+    # Nobody waiting: a batch is matched once its linger is over.
+    monkeypatch.setattr(index_matching, "LINGER", 0.3)
+    matcher.hand_over(record, [4], None)
+    deadline = time.monotonic() + 10
+    while len(matched) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert matched == [[1, 2, 3], [4]]
+    matcher.close()
     store.close()

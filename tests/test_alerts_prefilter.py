@@ -69,7 +69,17 @@ _QUERY_PIECES = st.sampled_from(
         "(",
         ")",
     ]
-    + ["lang:zh", "lang:en", "collection:c1", "year:2019", "from:2020", "kind:email"]
+    + [
+        "lang:zh",
+        "lang:en",
+        "lang:ZH",
+        "collection:c1",
+        "year:2019",
+        "from:2020",
+        "to:2019-05-01",
+        "kind:email",
+    ]
+    + ["sender:alice@example.org", "sender:ALICE@EXAMPLE.ORG", "sender:álvaro@example.es", "sender:bob"]
 )
 _QUERIES = st.lists(st.one_of(_QUERY_PIECES, st.text(max_size=5)), min_size=1, max_size=6).map(" ".join)
 _REAL_TEXT = st.lists(st.sampled_from(WORDS), max_size=10).map(" ".join)
@@ -84,6 +94,12 @@ def _documents(text: st.SearchStrategy[str]) -> st.SearchStrategy[list[dict[str,
             "lang": st.sampled_from(["en", "zh-Hans"]),
             "collection": st.sampled_from(["c1", "c2"]),
             "year": st.sampled_from([2019, 2020]),
+            # Senders in any case, one outside ASCII, and an alias (a watchlist's other spelling).
+            "sender": st.lists(
+                st.sampled_from(["alice@example.org", "Alice@Example.org", "ÁLVARO@example.es", "bob"]),
+                max_size=2,
+            ),
+            "alias": st.sampled_from([[], ["alice@example.org"], ["Bob"]]),
         }
     )
     return st.lists(doc, min_size=1, max_size=4)
@@ -111,6 +127,7 @@ def _records(docs: list[dict[str, Any]]) -> tuple[list[int], list[IndexRecord]]:
                     body=index_text(text),
                     translation=index_text(translation),
                     date=f"{doc['year']}-05-01T00:00:00Z",
+                    keywords={"sender": doc.get("sender", []), "sender_alias": doc.get("alias", [])},
                 )
             )
     return doc_ids, records
@@ -211,3 +228,58 @@ def test_terms_rule_out_only_what_cannot_match():
     assert cand("NOT jari naval OR (ref1234 -x)") == {naval}
     assert cand("collection:c1") == everything  # a filter alone: any page
     assert cand("海洋") == everything  # a term not asked at construction: no condition
+
+
+def test_filters_rule_out_pages_the_engine_would_not_pass():
+    docs = [
+        {"pages": [("naval", "")], "lang": "zh-Hans", "collection": "c1", "year": 2019},
+        {
+            "pages": [("naval", "")],
+            "lang": "en",
+            "collection": "c2",
+            "year": 2020,
+            "sender": ["Alice@Example.org"],
+        },
+        {
+            "pages": [("naval", "")],
+            "lang": "en",
+            "collection": "c2",
+            "year": 2020,
+            "sender": ["ÁLVARO@example.es"],
+        },
+        {"pages": [("naval", "")], "lang": "en", "collection": "c1", "year": 2021, "alias": ["bob"]},
+    ]
+    _, records = _records(docs)
+    zh, alice, alvaro, bob = (r.page_id for r in records)
+    terms = PageTerms(records, [])
+
+    def passing(
+        filters: dict[str, list[str]], date_from: str | None = None, date_to: str | None = None
+    ) -> set[int]:
+        return set(terms.filter_pages(filters, date_from, date_to))
+
+    assert passing({"collection": ["c1"]}) == {zh, bob}
+    assert passing({"lang": ["zh"]}) == {zh}  # zh-Hans: a prefix before "-"
+    assert passing({"lang": ["ZH"]}) == {zh}  # case-insensitively, as the engine's prefix
+    assert passing({"year": ["2020", "2021"]}) == {alice, alvaro, bob}
+    assert passing({"sender": ["alice@example.org"]}) == {alice, alvaro}  # any case; outside ASCII: unsure
+    assert passing({"sender": ["BOB"]}) == {bob, alvaro}  # the alias counts
+    assert passing({"sender": ["alice@example.org"], "collection": ["c1"]}) == set()
+    assert passing({}, "2020-01-01", "2020-12-31") == {alice, alvaro}
+    assert passing({}, None, "2019-05-01") == {zh}  # the whole day of `to`
+
+
+@pytest.mark.elasticsearch
+def test_matching_is_scoped_to_the_batch_even_with_gaps_in_its_ids(backends):
+    es, _ = backends
+    doc_ids, records = _index(
+        backends, [{"pages": [("naval base", "")], "lang": "en", "collection": "c1", "year": 2019}] * 40
+    )
+    # Runs of consecutive ids (ranges), then more runs than ranges are used for (a list of ids).
+    for batch in (doc_ids[:2] + doc_ids[3:5], doc_ids[::2]):
+        assert sorted({d for d, _ in _pages(es.match_documents([SearchQuery("naval")], batch))[0]}) == batch
+    assert len(ElasticBackend._match_scope(doc_ids[:2] + doc_ids[3:5])[0]["bool"]["should"]) == 2
+    assert ElasticBackend._match_scope(doc_ids[:10]) == [
+        {"range": {"doc_id": {"gte": doc_ids[0], "lte": doc_ids[9]}}}
+    ]
+    assert "terms" in ElasticBackend._match_scope(doc_ids[::2])[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,6 +17,13 @@ from .model import Channel, SavedSearch, dump_filters
 def new_token() -> str:
     """An unguessable URL token (a private feed's, a webhook secret)."""
     return secrets.token_urlsafe(24)
+
+
+# The active saved searches as matching reads them, per archive folder, with the
+# `saved_searches_version` they were read at (the schema's triggers give it a new random value at
+# any change to a saved search): matching runs after every indexing batch and reads them again only when one changed.
+_MATCHABLE: dict[str, tuple[str, list[SavedSearch]]] = {}
+_MATCHABLE_LOCK = threading.Lock()
 
 
 class AlertDB:
@@ -76,6 +84,31 @@ class AlertDB:
         sets = ", ".join(f"{k}=?" for k in fields)
         self.db.execute(f"UPDATE saved_searches SET {sets} WHERE id=?", (*fields.values(), search_id))
 
+    def matchable(self) -> list[SavedSearch]:
+        """The active saved searches, without their channels: what matching runs (kept between
+        batches until a saved search is added, changed or removed)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key='saved_searches_version'").fetchone()
+        if row is None:  # no saved search was ever added (or made before the version existed)
+            return self.searches(active_only=True, with_channels=False)
+        version, key = str(row[0]), str(self.store.root)
+        with _MATCHABLE_LOCK:
+            kept = _MATCHABLE.get(key)
+        if kept is not None and kept[0] == version:
+            return list(kept[1])
+        # Read after the version: a change between the two reads only makes the next call read again.
+        found = self.searches(active_only=True, with_channels=False)
+        with _MATCHABLE_LOCK:
+            _MATCHABLE[key] = (version, found)
+        return list(found)
+
+    def clear_failing(self, search_ids: Iterable[int]) -> None:
+        """These searches ran: those marked failing are not any more (one statement)."""
+        self.db.execute(
+            "UPDATE saved_searches SET failing=NULL WHERE failing IS NOT NULL "
+            "AND id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(search_ids)),),
+        )
+
     def set_failing(self, search_id: int, reason: str | None) -> None:
         self.db.execute(
             "UPDATE saved_searches SET failing=? WHERE id=? AND ifnull(failing,'') <> ifnull(?,'')",
@@ -85,7 +118,11 @@ class AlertDB:
     def delete_search(self, search_id: int) -> None:
         self.db.execute("DELETE FROM saved_searches WHERE id=?", (search_id,))
 
-    def searches(self, owner: str | None = None, active_only: bool = False) -> list[SavedSearch]:
+    def searches(
+        self, owner: str | None = None, active_only: bool = False, with_channels: bool = True
+    ) -> list[SavedSearch]:
+        """Saved searches (with their channels unless `with_channels` is False: matching, which
+        runs after every indexing batch, needs only the queries)."""
         where, params = ["1"], []
         if owner is not None:
             where.append("owner=?")
@@ -96,6 +133,8 @@ class AlertDB:
             f"SELECT * FROM saved_searches WHERE {' AND '.join(where)} ORDER BY id", params
         )
         found = [_search(r) for r in rows]
+        if not with_channels:
+            return found
         channels = self.channels([s.id for s in found])
         for s in found:
             s.channels = channels.get(s.id, [])
@@ -168,14 +207,6 @@ class AlertDB:
         self.db.execute("DELETE FROM alert_channels WHERE id=?", (channel_id,))
 
     # -- hits and the outbox --------------------------------------------------------------------
-
-    def known_hits(self, search_ids: Iterable[int], doc_ids: Iterable[int]) -> set[tuple[int, int]]:
-        rows = self.db.execute(
-            "SELECT search_id, document_id FROM alert_hits WHERE document_id IN (SELECT value FROM json_each(?)) "
-            "AND search_id IN (SELECT value FROM json_each(?))",
-            (json.dumps(list(doc_ids)), json.dumps(list(search_ids))),
-        )
-        return {(int(a), int(b)) for a, b in rows}
 
     def documents_updated(self, doc_ids: Iterable[int]) -> dict[int, sqlite3.Row]:
         """id, updated, created, title, filename, collection of these documents."""
@@ -325,7 +356,7 @@ def _search(r: sqlite3.Row) -> SavedSearch:
         owner=r["owner"],
         name=r["name"],
         query=r["query"],
-        filters=json.loads(r["filters"] or "{}"),
+        filters=json.loads(r["filters"]) if r["filters"] not in (None, "", "{}") else {},
         sort=r["sort"],
         cadence=r["cadence"],
         paused=bool(r["paused"]),

@@ -33,7 +33,7 @@ def match_documents(
     `SearchBackend.match_documents`)."""
     if not doc_ids:
         return 0
-    searches = db.searches(active_only=True)
+    searches = db.matchable()
     if not searches:
         return 0
     if pages is None:
@@ -77,39 +77,34 @@ def record_matches(
     ran = backend.match_documents(list(unique.values()), doc_ids, pages)
     outcomes = [ran[position[key]] for key in keys]
     firsts: dict[tuple[int, int], int] = {}  # (search, document) -> first matching page
+    recovered: list[int] = []  # failing before, ran now
     for search, outcome in zip(searches, outcomes, strict=True):
         if isinstance(outcome, str):
             # Marked failing with the reason, never deleted: the owner sees why and can fix it.
             db.set_failing(search.id, outcome)
             continue
         if search.failing:
-            db.set_failing(search.id, None)
+            recovered.append(search.id)
         for hit in outcome:
             firsts.setdefault((search.id, hit.doc_id), hit.number)
+    if recovered:
+        db.clear_failing(recovered)
     if not firsts:
         return 0
-    known = db.known_hits({s for s, _ in firsts}, {d for _, d in firsts})
-    docs = db.documents_updated({d for _, d in firsts})
-    by_id = {s.id: s for s in searches}
-    new = [
-        (search_id, doc_id, number)
-        for (search_id, doc_id), number in firsts.items()
-        if (search_id, doc_id) not in known
-        and doc_id in docs
-        and not (respect_since and str(docs[doc_id]["updated"]) < by_id[search_id].since)
-    ]
+    # Per document what a hit row needs, read once (not through sqlite3.Row per hit).
+    docs = {
+        doc_id: (str(r["updated"]), r["title"] or r["filename"], r["collection"])
+        for doc_id, r in db.documents_updated({d for _, d in firsts}).items()
+    }
+    since = {s.id: s.since for s in searches}
     rows = [
-        (
-            search_id,
-            doc_id,
-            number,
-            docs[doc_id]["title"] or docs[doc_id]["filename"],
-            docs[doc_id]["collection"],
-        )
-        for search_id, doc_id, number in new
+        (search_id, doc_id, number, doc[1], doc[2])
+        for (search_id, doc_id), number in firsts.items()
+        if (doc := docs.get(doc_id)) is not None and not (respect_since and doc[0] < since[search_id])
     ]
     if not rows:
         return 0
+    # A hit recorded before (a re-index, a backfill) is left as it is: `add_hits` ignores it.
     with db.transaction():
         return db.add_hits(rows)
 
