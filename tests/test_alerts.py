@@ -150,6 +150,28 @@ def test_invalid_queries_are_refused_and_later_failures_are_kept(archive, tmp_pa
     assert fixed is not None and fixed.failing is None and hit_docs(archive, "ok") == ["j.txt"]
 
 
+def test_matching_sees_saved_searches_changed_by_another_process(tmp_path):
+    # Matching keeps the saved searches it read between batches: a change made elsewhere (the CLI
+    # beside a server) is seen at the next batch, through the version the schema's triggers keep.
+    root = tmp_path / "archive"
+    with Archive(root) as a:
+        a.alerts.add("watch", "Jari")
+        a.ingest(write(tmp_path / "one", {"a.txt": "Jari pays"}), collection="releases")
+        assert hit_docs(a, "watch") == ["a.txt"]
+        with Archive(root) as other:
+            watch = other.alerts.find("watch")
+            assert watch is not None
+            other.alerts.update(watch, query="dredging")
+            other.alerts.add("late", "harbour")
+        a.ingest(write(tmp_path / "two", {"b.txt": "Jari and the harbour dredging"}), collection="releases")
+        assert hit_docs(a, "watch") == ["a.txt", "b.txt"] and hit_docs(a, "late") == ["b.txt"]
+        with Archive(root) as other:
+            other.alerts.remove(other.alerts.find("late"))  # type: ignore[arg-type]
+            other.alerts.update(other.alerts.find("watch"), query="nothing-like-this")  # type: ignore[arg-type]
+        a.ingest(write(tmp_path / "three", {"c.txt": "Jari, harbour, dredging"}), collection="releases")
+        assert hit_docs(a, "watch") == ["a.txt", "b.txt"] and a.alerts.find("late") is None
+
+
 def test_email_digests_through_a_real_smtp_server(tmp_path):
     hostile = {"hostile.txt": 'Jari <script>alert("x")</script> =HYPERLINK("http://evil") & more'}
     with SmtpSink() as smtp:
