@@ -184,12 +184,26 @@ class Timed(NamedTuple):
 
 
 def node_cpu(archive: Archive) -> float:
-    """CPU seconds the Elasticsearch node's process has used so far (0 on SQLite)."""
+    """CPU seconds the Elasticsearch node's process has used so far (0 on SQLite): from /proc when
+    the node runs on this machine (to the clock tick), else from its own count (about once a
+    second)."""
     es = getattr(archive.backend, "es", None)
     if es is None:
         return 0.0
-    stats = es.nodes.stats(metric="process", filter_path="nodes.*.process.cpu.total_in_millis")
-    return sum(n["process"]["cpu"]["total_in_millis"] for n in stats["nodes"].values()) / 1000
+    pids = _NODE_PIDS.get(id(es))
+    if pids is None:
+        info = es.nodes.info(metric="process", filter_path="nodes.*.process.id")
+        pids = _NODE_PIDS[id(es)] = [n["process"]["id"] for n in info.get("nodes", {}).values()]
+    stats = [Path(f"/proc/{pid}/stat") for pid in pids]
+    if pids and all(p.exists() for p in stats):
+        tick = os.sysconf("SC_CLK_TCK")
+        # utime and stime: fields 14 and 15, counted after the command's closing parenthesis.
+        return sum(sum(map(int, p.read_text().rsplit(")", 1)[1].split()[11:13])) / tick for p in stats)
+    got = es.nodes.stats(metric="process", filter_path="nodes.*.process.cpu.total_in_millis")
+    return sum(n["process"]["cpu"]["total_in_millis"] for n in got["nodes"].values()) / 1000
+
+
+_NODE_PIDS: dict[int, list[int]] = {}
 
 
 def time_indexing(archive: Archive, ids: list[int], variant: str, analysed: bool) -> Timed:
