@@ -17,13 +17,14 @@ page not analysed yet), then `Archive.index_document` (the indexer sends batches
 `--batch` pages), then `Archive.catch_up_index()` (which waits for the matcher) and a refresh
 (searchable). Timed without saved searches, with them (the indexer hands every batch to the
 matcher, which runs every saved search over the documents just indexed and records the hits;
-their words and snippets are made later, by delivery), and with them but without the batch's
-terms (every saved search goes to the engine: what the prefilter of archive/search/prefilter.py
-spares it; Elasticsearch only). Rounds rotate the order. Printed per variant: median seconds,
+their words and snippets are made later, by delivery), and with them and the prefilter of
+archive/search/prefilter.py (the batch's analysed terms handed to the backend, so that a saved
+search none of whose words is in the batch is not sent; off by default, FOI_MATCH_PREFILTER=1;
+Elasticsearch only). Rounds rotate the order. Printed per variant: median seconds,
 pages/s, the added share, the seconds spent in matching and in how many matches (batches handed
 over while one waits are matched together: archive/index_matching.py), hits recorded, and the CPU
-seconds of this process and of the Elasticsearch node (its own count, which it updates about once
-a second) with the added share.
+seconds of this process and of the Elasticsearch node (from /proc when it runs here) with the added
+share.
 
 Timed first, per backend: a stream of `--stream` batches (`--sqlite-stream` on SQLite) indexed back
 to back, what an ingest of that many pages pays; then a single batch, which has nothing to be
@@ -159,9 +160,9 @@ def saved_queries(n: int, seed: int = 11) -> list[tuple[str, dict[str, list[str]
     return out
 
 
-# The timed variants: without saved searches, with them, and with them but without the batch's
-# terms (every saved search goes to the engine: what archive/search/prefilter.py spares it).
-VARIANTS = ("without", "with", "with, no prefilter")
+# The timed variants: without saved searches, with them (as an archive matches by default), and
+# with them and the batch's terms handed to the backend (archive/search/prefilter.py).
+VARIANTS = ("without", "with", "with prefilter")
 
 
 def time_batch(archive: Archive, pages: Pages, batch: int, variant: str, analysed: bool = False) -> Timed:
@@ -220,11 +221,12 @@ def time_indexing(archive: Archive, ids: list[int], variant: str, analysed: bool
         matches[0] += 1
         started = time.perf_counter()
         try:
-            return archive.alerts.match_documents(doc_ids, records if variant == "with" else None, store)
+            return archive.alerts.match_documents(doc_ids, records, store)
         finally:
             matching[0] += time.perf_counter() - started
 
     archive.indexer.after_index = None if variant == "without" else after_index
+    archive.alerts.prefilter = variant == "with prefilter"
     before = archive.store.db.execute("SELECT count(*) FROM alert_hits").fetchone()[0]
     cpu = time.process_time() + node_cpu(archive)
     started = time.perf_counter()

@@ -283,3 +283,42 @@ def test_matching_is_scoped_to_the_batch_even_with_gaps_in_its_ids(backends):
         {"range": {"doc_id": {"gte": doc_ids[0], "lte": doc_ids[9]}}}
     ]
     assert "terms" in ElasticBackend._match_scope(doc_ids[::2])[1]
+
+
+@pytest.mark.elasticsearch
+@pytest.mark.parametrize("prefilter", ["0", "1"])
+def test_an_archive_hands_the_batch_terms_only_when_asked(tmp_path, es_url, monkeypatch, prefilter):
+    from archive import Archive
+    from archive.search import prefilter as module
+
+    built: list[int] = []
+    real = module.PageTerms.__init__
+
+    def counting(self, records, trees=()):
+        built.append(1)
+        real(self, records, trees)
+
+    monkeypatch.setattr(module.PageTerms, "__init__", counting)
+    index = new_index_name("prefilter-archive")
+    config = {
+        "search": "elasticsearch",
+        "elasticsearch_url": es_url,
+        "elasticsearch_index": index,
+        "match_prefilter": prefilter,
+    }
+    folder = tmp_path / "new"
+    folder.mkdir()
+    (folder / "a.txt").write_text("The Jari contract for the naval base.", encoding="utf-8")
+    (folder / "b.txt").write_text("Minutes of the budget meeting.", encoding="utf-8")
+    with Archive(tmp_path / "archive", config) as a:
+        try:
+            a.alerts.add("jari", "Jari")
+            a.alerts.add("absent", "dredging")
+            a.ingest([folder / "a.txt", folder / "b.txt"], collection="releases")
+            hits = {
+                name: [h["title"] for h in a.alerts.hits(a.alerts.find(name))] for name in ("jari", "absent")
+            }  # type: ignore[arg-type]
+            assert hits == {"jari": ["a.txt"], "absent": []}
+            assert bool(built) == (prefilter == "1")
+        finally:
+            a.backend.drop()  # type: ignore[attr-defined]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from collections.abc import Collection
 from datetime import datetime
@@ -34,6 +35,13 @@ class Alerts:
         self.backend = backend
         self.config = dict(config or {})
         self.records = AlertDB(store)
+        # Hand the batch's analysed terms to the backend (archive/search/prefilter.py), so that a
+        # saved search none of whose words is in the batch is not sent: off unless asked for
+        # (`match_prefilter`, FOI_MATCH_PREFILTER=1). On bench/bench_alerts.py reading the terms
+        # costs about what it spares the engine; it pays with many more saved searches than
+        # words in a batch.
+        flag = self.config.get("match_prefilter", os.environ.get("FOI_MATCH_PREFILTER", ""))
+        self.prefilter = str(flag).strip().lower() in ("1", "true", "yes", "on")
 
     # -- saved searches -----------------------------------------------------------------------
 
@@ -167,7 +175,7 @@ class Alerts:
         with their records when it still has them, and from its matching thread with that
         thread's own `store`)."""
         records = self.records if store is None or store is self.store else AlertDB(store)
-        found = match_documents(records, self.backend, doc_ids, pages)
+        found = match_documents(records, self.backend, doc_ids, pages if self.prefilter else None)
         if found:
             wake_senders(self.store.root)  # instant hits go at once, not at the loop's next interval
         return found
