@@ -169,8 +169,9 @@ class WorkerTranslateStep:
 
     def run(self, work: DocWork) -> None:
         global _PAGES_TRANSLATED
-        translator = self.translator()
-        _PAGES_TRANSLATED += translate_pages(work, translator, self._cache())
+        count = translate_pages(work, self.translator(), self._cache())
+        with _FOLDERS_LOCK:
+            _PAGES_TRANSLATED += count
 
 
 @dataclass(frozen=True)
