@@ -13,8 +13,6 @@ from cluster_fixtures import Cluster
 
 from conftest import corpus_file
 
-pytestmark = [pytest.mark.tesseract, pytest.mark.slow]
-
 CHINESE = {
     "mail.eml": "email-eml/demisto_chinese_email_test.eml",
     "gb2312.eml": "email-eml/demisto_chinese_gb2312_encoding.eml",
@@ -45,6 +43,8 @@ def _translations(archive_dir: Path) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+@pytest.mark.tesseract
+@pytest.mark.slow
 def test_translation_runs_on_the_workers_with_the_model_sent_once_and_equals_the_local_pool(
     tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -94,3 +94,34 @@ def test_translation_runs_on_the_workers_with_the_model_sent_once_and_equals_the
     mail = next(pages for name, pages in there.items() if name.endswith("@mail.eml"))
     assert mail[-1]["stage"] == ("ok", None)
     assert mail[0]["translation"] and "中文" in mail[0]["translation"]  # the copy model: target = source
+
+
+def test_the_package_sent_unpacks_as_the_same_model_and_a_worker_without_it_leaves_pages_pending(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    from archive.extractors import ExtractContext
+    from archive.models import Extraction, PageResult, Source, StageError
+    from archive.steps import DocWork
+    from archive.translate import ArgosTranslator, install_from_file
+    from archive.translate.remote import WorkerTranslateStep, pack_package, unpack_package
+
+    package = install_from_file(tmp_path / "archive", tiny_model)
+    data, digest = pack_package(Path(package.package_path))
+    assert pack_package(Path(package.package_path)) == (data, digest)  # the same folder, the same bytes
+    root = unpack_package(data, digest, tmp_path / "worker")
+    assert unpack_package(data, digest, tmp_path / "worker") == root  # once per folder
+    here, there = ArgosTranslator(tmp_path / "archive"), ArgosTranslator(root)
+    assert there.available() and there.model_id == here.model_id  # the cache key and stored model id agree
+    assert there.translate_segments(["你好，世界。"]) == here.translate_segments(["你好，世界。"])
+
+    # A worker the model never reached: the stage fails with the reason, the pages wait for `foi translate`.
+    source = Source(path=tmp_path / "a.txt", filename="a.txt", mime="text/plain", head=b"")
+    page = PageResult(number=1, text="这是一个示例邮件。")
+    work = DocWork(
+        1, source, ExtractContext(workdir=tmp_path), Extraction(kind="text", title="", pages=[page])
+    )
+    step = WorkerTranslateStep("0" * 64)
+    assert step.needed(work)
+    with pytest.raises(StageError, match="not installed on this worker"):
+        step.run(work)
+    assert page.meta["translation_status"] == "pending"

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
+from ..models import StageError
 from .cache import TranslationCache
 from .engine import ArgosTranslator
 from .packages import TranslationError
@@ -169,7 +170,13 @@ class WorkerTranslateStep:
 
     def run(self, work: DocWork) -> None:
         global _PAGES_TRANSLATED
-        count = translate_pages(work, self.translator(), self._cache())
+        try:
+            translator = self.translator()
+        except TranslationError as exc:  # as when the model cannot run locally: pending for `foi translate`
+            for page in chinese_pages(work):
+                page.meta["translation_status"] = "pending"
+            raise StageError("translate", str(exc)) from exc
+        count = translate_pages(work, translator, self._cache())
         with _FOLDERS_LOCK:
             _PAGES_TRANSLATED += count
 
