@@ -705,7 +705,7 @@ def build_steps(ctx: StepContext) -> list[Step]:
         RedactionStep(ctx),  # on the page images OCR rendered, before the text is read further
         LanguageStep(),
         GlossStep(ctx),
-        TranslateStep(ctx),
+        TranslateStep(ctx, functools.partial(cluster_engine, ctx)),
         EntityStep(ctx),
         PrintedMailStep(ctx),
     ]

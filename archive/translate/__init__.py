@@ -11,7 +11,9 @@ view.
 - `packages`: finding and installing Argos packages (`foi models install`, `foi models list`).
 - `engine`: sentence splitting, the `Translator` contract, loading and running the model.
 - `cache`: the translation cache table, and translating texts through it.
+- `pages`: what the step does to a document's pages (here or on a cluster worker).
 - `step`: the pipeline step.
+- `remote`: translation on a Dask cluster's workers, with the model sent to them once.
 - `backfill`: translating pages stored before a model was installed (`foi translate`).
 """
 

@@ -185,6 +185,10 @@ class ArgosTranslator:
             "max_decoding_length": self.max_source_tokens + 100,
         }
 
+    def load(self) -> None:
+        """Load the model now (a cluster worker loads it once, before its threads share it)."""
+        self._load()
+
     def _load(self) -> None:
         if self._model is not None:
             return

@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from ..language import is_chinese
-from ..models import StageError
-from .cache import TranslationCache, sentence_errors, translate_texts
-from .engine import ArgosTranslator, has_chinese
-from .packages import TranslationError
+from .cache import TranslationCache
+from .engine import ArgosTranslator
+from .pages import chinese_pages, translate_pages
 
 if TYPE_CHECKING:
     from ..models import PageResult
-    from ..steps import DocWork, StepContext, StepRecipe
+    from ..portable import Recipe
+    from ..steps import DocWork, StepContext
 
+log = logging.getLogger(__name__)
 
 NO_MODEL = "no model installed"
-
-
-def _chinese_pages(work: DocWork) -> list[PageResult]:
-    """The pages to translate; Chinese pages with nothing to translate are marked skipped."""
-    for page in work.pages:
-        if not has_chinese(page.text) and is_chinese(page.lang):
-            page.meta["translation_status"] = "skipped"
-    return [p for p in work.pages if has_chinese(p.text)]
 
 
 def _skip_for_no_model(pages: list[PageResult]) -> None:
@@ -47,7 +41,7 @@ class UntranslatedStep:
         return getattr(self._reason, "value", None)
 
     def needed(self, work: DocWork) -> bool:
-        pages = _chinese_pages(work)
+        pages = chinese_pages(work)
         _skip_for_no_model(pages)
         self._reason.value = NO_MODEL if pages else "no Chinese text"
         return False
@@ -65,9 +59,12 @@ class TranslateStep:
 
     name = "translate"
 
-    def __init__(self, archive: StepContext):
+    def __init__(self, archive: StepContext, cluster: Callable[[], Any] | None = None):
         self.archive = archive
+        self.cluster = cluster  # the cluster engine when the ingest runs on one (else None)
         self._translator: ArgosTranslator | None = None
+        self._recipe: Recipe | None = None
+        self._recipe_made = False
         self.skip_reason: str | None = None
 
     def translator(self) -> ArgosTranslator:
@@ -75,16 +72,34 @@ class TranslateStep:
             self._translator = ArgosTranslator(self.archive.root)
         return self._translator
 
-    def recipe(self) -> StepRecipe | None:
-        """With no model installed the step only marks pages, which a cluster worker does with
-        the rest of the analysis (archive/portable.py): one task a document instead of two.
-        None when a model is installed: it translates here (its model and cache are the archive's)."""
+    def recipe(self) -> Recipe | None:
+        """What a cluster worker builds this step from (archive/portable.py). With no model
+        installed the step only marks pages. With one, the model is sent to the cluster once
+        (archive/translate/remote.py) and the workers translate with it; None (translate here)
+        when there is no cluster or the model cannot be sent."""
+        if not self._recipe_made:
+            self._recipe, self._recipe_made = self._make_recipe(), True
+        return self._recipe
+
+    def _make_recipe(self) -> Recipe | None:
         from ..steps import StepRecipe
 
-        return None if self.translator().available() else StepRecipe(UntranslatedStep)
+        translator = self.translator()
+        if not translator.available():
+            return StepRecipe(UntranslatedStep)
+        engine = self.cluster() if self.cluster is not None else None
+        if engine is None:
+            return None
+        from .remote import WorkerTranslation, send_model
+
+        try:
+            return WorkerTranslation(send_model(engine.client, translator.package_path))
+        except Exception as exc:  # a worker that cannot unpack it, a scheduler gone: translate here
+            log.warning("translating on the coordinator, the model could not be sent to the cluster: %s", exc)
+            return None
 
     def needed(self, work: DocWork) -> bool:
-        pages = _chinese_pages(work)
+        pages = chinese_pages(work)
         if not pages:
             self.skip_reason = "no Chinese text"
             return False
@@ -96,17 +111,4 @@ class TranslateStep:
         return True
 
     def run(self, work: DocWork) -> None:
-        pages = [p for p in work.pages if has_chinese(p.text)]
-        translator = self.translator()
-        cache = TranslationCache(self.archive.store.db)
-        try:
-            results = translate_texts([p.text for p in pages], translator, cache)
-        except TranslationError as exc:
-            for page in pages:
-                page.meta["translation_status"] = "pending"
-            raise StageError("translate", str(exc)) from exc
-        for page, (translation, pairs) in zip(pages, results, strict=True):
-            page.meta.update(translation=translation, segments=pairs, translation_status="done")
-            # A sentence the model failed on stays untranslated, named on its page.
-            if errors := sentence_errors(pairs, translator.failures):
-                page.meta["translation_errors"] = errors
+        translate_pages(work, self.translator(), TranslationCache(self.archive.store.db))
