@@ -76,6 +76,9 @@ class Analysed:
     pages: list[tuple[str | None, dict[str, Any]]]
     metadata: dict[str, Any]
     outcomes: list[StepOutcome]
+    # Each page's search analysis (indexing.page_analysis) of its texts as they are now; the
+    # coordinator keeps it with the page, and makes it again if a later step changes the texts.
+    analyses: list[str] | None = None
 
     def apply(self, work: DocWork) -> None:
         """Put the results on the coordinator's copy of the document."""
@@ -86,6 +89,8 @@ class Analysed:
         for outcome in self.outcomes:
             if outcome.status == "ok" and outcome.note is not None:
                 work.notes[outcome.name] = outcome.note
+        if self.analyses is not None:
+            work.analyses = dict(zip((p.number for p in work.pages), self.analyses, strict=True))
 
 
 _BUILT: dict[Recipe, Step] = {}  # this process's steps, by recipe
@@ -115,5 +120,8 @@ def analyse_document(
 
     extraction = Extraction(kind=kind, title="", pages=pages, metadata=metadata)
     work = DocWork(0, source, ExtractContext(workdir=Path(tempfile.gettempdir())), extraction=extraction)
+    from .indexing import page_analysis
+
     outcomes = [run_step(built(recipe), work) for recipe in recipes]
-    return Analysed([(p.lang, p.meta) for p in pages], extraction.metadata, outcomes)
+    analyses = [page_analysis(p.text, p.meta.get("translation"), p.meta.get("gloss")) for p in pages]
+    return Analysed([(p.lang, p.meta) for p in pages], extraction.metadata, outcomes, analyses)

@@ -93,6 +93,10 @@ def _stored(archive_dir: Path) -> dict[str, list[dict[str, Any]]]:
                 }
                 for p in archive.store.pages(doc["id"], with_words=True)
             ]
+            # The search analysis kept on each page (made on a worker, on a cluster), in page order.
+            rows = sorted(archive.store.page_texts(doc["id"]), key=lambda r: r["id"])
+            for page, row in zip(out[name], rows, strict=True):
+                page["analysed"] = json.loads(row["analysed"])
             # What the document's analysis made of it (entities summed up, redactions), and how
             # each stage went (language, glosses, translation and entities on a cluster worker).
             out[name].append({"metadata": doc["metadata"], "lang": doc["lang"]})
@@ -104,6 +108,7 @@ def _stored(archive_dir: Path) -> dict[str, list[dict[str, Any]]]:
 def test_cluster_equals_local_pool_and_shares_the_ocr_cache(
     cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from archive import indexing
     from archive.core import Archive
     from archive.extractors.pdf import PdfExtractor
 
@@ -119,6 +124,14 @@ def test_cluster_equals_local_pool_and_shares_the_ocr_cache(
         PdfExtractor,
         "extract",
         lambda self, src, ctx: read_here.append(src.filename) or extract(self, src, ctx),
+    )
+    # Nor does it make the pages' search analysis (Chinese segmented for the index): the workers do.
+    analysed_here: list[tuple[str, str, str]] = []
+    analyse = indexing._analysis_record
+    monkeypatch.setattr(
+        indexing,
+        "_analysis_record",
+        lambda texts, digest: analysed_here.append(texts) or analyse(texts, digest),
     )
     with Archive(remote_dir, {"cluster": cluster.address}) as remote:
         engine = remote.ocr_engine()
@@ -138,7 +151,7 @@ def test_cluster_equals_local_pool_and_shares_the_ocr_cache(
         assert remote.ingest([copy]).ingested == 1
         assert engine.runs == runs
         assert engine.pages_asked == 1
-    assert read_here == []
+    assert read_here == [] and analysed_here == []
     here, there = _stored(local_dir), _stored(remote_dir)
     again = there.pop("@copy.pdf")
     assert here == there  # byte for byte: texts, word boxes, languages, rotations, dpi
@@ -152,6 +165,8 @@ def test_cluster_equals_local_pool_and_shares_the_ocr_cache(
     # above), made on the cluster's workers: each built the steps it ran, once.
     chinese = next(pages for name, pages in there.items() if name.endswith("@chinese.eml"))
     assert chinese[0]["lang"].startswith("zh") and chinese[0]["gloss"]
+    assert chinese[0]["analysed"]["body"].split()[0] in chinese[0]["text"].casefold()
+    assert "\ue000" in chinese[0]["analysed"]["body"]  # its Han character stream, made on a worker
     assert chinese[0]["meta"]["gloss_words"] and chinese[-1]["translate"][0] in {"ok", "skipped"}
     stages = chinese[-1]
     assert stages["language"][0] == stages["gloss"][0] == stages["entities"][0] == "ok"
