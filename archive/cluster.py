@@ -411,6 +411,13 @@ class ClusterOcrEngine(TesseractEngine):
         archive/portable.py: the coordinator waits for it)."""
         return self._cluster.submit(fn, *args, priority=ANALYSIS_PRIORITY).result()
 
+    def warm_workers(self, recipes: tuple[Any, ...]) -> dict[str, int]:
+        """Load the portable steps' models on every worker now (`portable.warm_up`), all at once,
+        rather than each on its first document; the steps each worker holds, by worker."""
+        from .portable import warm_up
+
+        return cast("dict[str, int]", self.client.run(warm_up, recipes))
+
     def close(self) -> None:
         self._originals.clear()
         self._waiting.clear()

@@ -111,6 +111,24 @@ def steps_built() -> int:
     return len(_BUILT)
 
 
+# A short page in each language the models are for: enough to make each step load what it uses.
+_WARM_UP_PAGES = (
+    "The Ministry of Defence wrote to Mr John Smith in London on 3 March 2021.",
+    "国防部于二〇二一年三月三日致函北京的张伟先生。",
+)
+
+
+def warm_up(recipes: tuple[Recipe, ...]) -> int:
+    """Run the portable steps once on a small English and Chinese document in this process (on a
+    cluster worker, `ClusterOcrEngine.warm_workers`), so that their models (and the index's
+    Chinese analysis) are loaded before an ingest's documents wait for them; returns the steps
+    this process has built."""
+    pages = [PageResult(n, text) for n, text in enumerate(_WARM_UP_PAGES, 1)]
+    source = Source(Path("warm-up.txt"), "warm-up.txt", "text/plain", b"")
+    analyse_document(recipes, source, "text", pages, {})
+    return steps_built()
+
+
 def analyse_document(
     recipes: tuple[Recipe, ...], source: Source, kind: str, pages: list[PageResult], metadata: dict[str, Any]
 ) -> Analysed:

@@ -453,3 +453,34 @@ def test_the_servers_upload_worker_waits_for_a_lost_cluster_and_goes_on(
     with Archive(root) as archive:
         word = lines[0].split()[2]  # "Heron"
         assert archive.search(SearchQuery(word)).total == 1, (word, lines)
+
+
+def test_every_worker_loads_its_models_when_asked_before_any_document(tmp_path: Path) -> None:
+    from distributed import Client
+
+    from archive.core import Archive
+
+    def _models_loaded() -> dict[str, int]:
+        """On a worker: the portable steps it holds, and whether the index's Chinese analysis
+        (jieba, the traditional-to-simplified table) is loaded."""
+        from archive import analysis, hanfold, portable
+
+        return {
+            "steps": portable.steps_built(),
+            "jieba": analysis._jieba.cache_info().currsize,
+            "hanfold": hanfold.traditional_to_simplified.cache_info().currsize,
+        }
+
+    with (
+        Cluster(tmp_path / "fresh", workers=2) as fresh,
+        Archive(tmp_path / "a", {"cluster": fresh.address}) as archive,
+    ):
+        engine = archive.ocr_engine()
+        recipes = tuple(r for s in archive.steps() if (r := getattr(s, "recipe", lambda: None)()))
+        assert len(recipes) >= 3  # language, glosses, entities (and translation, without a model)
+        with Client(fresh.address, timeout=30, set_as_default=False) as client:  # type: ignore[no-untyped-call]
+            assert all(m["steps"] == 0 and m["jieba"] == 0 for m in client.run(_models_loaded).values())
+            held = engine.warm_workers(recipes)
+            loaded = client.run(_models_loaded)
+    assert len(held) == 2 and set(held) == set(loaded)
+    assert all(m == {"steps": len(recipes), "jieba": 1, "hanfold": 1} for m in loaded.values()), loaded
