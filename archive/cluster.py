@@ -144,8 +144,16 @@ class HeldPage:
 
 
 _HELD: OrderedDict[str, RenderedPage] = OrderedDict()  # token -> a page image this worker rendered
-_HELD_KEPT = 8  # images of pages never read here (an OCR cache hit, a read run elsewhere) are dropped
+# Images kept per worker thread (more than the pages in flight a thread gets, PAGES_PER_THREAD):
+# past it, the oldest go (a page never read here: an OCR cache hit, a read run on another worker).
+_HELD_PER_THREAD = 4
 _HELD_LOCK = threading.Lock()
+_RENDERS = [0]  # pages this worker process rendered (tests read it: `pages_rendered`)
+
+
+def pages_rendered() -> int:
+    """How many pages this worker process rendered (`client.run(pages_rendered)`)."""
+    return _RENDERS[0]
 
 
 def render_held(original: bytes, index: int, password: str | None, token: str) -> HeldPage:
@@ -155,11 +163,13 @@ def render_held(original: bytes, index: int, password: str | None, token: str) -
     from distributed import get_worker
 
     rendered = render_page(original, index, password)
+    worker = get_worker()
     with _HELD_LOCK:
+        _RENDERS[0] += 1
         _HELD[token] = rendered
-        while len(_HELD) > _HELD_KEPT:
+        while len(_HELD) > _HELD_PER_THREAD * max(worker.state.nthreads, 2):
             _HELD.popitem(last=False)
-    return HeldPage(token, hashlib.sha256(rendered.data).hexdigest(), rendered.dpi, get_worker().address)
+    return HeldPage(token, hashlib.sha256(rendered.data).hexdigest(), rendered.dpi, worker.address)
 
 
 def _page_image(image: Any, source: tuple[bytes, int, str | None] | None) -> Any:
@@ -173,6 +183,7 @@ def _page_image(image: Any, source: tuple[bytes, int, str | None] | None) -> Any
     if rendered is None and source is not None:
         rendered = render_page(*source)
         with _HELD_LOCK:
+            _RENDERS[0] += 1
             _HELD[image.token] = rendered
     if rendered is None:
         raise RuntimeError("the page's image is not on this worker and cannot be rendered again")
@@ -382,8 +393,8 @@ class ClusterOcrEngine(TesseractEngine):
 
     def run_on_page(self, fn: Callable[..., Any], page: RemotePage, *args: Any) -> Any:
         """`fn(image bytes, *args)` run on the worker that holds the page image (redaction
-        detection reads the image OCR rendered there, never rendered again, when the page's read
-        did not bring its boxes back: a page from the OCR cache)."""
+        detection reads the image OCR rendered there when the page's read did not bring its boxes
+        back: a page from the OCR cache; rendered again only if that worker dropped it meanwhile)."""
         self.pages_asked += 1
         return self._cluster.submit_on_page(fn, page, *args).result()
 

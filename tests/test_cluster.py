@@ -109,6 +109,7 @@ def test_cluster_equals_local_pool_and_shares_the_ocr_cache(
     cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from archive import indexing
+    from archive.cluster import pages_rendered
     from archive.core import Archive
     from archive.extractors.pdf import PdfExtractor
 
@@ -136,6 +137,7 @@ def test_cluster_equals_local_pool_and_shares_the_ocr_cache(
     with Archive(remote_dir, {"cluster": cluster.address}) as remote:
         engine = remote.ocr_engine()
         assert type(engine).__name__ == "ClusterOcrEngine"
+        rendered = sum(engine.client.run(pages_rendered).values())
         report = remote.ingest([release])
         assert report.failed == {} and report.ingested >= 2
         runs = engine.runs
@@ -151,6 +153,9 @@ def test_cluster_equals_local_pool_and_shares_the_ocr_cache(
         assert remote.ingest([copy]).ingested == 1
         assert engine.runs == runs
         assert engine.pages_asked == 1
+        # Each scanned page was rendered once, on the worker that then read it (and, for the copy,
+        # found its boxes): the image stayed there, never rendered again for a later task.
+        assert sum(engine.client.run(pages_rendered).values()) - rendered == 2
     assert read_here == [] and analysed_here == []
     here, there = _stored(local_dir), _stored(remote_dir)
     again = there.pop("@copy.pdf")
