@@ -27,6 +27,7 @@ import logging
 import os
 import tempfile
 import threading
+import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -131,31 +132,102 @@ def render_page(original: bytes, index: int, password: str | None) -> RenderedPa
     return render_pdf_page(_original_file(original), index, password=password, image_format=OCR_FORMAT)
 
 
-def page_digest(rendered: RenderedPage) -> tuple[str, float]:
-    """What the coordinator needs of a rendered page: its image hash (the OCR cache's key) and dpi."""
-    return hashlib.sha256(rendered.data).hexdigest(), rendered.dpi
+@dataclasses.dataclass(frozen=True)
+class HeldPage:
+    """A page rendered on a worker and kept there (`render_held`): what the coordinator needs of
+    it (its image's hash, the OCR cache's key, and dpi) and the worker that holds the image."""
+
+    token: str
+    digest: str
+    dpi: float
+    worker: str
 
 
-def run_on_image(fn: Callable[..., Any], image: Any, *args: Any) -> Any:
-    """Run `fn` on a page image held by this worker."""
-    data = image.data if hasattr(image, "data") else image
-    return fn(data, *args)
+_HELD: OrderedDict[str, RenderedPage] = OrderedDict()  # token -> a page image this worker rendered
+# Images kept per worker thread (more than the pages in flight a thread gets, PAGES_PER_THREAD):
+# past it, the oldest go (a page never read here: an OCR cache hit, a read run on another worker).
+_HELD_PER_THREAD = 4
+_HELD_LOCK = threading.Lock()
+_RENDERS = [0]  # pages this worker process rendered (tests read it: `pages_rendered`)
 
 
-def read_page(fn: Callable[..., OcrResult], image: Any, *args: Any) -> tuple[OcrResult, list[Box] | None]:
+def pages_rendered() -> int:
+    """How many pages this worker process rendered (`client.run(pages_rendered)`)."""
+    return _RENDERS[0]
+
+
+def render_held(original: bytes, index: int, password: str | None, token: str) -> HeldPage:
+    """Render a page and keep its image on this worker for its read, returning only its hash: one
+    task and one small result a page, where a rendered image as a Dask result needed another
+    task to hash it."""
+    from distributed import get_worker
+
+    rendered = render_page(original, index, password)
+    worker = get_worker()
+    with _HELD_LOCK:
+        _RENDERS[0] += 1
+        _HELD[token] = rendered
+        while len(_HELD) > _HELD_PER_THREAD * max(worker.state.nthreads, 2):
+            _HELD.popitem(last=False)
+    return HeldPage(token, hashlib.sha256(rendered.data).hexdigest(), rendered.dpi, worker.address)
+
+
+def _page_image(image: Any, source: tuple[bytes, int, str | None] | None) -> Any:
+    """The page image a task reads: the bytes sent, or the image a worker rendered and holds; a
+    page rendered on another worker (or dropped since) is rendered here again from its original
+    (`source`: the original, the page's index and password), giving the same image."""
+    if not isinstance(image, HeldPage):
+        return image
+    with _HELD_LOCK:
+        rendered = _HELD.get(image.token)
+    if rendered is None and source is not None:
+        rendered = render_page(*source)
+        with _HELD_LOCK:
+            _RENDERS[0] += 1
+            _HELD[image.token] = rendered
+    if rendered is None:
+        raise RuntimeError("the page's image is not on this worker and cannot be rendered again")
+    return rendered
+
+
+def _drop_image(image: Any) -> None:
+    """Nothing reads this page image again."""
+    if isinstance(image, HeldPage):
+        with _HELD_LOCK:
+            _HELD.pop(image.token, None)
+
+
+def run_on_image(
+    fn: Callable[..., Any], image: Any, source: tuple[bytes, int, str | None] | None, *args: Any
+) -> Any:
+    """Run `fn` on a page image held by this worker (see `_page_image`)."""
+    page = _page_image(image, source)
+    data = page.data if hasattr(page, "data") else page
+    try:
+        return fn(data, *args)
+    finally:
+        _drop_image(image)
+
+
+def read_page(
+    fn: Callable[..., OcrResult], image: Any, source: tuple[bytes, int, str | None] | None, *args: Any
+) -> tuple[OcrResult, list[Box] | None]:
     """The engine's own page function on a page image held by this worker and, on the same image
     right after, the page's redaction boxes: what the redaction step would otherwise ask this
     worker for in a round trip a page. The boxes are found as that step finds them locally
     (`image_boxes` with the page's dpi and the skew OCR measured); None if that failed: the step
-    then asks again and records the reason."""
+    then asks again and records the reason (the image is kept for it)."""
     from .redactions.step import image_boxes
 
-    data = image.data if hasattr(image, "data") else image
+    page = _page_image(image, source)
+    data = page.data if hasattr(page, "data") else page
     result = fn(data, *args)
     try:
-        boxes = image_boxes(data, getattr(image, "dpi", None), round(result.skew, 2))
+        boxes = image_boxes(data, getattr(page, "dpi", None), round(result.skew, 2))
     except Exception:
         boxes = None
+    if boxes is not None:
+        _drop_image(image)
     return result, boxes
 
 
@@ -198,29 +270,40 @@ def dask_setup(worker: Any) -> None:
 
 
 class RemotePage:
-    """A page image that lives on the cluster: rendered there (a PDF page) or sent (an image
-    file). Nothing is sent until its batch lets it in (`ClusterBatch`: a bounded number of pages
-    in flight); `digest` and `dpi` are known once it is rendered."""
+    """A page image that lives on the cluster: rendered there (a PDF page, `source` saying from
+    what) or sent (an image file). Nothing is sent until its batch lets it in (`ClusterBatch`: a
+    bounded number of pages in flight); `digest`, `dpi` and `worker` are known once it is rendered."""
 
     def __init__(
         self,
         number: int,
-        start: Callable[[], tuple[DaskFuture, DaskFuture | None]],
+        start: Callable[[], DaskFuture],
         digest: str = "",
+        source: tuple[DaskFuture, int, str | None] | None = None,
     ):
         self.number = number
-        self._start = start  # submits the page: (its image's future, its digest's future or None)
-        self.future: DaskFuture | None = None  # the image on the cluster, once started
+        self._start = start  # submits the page: the future of its image (sent) or of its `HeldPage`
+        self.future: DaskFuture | None = None  # on the cluster, once started
+        self.source = source  # (the original's future, index, password) of a page rendered there
         self.digest = digest
         self.dpi: float | None = None
+        self.worker: str | None = None  # the worker holding the rendered image
         # Its redaction boxes, found by the worker that read it (`read_page`); None when the page
         # came from the OCR cache or shared another page's run: the redaction step asks then.
         self.boxes: list[Box] | None = None
 
     def begin(self) -> DaskFuture | None:
-        """Send (or render) the page on the cluster; the future of its digest, if it has one to wait for."""
-        self.future, digest = self._start()
-        return digest
+        """Send (or render) the page on the cluster; the future to wait on for its digest, if any."""
+        self.future = self._start()
+        return self.future if self.source is not None else None
+
+    def rendered(self, held: HeldPage) -> None:
+        self.digest, self.dpi, self.worker = held.digest, held.dpi, held.worker
+
+    def placement(self) -> dict[str, Any]:
+        """Where a task on the page's image runs best: on the worker holding it (elsewhere, if that
+        one is gone or busy, it is rendered again)."""
+        return {"workers": [self.worker], "allow_other_workers": True} if self.worker else {}
 
 
 class ClusterExecutor(cf.Executor):
@@ -237,7 +320,10 @@ class ClusterExecutor(cf.Executor):
             return out
         page = args[0] if args and isinstance(args[0], RemotePage) else None
         if page is not None:  # the engine reading a page: its redaction boxes come back with it
-            future = self.client.submit(read_page, fn, page.future, *args[1:], pure=False, **kwargs)
+            kwargs.update(page.placement())
+            future = self.client.submit(
+                read_page, fn, page.future, page.source, *args[1:], pure=False, **kwargs
+            )
         else:
             future = self.client.submit(fn, *args, pure=False, **kwargs)
         future.add_done_callback(lambda done: _settle(done, out, page))
@@ -245,7 +331,7 @@ class ClusterExecutor(cf.Executor):
 
     def submit_on_page(self, fn: Callable[..., Any], page: RemotePage, *args: Any) -> cf.Future[Any]:
         """`fn(image bytes, *args)` on the worker holding the page's image."""
-        return self.submit(run_on_image, fn, page.future, *args)
+        return self.submit(run_on_image, fn, page.future, page.source, *args, **page.placement())
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         return None
@@ -258,7 +344,7 @@ def _settle(done: DaskFuture, out: cf.Future[Any], page: RemotePage | None = Non
         if done.status == "finished" and page is not None:
             result, page.boxes = done.result()
             if page.boxes is not None:
-                page.future = None  # nothing reads the image again: the worker may drop it
+                page.future = page.source = None  # nothing reads the image again: the worker may drop it
             out.set_result(result)
         elif done.status == "finished":
             out.set_result(done.result())
@@ -307,8 +393,8 @@ class ClusterOcrEngine(TesseractEngine):
 
     def run_on_page(self, fn: Callable[..., Any], page: RemotePage, *args: Any) -> Any:
         """`fn(image bytes, *args)` run on the worker that holds the page image (redaction
-        detection reads the image OCR rendered there, never rendered again, when the page's read
-        did not bring its boxes back: a page from the OCR cache)."""
+        detection reads the image OCR rendered there when the page's read did not bring its boxes
+        back: a page from the OCR cache; rendered again only if that worker dropped it meanwhile)."""
         self.pages_asked += 1
         return self._cluster.submit_on_page(fn, page, *args).result()
 
@@ -335,6 +421,13 @@ class ClusterOcrEngine(TesseractEngine):
         """`fn(*args)` on a worker, ahead of the pages queued there (a document's analysis,
         archive/portable.py: the coordinator waits for it)."""
         return self._cluster.submit(fn, *args, priority=ANALYSIS_PRIORITY).result()
+
+    def warm_workers(self, recipes: tuple[Any, ...]) -> dict[str, int]:
+        """Load the portable steps' models on every worker now (`portable.warm_up`), all at once,
+        rather than each on its first document; the steps each worker holds, by worker."""
+        from .portable import warm_up
+
+        return cast("dict[str, int]", self.client.run(warm_up, recipes))
 
     def close(self) -> None:
         self._originals.clear()
@@ -394,18 +487,19 @@ class ClusterOcrEngine(TesseractEngine):
         may need rendering again: a worker lost with a rendered page has it rendered anew)."""
         original = self._original(path)
 
-        def start() -> tuple[DaskFuture, DaskFuture]:
-            rendered = self.client.submit(
-                render_page, original, index, password, pure=False, priority=RENDER_PRIORITY
-            )
-            return rendered, self.client.submit(page_digest, rendered, pure=False, priority=RENDER_PRIORITY)
+        token = uuid.uuid4().hex
 
-        return RemotePage(number, start)
+        def start() -> DaskFuture:
+            return self.client.submit(
+                render_held, original, index, password, token, pure=False, priority=RENDER_PRIORITY
+            )
+
+        return RemotePage(number, start, source=(original, index, password))
 
     def image_remotely(self, image: bytes | str, number: int) -> RemotePage:
         """An image file (or frame) the coordinator holds, sent to the cluster when let in."""
         data = image if isinstance(image, bytes) else Path(image).read_bytes()
-        return RemotePage(number, lambda: (self._send(data), None), digest=hashlib.sha256(data).hexdigest())
+        return RemotePage(number, lambda: self._send(data), digest=hashlib.sha256(data).hexdigest())
 
     def submit(self, images: Sequence[Any], languages: Sequence[str] | None = None) -> ClusterBatch:  # type: ignore[override]
         self._check_languages(list(languages) if languages else ["eng", "chi_sim", "osd"])
@@ -472,7 +566,7 @@ class ClusterBatch:
 
         page = self.pages[i]
         try:
-            page.digest, page.dpi = done.result()
+            page.rendered(done.result())
         except BaseException as exc:
             if done.client.status != "running":
                 self._finish(i, _lost(f"the Dask scheduler was lost while page {page.number} was rendered"))

@@ -377,10 +377,22 @@ def _page_analysis(page: Any) -> tuple[str, str, str, str | None]:
             return kept["body"], kept["translation"], kept["gloss"], None
         except KeyError:
             pass  # damaged: made again below
-    made = [_analysed(t) for t in texts]
+    record = _analysis_record(texts, digest)
+    return record["body"], record["translation"], record["gloss"], json.dumps(record, ensure_ascii=False)
+
+
+def page_analysis(text: str | None, translation: str | None, gloss: str | None) -> str:
+    """The analysis a page keeps (JSON) for these texts, as indexing would make it; a cluster
+    worker makes it with the document's other analysis (archive/portable.py), so the ingest's
+    coordinator never segments Chinese for the index."""
+    texts = (text or "", translation or "", gloss or "")
+    return json.dumps(_analysis_record(texts, _texts_digest(texts)), ensure_ascii=False)
+
+
+def _analysis_record(texts: tuple[str, str, str], digest: str) -> dict[str, Any]:
     record: dict[str, Any] = {"v": _ANALYSIS_VERSION, "h": digest}
-    record.update(zip(_ANALYSED_FIELDS, made, strict=True))
-    return made[0], made[1], made[2], json.dumps(record, ensure_ascii=False)
+    record.update(zip(_ANALYSED_FIELDS, [_analysed(t) for t in texts], strict=True))
+    return record
 
 
 def _analysed(text: str | None) -> str:

@@ -545,9 +545,12 @@ class Ingester:
             )
         with store.transaction():
             if ex is not None:
-                store.replace_pages(work.doc_id, ex.pages)
-                # The search analysis (jieba for Chinese) is made once, here; indexing and any
-                # later reindex read it.
+                ids = store.replace_pages(work.doc_id, ex.pages)
+                if work.analyses:  # made on a cluster worker: kept as they are, if the texts are too
+                    made = ((work.analyses.get(p.number), i) for p, i in zip(ex.pages, ids, strict=True))
+                    store.set_page_analyses([(a, i) for a, i in made if a is not None])
+                # The search analysis (jieba for Chinese) is made once, here (unless a worker made
+                # it from the same texts); indexing and any later reindex read it.
                 self.archive.store_analysis(work.doc_id)
             store.update_document(work.doc_id, **fields)
         if ex is not None:

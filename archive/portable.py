@@ -76,6 +76,9 @@ class Analysed:
     pages: list[tuple[str | None, dict[str, Any]]]
     metadata: dict[str, Any]
     outcomes: list[StepOutcome]
+    # Each page's search analysis (indexing.page_analysis) of its texts as they are now; the
+    # coordinator keeps it with the page, and makes it again if a later step changes the texts.
+    analyses: list[str] | None = None
 
     def apply(self, work: DocWork) -> None:
         """Put the results on the coordinator's copy of the document."""
@@ -86,6 +89,8 @@ class Analysed:
         for outcome in self.outcomes:
             if outcome.status == "ok" and outcome.note is not None:
                 work.notes[outcome.name] = outcome.note
+        if self.analyses is not None:
+            work.analyses = dict(zip((p.number for p in work.pages), self.analyses, strict=True))
 
 
 _BUILT: dict[Recipe, Step] = {}  # this process's steps, by recipe
@@ -106,6 +111,24 @@ def steps_built() -> int:
     return len(_BUILT)
 
 
+# A short page in each language the models are for: enough to make each step load what it uses.
+_WARM_UP_PAGES = (
+    "The Ministry of Defence wrote to Mr John Smith in London on 3 March 2021.",
+    "国防部于二〇二一年三月三日致函北京的张伟先生。",
+)
+
+
+def warm_up(recipes: tuple[Recipe, ...]) -> int:
+    """Run the portable steps once on a small English and Chinese document in this process (on a
+    cluster worker, `ClusterOcrEngine.warm_workers`), so that their models (and the index's
+    Chinese analysis) are loaded before an ingest's documents wait for them; returns the steps
+    this process has built."""
+    pages = [PageResult(n, text) for n, text in enumerate(_WARM_UP_PAGES, 1)]
+    source = Source(Path("warm-up.txt"), "warm-up.txt", "text/plain", b"")
+    analyse_document(recipes, source, "text", pages, {})
+    return steps_built()
+
+
 def analyse_document(
     recipes: tuple[Recipe, ...], source: Source, kind: str, pages: list[PageResult], metadata: dict[str, Any]
 ) -> Analysed:
@@ -115,5 +138,8 @@ def analyse_document(
 
     extraction = Extraction(kind=kind, title="", pages=pages, metadata=metadata)
     work = DocWork(0, source, ExtractContext(workdir=Path(tempfile.gettempdir())), extraction=extraction)
+    from .indexing import page_analysis
+
     outcomes = [run_step(built(recipe), work) for recipe in recipes]
-    return Analysed([(p.lang, p.meta) for p in pages], extraction.metadata, outcomes)
+    analyses = [page_analysis(p.text, p.meta.get("translation"), p.meta.get("gloss")) for p in pages]
+    return Analysed([(p.lang, p.meta) for p in pages], extraction.metadata, outcomes, analyses)

@@ -77,6 +77,9 @@ class DocWork:
     # The page images OCR read (encoded bytes, or an image file's path), by page number: the
     # redaction step reads them instead of rendering again, then drops them.
     rendered: dict[int, bytes | str] = field(default_factory=dict)
+    # The pages' search analyses made on a cluster worker, by page number (archive/portable.py):
+    # kept when the pages are stored, instead of being made by the coordinator.
+    analyses: dict[int, str] = field(default_factory=dict)
 
     @property
     def pages(self) -> list[PageResult]:

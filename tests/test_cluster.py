@@ -93,6 +93,10 @@ def _stored(archive_dir: Path) -> dict[str, list[dict[str, Any]]]:
                 }
                 for p in archive.store.pages(doc["id"], with_words=True)
             ]
+            # The search analysis kept on each page (made on a worker, on a cluster), in page order.
+            rows = sorted(archive.store.page_texts(doc["id"]), key=lambda r: r["id"])
+            for page, row in zip(out[name], rows, strict=True):
+                page["analysed"] = json.loads(row["analysed"])
             # What the document's analysis made of it (entities summed up, redactions), and how
             # each stage went (language, glosses, translation and entities on a cluster worker).
             out[name].append({"metadata": doc["metadata"], "lang": doc["lang"]})
@@ -104,6 +108,8 @@ def _stored(archive_dir: Path) -> dict[str, list[dict[str, Any]]]:
 def test_cluster_equals_local_pool_and_shares_the_ocr_cache(
     cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from archive import indexing
+    from archive.cluster import pages_rendered
     from archive.core import Archive
     from archive.extractors.pdf import PdfExtractor
 
@@ -120,9 +126,18 @@ def test_cluster_equals_local_pool_and_shares_the_ocr_cache(
         "extract",
         lambda self, src, ctx: read_here.append(src.filename) or extract(self, src, ctx),
     )
+    # Nor does it make the pages' search analysis (Chinese segmented for the index): the workers do.
+    analysed_here: list[tuple[str, str, str]] = []
+    analyse = indexing._analysis_record
+    monkeypatch.setattr(
+        indexing,
+        "_analysis_record",
+        lambda texts, digest: analysed_here.append(texts) or analyse(texts, digest),
+    )
     with Archive(remote_dir, {"cluster": cluster.address}) as remote:
         engine = remote.ocr_engine()
         assert type(engine).__name__ == "ClusterOcrEngine"
+        rendered = sum(engine.client.run(pages_rendered).values())
         report = remote.ingest([release])
         assert report.failed == {} and report.ingested >= 2
         runs = engine.runs
@@ -138,7 +153,10 @@ def test_cluster_equals_local_pool_and_shares_the_ocr_cache(
         assert remote.ingest([copy]).ingested == 1
         assert engine.runs == runs
         assert engine.pages_asked == 1
-    assert read_here == []
+        # Each scanned page was rendered once, on the worker that then read it (and, for the copy,
+        # found its boxes): the image stayed there, never rendered again for a later task.
+        assert sum(engine.client.run(pages_rendered).values()) - rendered == 2
+    assert read_here == [] and analysed_here == []
     here, there = _stored(local_dir), _stored(remote_dir)
     again = there.pop("@copy.pdf")
     assert here == there  # byte for byte: texts, word boxes, languages, rotations, dpi
@@ -152,6 +170,8 @@ def test_cluster_equals_local_pool_and_shares_the_ocr_cache(
     # above), made on the cluster's workers: each built the steps it ran, once.
     chinese = next(pages for name, pages in there.items() if name.endswith("@chinese.eml"))
     assert chinese[0]["lang"].startswith("zh") and chinese[0]["gloss"]
+    assert chinese[0]["analysed"]["body"].split()[0] in chinese[0]["text"].casefold()
+    assert "\ue000" in chinese[0]["analysed"]["body"]  # its Han character stream, made on a worker
     assert chinese[0]["meta"]["gloss_words"] and chinese[-1]["translate"][0] in {"ok", "skipped"}
     stages = chinese[-1]
     assert stages["language"][0] == stages["gloss"][0] == stages["entities"][0] == "ok"
@@ -438,3 +458,34 @@ def test_the_servers_upload_worker_waits_for_a_lost_cluster_and_goes_on(
     with Archive(root) as archive:
         word = lines[0].split()[2]  # "Heron"
         assert archive.search(SearchQuery(word)).total == 1, (word, lines)
+
+
+def test_every_worker_loads_its_models_when_asked_before_any_document(tmp_path: Path) -> None:
+    from distributed import Client
+
+    from archive.core import Archive
+
+    def _models_loaded() -> dict[str, int]:
+        """On a worker: the portable steps it holds, and whether the index's Chinese analysis
+        (jieba, the traditional-to-simplified table) is loaded."""
+        from archive import analysis, hanfold, portable
+
+        return {
+            "steps": portable.steps_built(),
+            "jieba": analysis._jieba.cache_info().currsize,
+            "hanfold": hanfold.traditional_to_simplified.cache_info().currsize,
+        }
+
+    with (
+        Cluster(tmp_path / "fresh", workers=2) as fresh,
+        Archive(tmp_path / "a", {"cluster": fresh.address}) as archive,
+    ):
+        engine = archive.ocr_engine()
+        recipes = tuple(r for s in archive.steps() if (r := getattr(s, "recipe", lambda: None)()))
+        assert len(recipes) >= 3  # language, glosses, entities (and translation, without a model)
+        with Client(fresh.address, timeout=30, set_as_default=False) as client:  # type: ignore[no-untyped-call]
+            assert all(m["steps"] == 0 and m["jieba"] == 0 for m in client.run(_models_loaded).values())
+            held = engine.warm_workers(recipes)
+            loaded = client.run(_models_loaded)
+    assert len(held) == 2 and set(held) == set(loaded)
+    assert all(m == {"steps": len(recipes), "jieba": 1, "hanfold": 1} for m in loaded.values()), loaded
