@@ -322,3 +322,16 @@ def test_an_archive_hands_the_batch_terms_only_when_asked(tmp_path, es_url, monk
             assert bool(built) == (prefilter == "1")
         finally:
             a.backend.drop()  # type: ignore[attr-defined]
+
+
+@pytest.mark.elasticsearch
+def test_a_group_matching_more_pages_than_a_window_is_read_to_its_end(backends, monkeypatch):
+    es, _ = backends
+    doc_ids, records = _index(
+        backends, [{"pages": [("naval base", "")] * 3, "lang": "en", "collection": "c1", "year": 2019}] * 5
+    )
+    from archive.search import elastic
+
+    monkeypatch.setattr(elastic, "MAX_WINDOW", 4)  # 15 pages match: four windows of pages
+    [found] = _pages(es.match_documents([SearchQuery("naval")], doc_ids))
+    assert found == [(d, n) for d in doc_ids for n in (1, 2, 3)]

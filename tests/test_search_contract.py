@@ -61,7 +61,8 @@ MEMOS = {
         "Alice, the harbour survey next to the naval base starts in August."
     ),
     "meeting-zh.foimemo": (
-        "From: carol@example.org\nTo: alice@example.org\nDate: 2021-01-01T08:30:00Z\nSubject: 会议纪要\n\n"
+        "From: carol@example.org\nTo: alice@example.org, Ólafur Þórsson <olafur@example.is>\n"
+        "Date: 2021-01-01T08:30:00Z\nSubject: 会议纪要\n\n"
         "关于军事基地扩建的会议纪要已经完成，请各部门审阅。"
     ),
     "lunch.foimemo": (
@@ -239,6 +240,8 @@ CASES: dict[str, tuple[str | SearchQuery, set[tuple[str, int]]]] = {
     "sender-name-any-case": ('sender:"alice smith"', p("budget.foimemo", "lunch.foimemo")),
     "sender-address-any-case": ("sender:ALICE@EXAMPLE.ORG", p("budget.foimemo", "lunch.foimemo")),
     "recipient": ('recipient:"Carol White"', p("harbour.foimemo")),
+    # Case folded outside ASCII as well, on both backends (Elasticsearch's lowercase normalizer).
+    "recipient-name-any-case-outside-ascii": ('recipient:"ÓLAFUR þórsson"', p("meeting-zh.foimemo")),
     "sender-and-recipient": ("sender:bob@example.org recipient:alice@example.org", p("harbour.foimemo")),
     "two-senders-both-required": ("sender:alice@example.org sender:bob@example.org", set()),
     "date-range-to-is-inclusive": ("from:2019-01-01 to:2020-07-14", p("budget.foimemo", "harbour.foimemo")),

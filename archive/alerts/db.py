@@ -85,8 +85,8 @@ class AlertDB:
         self.db.execute(f"UPDATE saved_searches SET {sets} WHERE id=?", (*fields.values(), search_id))
 
     def matchable(self) -> list[SavedSearch]:
-        """The active saved searches, without their channels: what matching runs (kept between
-        batches until a saved search is added, changed or removed)."""
+        """The active saved searches, without their channels, the broadest first: what matching
+        runs (kept between batches until a saved search is added, changed or removed)."""
         row = self.db.execute("SELECT value FROM meta WHERE key='saved_searches_version'").fetchone()
         if row is None:  # no saved search was ever added (or made before the version existed)
             return self.searches(active_only=True, with_channels=False)
@@ -97,6 +97,12 @@ class AlertDB:
             return list(kept[1])
         # Read after the version: a change between the two reads only makes the next call read again.
         found = self.searches(active_only=True, with_channels=False)
+        # Broad searches first, together: a backend that runs them in groups (Elasticsearch) then
+        # has one group that matches much and others that match little, instead of every group
+        # matching much. The hits so far say which are broad (counted when the searches are read,
+        # not after every batch: it is a look at the whole hit table).
+        counts = self.hit_counts()
+        found.sort(key=lambda s: -counts.get(s.id, 0))
         with _MATCHABLE_LOCK:
             _MATCHABLE[key] = (version, found)
         return list(found)

@@ -36,12 +36,6 @@ def match_documents(
     searches = db.matchable()
     if not searches:
         return 0
-    if pages is None:
-        # Broad searches first, together: a backend that runs them in groups (Elasticsearch) then
-        # has one group that matches much and others that match little, instead of every group
-        # matching much (the hits so far say which are broad; with `pages` the backend knows).
-        counts = db.hit_counts()
-        searches.sort(key=lambda s: -counts.get(s.id, 0))
     return record_matches(db, backend, searches, doc_ids, respect_since=True, pages=pages)
 
 

@@ -1010,9 +1010,10 @@ class ElasticBackend:
         clauses: dict[int, dict[str, Any]],
     ) -> list[dict[str, Any]]:
         lines: list[dict[str, Any]] = []
+        bodies: list[dict[str, Any]] = []
         for group in groups:
             lines.append({"index": self.alias})
-            lines.append(
+            bodies.append(
                 {
                     "query": {
                         "bool": {
@@ -1030,16 +1031,26 @@ class ElasticBackend:
                     "track_total_hits": False,
                 }
             )
+            lines.append(bodies[-1])
         try:
             # Always: the documents may have been indexed by another process (one killed before
             # matching them, or a concurrent ingest), whose writes this one's flag does not see.
             self.refresh()
-            resp = self.es.options(request_timeout=_MATCH_TIMEOUT).msearch(searches=lines)
+            es = self.es.options(request_timeout=_MATCH_TIMEOUT)
+            responses = list(es.msearch(searches=lines)["responses"])
+            # A group that matched a full window of pages goes on from its last page (a batch
+            # without its records, one a killed process left, has no cap on its pages).
+            for body, resp in zip(bodies, responses, strict=True):
+                hits = resp.get("hits", {}).get("hits", []) if "error" not in resp else []
+                page = hits
+                while len(page) >= MAX_WINDOW:
+                    page = es.search(index=self.alias, **body, search_after=page[-1]["sort"])["hits"]["hits"]
+                    hits.extend(page)
         except NotFoundError:
             return [{"hits": {"hits": []}} for _ in groups]
         except (ApiError, TransportError) as exc:
             raise self._fail("match saved searches", exc) from exc
-        return list(resp["responses"])
+        return responses
 
 
 class _Compiled(NamedTuple):

@@ -173,6 +173,24 @@ def _ascii_lower(value: str) -> str:
 _ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 
 
+def fold_keyword(value: str) -> str:
+    """A keyword filter's value as Elasticsearch's `lowercase` normalizer makes it: each code
+    point to its simple lowercase, outside ASCII too (Python's `lower()` makes two code points of
+    a few, as U+0130 to "i" and a combining dot, and lowers a final sigma by its context)."""
+    if value.isascii():
+        return value.lower()
+    return "".join(low if len(low := ch.lower()) == 1 else _SIMPLE_LOWER.get(ch, ch) for ch in value)
+
+
+_SIMPLE_LOWER = {"\u0130": "i"}  # the one letter whose full lowercase is longer than its simple one
+
+
+def _fold_order(a: str, b: str) -> int:
+    """The FOI_FOLD collation: keyword values compared as `fold_keyword` makes them."""
+    fa, fb = fold_keyword(a), fold_keyword(b)
+    return (fa > fb) - (fa < fb)
+
+
 class SqliteBackend:
     name = "sqlite"
     # Writes go to a local file: one document at a time costs no more than a batch.
@@ -181,6 +199,7 @@ class SqliteBackend:
     def __init__(self, db_path: Path | str):
         self.path = str(Path(db_path).resolve())
         self.db = sqlite3.connect(db_path, timeout=60, isolation_level=None, check_same_thread=False)
+        self.db.create_collation("FOI_FOLD", _fold_order)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
@@ -706,10 +725,11 @@ class SqliteBackend:
                 params += values
             else:
                 for v in values:
-                    # A filter matches a value or an alias of it (watchlist entities have aliases).
+                    # A filter matches a value or an alias of it (watchlist entities have aliases),
+                    # case folded outside ASCII too, as Elasticsearch's normalizer does.
                     where.append(
                         "EXISTS (SELECT 1 FROM search_keyword k WHERE k.page_id = p.page_id "
-                        "AND k.name IN (?, ?) AND k.value = ?)"
+                        "AND k.name IN (?, ?) AND k.value = ? COLLATE FOI_FOLD)"
                     )
                     params += [name, f"{name}_alias", v]
         if q.collections is not None:
