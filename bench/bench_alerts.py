@@ -2,7 +2,7 @@
 one run beside indexing without saved searches.
 
     .venv/bin/python bench/bench_alerts.py [--searches 1000] [--batch 1000] [--rounds 3] [--stream 4]
-        [--stream-rounds 2] [--sqlite-rounds 1] [--sqlite-stream 2] [--url URL]
+        [--stream-rounds 3] [--sqlite-rounds 1] [--sqlite-stream 2] [--url URL]
 
 Setup (not timed): an archive whose store holds a back catalogue of generated pages (English and
 Chinese, mail senders, three collections), indexed; 1,000 saved searches, a mix of words, phrases,
@@ -415,7 +415,7 @@ def main() -> int:
     parser.add_argument("--catalogue", type=int, default=5000, help="pages indexed before the timed batches")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the single batch (Elasticsearch)")
     parser.add_argument("--stream", type=int, default=4, help="batches per stream (Elasticsearch; 0: none)")
-    parser.add_argument("--stream-rounds", type=int, default=2)
+    parser.add_argument("--stream-rounds", type=int, default=3)
     # SQLite indexes about 50 pages/s here: its default run is kept under ~4 minutes.
     parser.add_argument("--sqlite-rounds", type=int, default=1, help="rounds of the single batch (SQLite)")
     parser.add_argument("--sqlite-stream", type=int, default=2, help="batches per stream (SQLite; 0: none)")

@@ -1024,10 +1024,11 @@ class ElasticBackend:
                     },
                     "size": MAX_WINDOW,
                     "sort": [{"doc_id": "asc"}, {"number": "asc"}],
-                    # From doc values: no stored field (not even _id) to load and parse per hit.
+                    # From doc values: no stored field (not even _id) to load and parse per hit;
+                    # the document and page come with the sort values.
                     "_source": False,
                     "stored_fields": "_none_",
-                    "docvalue_fields": ["page_id", "doc_id", "number"],
+                    "docvalue_fields": ["page_id"],
                     "track_total_hits": False,
                 }
             )
@@ -1064,8 +1065,8 @@ class _Compiled(NamedTuple):
 
 
 def _match_hit(h: dict[str, Any]) -> BackendHit:
-    f = h["fields"]
-    return BackendHit(int(f["page_id"][0]), int(f["doc_id"][0]), int(f["number"][0]), 0.0)
+    doc_id, number = h["sort"]  # the matching searches sort by document and page
+    return BackendHit(int(h["fields"]["page_id"][0]), int(doc_id), int(number), 0.0)
 
 
 _RAW_WORD = re.compile(r"[^\W_]+")
