@@ -186,7 +186,7 @@ _SIMPLE_LOWER = {"\u0130": "i"}  # the one letter whose full lowercase is longer
 
 
 def _fold_order(a: str, b: str) -> int:
-    """The FOI_FOLD collation: keyword values compared as `fold_keyword` makes them."""
+    """The KEYWORD_FOLD collation: keyword values compared as `fold_keyword` makes them."""
     fa, fb = fold_keyword(a), fold_keyword(b)
     return (fa > fb) - (fa < fb)
 
@@ -199,7 +199,7 @@ class SqliteBackend:
     def __init__(self, db_path: Path | str):
         self.path = str(Path(db_path).resolve())
         self.db = sqlite3.connect(db_path, timeout=60, isolation_level=None, check_same_thread=False)
-        self.db.create_collation("FOI_FOLD", _fold_order)
+        self.db.create_collation("KEYWORD_FOLD", _fold_order)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
@@ -729,7 +729,7 @@ class SqliteBackend:
                     # case folded outside ASCII too, as Elasticsearch's normalizer does.
                     where.append(
                         "EXISTS (SELECT 1 FROM search_keyword k WHERE k.page_id = p.page_id "
-                        "AND k.name IN (?, ?) AND k.value = ? COLLATE FOI_FOLD)"
+                        "AND k.name IN (?, ?) AND k.value = ? COLLATE KEYWORD_FOLD)"
                     )
                     params += [name, f"{name}_alias", v]
         if q.collections is not None:
