@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 # The stages, in pipeline order, are `pipeline.STAGES`; a status row exists per (document, stage).
 
@@ -28,9 +28,9 @@ class StageError(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True)
-class Word:
-    """One OCR word with its box in page-image pixels."""
+class Word(NamedTuple):
+    """One OCR word with its box in page-image pixels (a named tuple: pages travel to cluster
+    workers and back with hundreds of them, and tuples pickle far faster than dataclasses)."""
 
     text: str
     left: int
