@@ -196,7 +196,7 @@ class OcrStep:
             page.text = result.text
             page.ocr = True
             page.confidence = round(result.confidence, 2)
-            page.words = [Word(w.text, w.left, w.top, w.width, w.height, w.conf) for w in result.words]
+            page.words = list(map(Word._make, result.words))  # the same fields, in the same order
             page.width, page.height, page.dpi = result.width, result.height, dpi
             page.meta["ocr"] = {
                 "languages": result.languages,

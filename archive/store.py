@@ -672,9 +672,8 @@ class Store:
                     p.width,
                     p.height,
                     p.dpi,
-                    json.dumps([[w.text, w.left, w.top, w.width, w.height, w.conf] for w in p.words])
-                    if p.words
-                    else None,
+                    # [[text, left, top, width, height, conf], ...]: a Word is a named tuple
+                    json.dumps(p.words) if p.words else None,
                     p.meta.get("translation"),
                     p.meta.get("translation_status"),
                     json.dumps(p.meta["segments"], ensure_ascii=False) if p.meta.get("segments") else None,

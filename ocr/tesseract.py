@@ -24,7 +24,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytesseract
 from PIL import Image, UnidentifiedImageError
@@ -75,9 +75,11 @@ class OcrError(Exception):
     """Tesseract is missing, a language pack is missing, or the image cannot be read."""
 
 
-@dataclass(frozen=True)
-class OcrWord:
-    """A word and its box in pixels of the image as given (before any rotation or deskew)."""
+class OcrWord(NamedTuple):
+    """A word and its box in pixels of the image as given (before any rotation or deskew).
+
+    A named tuple, not a dataclass: a page's few hundred words come back from every OCR task on
+    a cluster, and its coordinator unpickles tuples about three times faster than dataclasses."""
 
     text: str
     left: int
@@ -100,7 +102,7 @@ class OcrResult:
     engine: str = "tesseract"  # or "rapidocr": which engine's reading this is
 
 
-_WORD_FIELDS = tuple(f.name for f in fields(OcrWord))
+_WORD_FIELDS = OcrWord._fields
 _RESULT_FIELDS = tuple(f.name for f in fields(OcrResult))
 
 
@@ -108,7 +110,7 @@ def _as_record(result: OcrResult) -> dict[str, Any]:
     """`dataclasses.asdict(result)` (the OCR cache's JSON), without its deep copy of every word:
     that copy was most of the time a cluster's coordinator spent saving a page."""
     record = {name: getattr(result, name) for name in _RESULT_FIELDS}
-    record["words"] = [{name: getattr(w, name) for name in _WORD_FIELDS} for w in result.words]
+    record["words"] = [dict(zip(_WORD_FIELDS, w, strict=True)) for w in result.words]
     return record
 
 

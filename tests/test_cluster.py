@@ -489,3 +489,23 @@ def test_every_worker_loads_its_models_when_asked_before_any_document(tmp_path: 
             loaded = client.run(_models_loaded)
     assert len(held) == 2 and set(held) == set(loaded)
     assert all(m == {"steps": len(recipes), "jieba": 1, "hanfold": 1} for m in loaded.values()), loaded
+
+
+PROFILER = "distributed.worker.profile.enabled"
+
+
+def test_foi_workers_run_without_dasks_profiler_unless_the_environment_asks(cluster: Cluster) -> None:
+    """`foi worker` turns off Dask's stack sampler (CPU taken from the pages); a setting in the
+    environment still wins."""
+    import dask
+    from distributed import Client
+
+    with Client(cluster.address, set_as_default=False) as client:
+        assert set(client.run(dask.config.get, PROFILER).values()) == {False}
+    with (
+        Cluster(
+            cluster.folder / "profiled", workers=1, env={"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "True"}
+        ) as asked,
+        Client(asked.address, set_as_default=False) as client,
+    ):
+        assert list(client.run(dask.config.get, PROFILER).values()) == [True]

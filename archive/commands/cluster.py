@@ -7,6 +7,11 @@ import sys
 
 import click
 
+# Dask settings `foi worker` starts its worker with unless the environment sets them: Dask's
+# statistical profiler samples every thread's stack 100 times a second for the dashboard, CPU
+# taken from the pages on a worker whose threads all run Tesseract.
+WORKER_DASK_DEFAULTS = {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
+
 
 def worker_command(
     scheduler: str | None,
@@ -99,6 +104,7 @@ def register(cli: click.Group) -> None:
         here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH", "")) if p)
         env = dict(os.environ, OMP_THREAD_LIMIT="1", PYTHONPATH=path)
+        env.update({k: v for k, v in WORKER_DASK_DEFAULTS.items() if k not in os.environ})
         sys.stdout.flush()
         sys.stderr.flush()
         os.execve(args[0], args, env)
