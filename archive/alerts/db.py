@@ -362,7 +362,7 @@ def _search(r: sqlite3.Row) -> SavedSearch:
         owner=r["owner"],
         name=r["name"],
         query=r["query"],
-        filters=json.loads(r["filters"]) if r["filters"] not in (None, "", "{}") else {},
+        filters=json.loads(r["filters"] or "{}"),
         sort=r["sort"],
         cadence=r["cadence"],
         paused=bool(r["paused"]),
